@@ -1,0 +1,59 @@
+/**
+ * createApp(deps): the whole HTTP contract as a Hono app, runtime-neutral.
+ * Runtimes build the dependencies and serve `app.fetch`; tests call `app.request`.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import type { AppDeps, AppEnv } from "./deps.js";
+import { errorHandler, notFoundHandler } from "./http-errors.js";
+import { secondsSince } from "./observer.js";
+import { assetRoutes } from "./routes/assets.js";
+import { configRoutes } from "./routes/configs.js";
+import { docsRoutes } from "./routes/docs.js";
+import { healthRoutes } from "./routes/health.js";
+import { metricsRoutes } from "./routes/metrics.js";
+
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const version = deps.version ?? "unknown";
+
+  app.use(requestId());
+  app.use(async function observeRequest(c, next) {
+    const start = performance.now();
+    await next();
+    // routePath is the matched *pattern*, so labels stay bounded (no MACs, no filenames).
+    const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+    const seconds = secondsSince(start);
+    deps.observer.httpRequest(c.req.method, route, c.res.status, seconds);
+    deps.logger.debug("request", {
+      correlationId: c.get("requestId"),
+      method: c.req.method,
+      route,
+      status: c.res.status,
+      ms: Math.round(seconds * 1000),
+    });
+  });
+  app.use(
+    "/api/*",
+    cors({
+      origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins,
+      allowMethods: ["GET", "PUT", "POST", "DELETE", "OPTIONS"],
+      allowHeaders: ["Content-Type", "X-Request-Id"],
+      exposeHeaders: ["X-Request-Id"],
+      maxAge: 600,
+    }),
+  );
+
+  app.route("/api/configs", configRoutes(deps));
+  app.route("/api/assets", assetRoutes(deps));
+  app.route("/api/health", healthRoutes(deps));
+  app.route("/api/docs", docsRoutes(version));
+  if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
+
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFoundHandler());
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,31 @@
+/** Everything the HTTP app needs, passed in by a runtime entry point (or a test). */
+import type { Logger } from "./logger.js";
+import type { NotificationSink, Notifier } from "./notify.js";
+import type { OperationObserver } from "./observer.js";
+import type { AssetStore, ConfigStore, StorageDriver } from "./storage.js";
+
+export interface AppDeps {
+  storage: StorageDriver;
+  configs: ConfigStore;
+  assets: AssetStore;
+  notifier: Notifier;
+  /** For health only: name and readiness, never connection details. */
+  sink: Pick<NotificationSink, "name" | "status">;
+  observer: OperationObserver;
+  logger: Logger;
+  /** Public key that upload signatures are verified with. */
+  verifyKey: CryptoKey;
+  limits: {
+    timestampToleranceSeconds: number;
+    maxUploadBytes: number;
+    maxConfigBytes: number;
+  };
+  corsOrigins: string[];
+  /** Renders the Prometheus exposition; absent when the runtime has no metrics. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  version?: string;
+  /** Clock in milliseconds since the epoch; tests pin it. */
+  now?: () => number;
+}
+
+export type AppEnv = { Variables: { requestId: string } };

@@ -1,0 +1,52 @@
+/**
+ * Validation of the two kinds of names that reach storage: device MAC addresses
+ * and asset filenames. Both end up as file names, so these checks are what keeps
+ * every write inside its data directory.
+ */
+import { invalidOperation, validationFailed } from "./errors.js";
+
+const MAC = /^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/;
+
+/** Lower-cases and checks a MAC from a path; the colon and bare forms stay invalid, as in the original. */
+export function normaliseMac(raw: string): string {
+  const mac = raw.toLowerCase();
+  if (!MAC.test(mac)) {
+    throw invalidOperation(
+      "Invalid MAC address format: expected six hex pairs separated by dashes, e.g. aa-bb-cc-dd-ee-ff",
+      {
+        field: "mac_address",
+      },
+    );
+  }
+  return mac;
+}
+
+export const isMac = (value: string): boolean => MAC.test(value);
+
+/** Longest accepted asset name, in UTF-8 bytes: the NAME_MAX of common filesystems. */
+export const MAX_FILENAME_BYTES = 255;
+
+/**
+ * Why a filename is refused, or undefined when it is acceptable.
+ * Beyond SPEC's list (`..`, `/`, `\`, NUL, control characters) we refuse leading dots
+ * (hidden files, and the namespace of our own temporary files) and the `.tmp` suffix,
+ * so an upload can never collide with or masquerade as an in-flight write.
+ */
+export function filenameProblem(name: string): string | undefined {
+  if (name.length === 0) return "must not be empty";
+  if (name.includes("..")) return "must not contain '..'";
+  if (name.includes("/") || name.includes("\\")) return "must not contain path separators";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return "must not contain control characters";
+  if (name.startsWith(".")) return "must not start with '.'";
+  if (name.toLowerCase().endsWith(".tmp")) return "must not end with '.tmp'";
+  if (name.trim() !== name) return "must not start or end with whitespace";
+  if (new TextEncoder().encode(name).length > MAX_FILENAME_BYTES) return `must be at most ${MAX_FILENAME_BYTES} bytes`;
+  return undefined;
+}
+
+export function checkFilename(name: string): string {
+  const problem = filenameProblem(name);
+  if (problem) throw validationFailed(`Invalid filename: ${problem}`, { field: "filename" });
+  return name;
+}

@@ -1,0 +1,34 @@
+/**
+ * What the routes report about their work. The core knows only this interface;
+ * the metrics plugin implements it with prom-client, and tests or runtimes without
+ * metrics pass `silentObserver`.
+ */
+
+export type ConfigOperation = "list" | "get" | "save" | "delete";
+export type OperationStatus = "success" | "error";
+/** Bounded by design: decided from the error's type, never from message text. */
+export type UploadErrorType = "filename" | "timestamp" | "signature" | "validation" | "filesystem" | "unknown" | "none";
+export type SignatureResult = "valid" | "invalid" | "error";
+
+export interface OperationObserver {
+  configOperation(operation: ConfigOperation, status: OperationStatus, seconds: number): void;
+  /** The number of stored configs changed by `delta` (+1 created, -1 deleted). */
+  configFilesChanged(delta: number): void;
+  /** The number of stored configs is known exactly (after a listing or at boot). */
+  configFilesCounted(count: number): void;
+  assetUpload(status: OperationStatus, errorType: UploadErrorType, seconds: number, sizeBytes?: number): void;
+  signatureVerified(result: SignatureResult, seconds: number): void;
+  httpRequest(method: string, route: string, status: number, seconds: number): void;
+}
+
+export const silentObserver: OperationObserver = {
+  configOperation() {},
+  configFilesChanged() {},
+  configFilesCounted() {},
+  assetUpload() {},
+  signatureVerified() {},
+  httpRequest() {},
+};
+
+/** Seconds since `start` (a `performance.now()` reading). */
+export const secondsSince = (start: number) => (performance.now() - start) / 1000;

@@ -1,0 +1,110 @@
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the routes validate
+ * with (schemas.ts). Paths are described here; shapes come only from the schemas.
+ */
+import { z } from "zod";
+import * as S from "./schemas.js";
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const json = (id: string) => ({ "application/json": { schema: ref(id) } });
+const error = (description: string) => ({ description, content: json("Error") });
+
+const macParameter = {
+  name: "mac",
+  in: "path",
+  required: true,
+  schema: z.toJSONSchema(S.MacParam, { target: "draft-2020-12" }),
+};
+
+export function buildOpenApiDocument(version: string) {
+  const registry = z.registry<{ id: string }>();
+  registry.add(S.ConfigSummary, { id: "ConfigSummary" });
+  registry.add(S.DeviceConfig, { id: "DeviceConfig" });
+  registry.add(S.ConfigList, { id: "ConfigList" });
+  registry.add(S.PutConfigBody, { id: "PutConfigBody" });
+  registry.add(S.UploadForm, { id: "UploadForm" });
+  registry.add(S.UploadResult, { id: "UploadResult" });
+  registry.add(S.ErrorBody, { id: "Error" });
+  registry.add(S.Health, { id: "Health" });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: "draft-2020-12",
+    // Request bodies are described as clients send them (defaults optional).
+    io: "input",
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  for (const schema of Object.values(schemas)) delete (schema as { $schema?: string }).$schema;
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "IoT Support server",
+      version,
+      description:
+        "Per-device JSON configurations keyed by MAC address, signed asset uploads, and MQTT update notifications for ESP32 fleets.",
+    },
+    paths: {
+      "/api/configs": {
+        get: {
+          summary: "List device configurations (summaries), sorted by MAC",
+          responses: { 200: { description: "All readable configurations", content: json("ConfigList") } },
+        },
+      },
+      "/api/configs/{mac}": {
+        parameters: [macParameter],
+        get: {
+          summary: "Get one device configuration",
+          responses: {
+            200: { description: "The configuration", content: json("DeviceConfig") },
+            400: error("Invalid MAC address (INVALID_OPERATION)"),
+            404: error("No configuration for this MAC (RECORD_NOT_FOUND)"),
+          },
+        },
+        put: {
+          summary: "Create or update a device configuration; devices are notified",
+          requestBody: { required: true, content: json("PutConfigBody") },
+          responses: {
+            200: { description: "The stored configuration", content: json("DeviceConfig") },
+            400: error("Invalid MAC (INVALID_OPERATION) or body (VALIDATION_FAILED)"),
+            409: error("Exists and allow_overwrite is false (RECORD_EXISTS)"),
+            413: error("Body larger than MAX_CONFIG_BYTES (PAYLOAD_TOO_LARGE)"),
+          },
+        },
+        delete: {
+          summary: "Delete a device configuration (no notification)",
+          responses: {
+            204: { description: "Deleted" },
+            400: error("Invalid MAC address (INVALID_OPERATION)"),
+            404: error("No configuration for this MAC (RECORD_NOT_FOUND)"),
+          },
+        },
+      },
+      "/api/assets": {
+        post: {
+          summary: "Upload a signed asset (firmware, …); devices are notified",
+          requestBody: { required: true, content: { "multipart/form-data": { schema: ref("UploadForm") } } },
+          responses: {
+            200: { description: "Stored", content: json("UploadResult") },
+            400: error("VALIDATION_FAILED; details.field names the field at fault"),
+            413: error("Body larger than MAX_UPLOAD_BYTES (PAYLOAD_TOO_LARGE)"),
+          },
+        },
+      },
+      "/api/health": {
+        get: {
+          summary: "Health: storage usable, notification sink readiness (information)",
+          responses: {
+            200: { description: "Healthy", content: json("Health") },
+            503: { description: "Storage not usable", content: json("Health") },
+          },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { 200: { description: "Text exposition format", content: { "text/plain": {} } } },
+        },
+      },
+    },
+    components: { schemas },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * GET /api/health. Storage is what health guards (503 when unusable); the sink's
+ * readiness is reported as information only, since notifications are best effort.
+ */
+import { Hono } from "hono";
+import type { AppDeps, AppEnv } from "../deps.js";
+import { isAppError } from "../errors.js";
+import { errorFields } from "../logger.js";
+
+export function healthRoutes(deps: AppDeps) {
+  const started = (deps.now ?? Date.now)();
+  return new Hono<AppEnv>().get("/", async (c) => {
+    const sinkStatus = deps.sink.status();
+    const common = {
+      storage: { driver: deps.storage.name, ok: true },
+      notifications: {
+        sink: deps.sink.name,
+        ready: sinkStatus.ready,
+        queue_depth: sinkStatus.queueDepth,
+        pending: deps.notifier.pending(),
+      },
+      version: deps.version ?? "unknown",
+      uptime_seconds: Math.round(((deps.now ?? Date.now)() - started) / 1000),
+    };
+    try {
+      await deps.storage.check();
+    } catch (error) {
+      // The reason names the problem ("configs directory is missing"), never a server path.
+      const reason =
+        isAppError(error) && typeof error.details.reason === "string" ? error.details.reason : "storage check failed";
+      deps.logger.error("health check failed", { reason, ...errorFields(isAppError(error) ? error.cause : error) });
+      return c.json({ status: "unhealthy", reason, ...common, storage: { driver: deps.storage.name, ok: false } }, 503);
+    }
+    return c.json({ status: "healthy", ...common });
+  });
+}

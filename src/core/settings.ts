@@ -1,0 +1,195 @@
+/**
+ * Environment → validated settings. Runtime-neutral: the caller passes the
+ * environment as a plain record (process.env, Deno.env, Worker bindings).
+ * An invalid value raises SettingsError naming the variable, so the entry point
+ * can print one line and exit non-zero.
+ */
+import { z } from "zod";
+
+export type Env = Record<string, string | undefined>;
+
+export class SettingsError extends Error {
+  readonly code = "INVALID_SETTING";
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid setting ${variable}: ${problem}`);
+    this.name = "SettingsError";
+  }
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const parseOrigins = (raw: string): string[] => {
+  const text = raw.trim();
+  if (text.startsWith("[")) {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed) || !parsed.every((o) => typeof o === "string")) {
+      throw new Error("must be a JSON array of strings");
+    }
+    return parsed.map((o) => o.trim()).filter(Boolean);
+  }
+  return text
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+};
+
+const origins = z.string().transform((raw, ctx) => {
+  try {
+    const list = parseOrigins(raw);
+    for (const origin of list) {
+      if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+        ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin like http://host:port` });
+        return z.NEVER;
+      }
+    }
+    return list;
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : "cannot be parsed" });
+    return z.NEVER;
+  }
+});
+
+const mqttUrl = z.string().transform((raw, ctx) => {
+  const text = raw.trim();
+  if (text === "") return undefined;
+  // `console:` has no authority part; URL still parses it, which is all we need here.
+  // Scheme support is decided by the sink registry, not here.
+  try {
+    return new URL(text);
+  } catch {
+    // The raw value may hold credentials, so the message never repeats it.
+    ctx.addIssue({ code: "custom", message: "is not a valid URL (expected e.g. mqtt://host:1883 or console:)" });
+    return z.NEVER;
+  }
+});
+
+const pem = z.string().refine((s) => s.includes("-----BEGIN "), "must contain a PEM block (-----BEGIN ...-----)");
+
+const optionalText = z
+  .string()
+  .transform((s) => (s === "" ? undefined : s))
+  .optional();
+
+/** Variable name → schema. Declared as data so docs and tests can iterate it. */
+const SCHEMA = {
+  PORT: int(0, 65535).default(3201),
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
+  DATA_DIR: z.string().trim().min(1).default("./data"),
+  ESP32_CONFIGS_DIR: optionalText,
+  ASSETS_DIR: optionalText,
+  SIGNING_KEY_PATH: optionalText,
+  SIGNING_KEY: pem.optional(),
+  TIMESTAMP_TOLERANCE_SECONDS: int(0, 31_536_000).default(300),
+  CORS_ORIGINS: origins.default(["http://localhost:3000"]),
+  MQTT_URL: mqttUrl.optional(),
+  MQTT_USERNAME: optionalText,
+  MQTT_PASSWORD: optionalText,
+  MQTT_CLIENT_ID: optionalText,
+  MQTT_PROTOCOL_VERSION: z.enum(["4", "5"], { message: "must be 4 or 5" }).transform(Number).default(5),
+  MQTT_QUEUE_LIMIT: int(0).default(1000),
+  MQTT_FLUSH_TIMEOUT_MS: int(0).default(5000),
+  MAX_UPLOAD_BYTES: int(1).default(104_857_600),
+  MAX_CONFIG_BYTES: int(1).default(1_048_576),
+  LOG_LEVEL: z
+    .enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" })
+    .default("info"),
+} as const;
+
+export type SettingName = keyof typeof SCHEMA;
+export const SETTING_NAMES = Object.keys(SCHEMA) as SettingName[];
+
+export interface Settings {
+  port: number;
+  host: string;
+  dataDir: string;
+  configsDir: string;
+  assetsDir: string;
+  signingKeyPath?: string;
+  signingKey?: string;
+  timestampToleranceSeconds: number;
+  corsOrigins: string[];
+  mqttUrl?: URL;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  mqttClientId?: string;
+  mqttProtocolVersion: 4 | 5;
+  mqttQueueLimit: number;
+  mqttFlushTimeoutMs: number;
+  maxUploadBytes: number;
+  maxConfigBytes: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+function parseOne<K extends SettingName>(name: K, raw: string | undefined): z.output<(typeof SCHEMA)[K]> {
+  // An empty variable means "unset", as in most shells' `VAR=` idiom.
+  const value = raw === undefined || raw === "" ? undefined : raw;
+  const result = SCHEMA[name].safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new SettingsError(name, issue?.message ?? "is invalid");
+  }
+  return result.data as z.output<(typeof SCHEMA)[K]>;
+}
+
+const joinPath = (base: string, leaf: string) => `${base.replace(/[/\\]+$/, "")}/${leaf}`;
+
+export function loadSettings(env: Env): Settings {
+  const dataDir = parseOne("DATA_DIR", env.DATA_DIR);
+  const signingKeyPath = parseOne("SIGNING_KEY_PATH", env.SIGNING_KEY_PATH);
+  const signingKey = parseOne("SIGNING_KEY", env.SIGNING_KEY);
+  if (signingKeyPath && signingKey) {
+    throw new SettingsError("SIGNING_KEY", "set either SIGNING_KEY or SIGNING_KEY_PATH, not both");
+  }
+  return {
+    port: parseOne("PORT", env.PORT),
+    host: parseOne("HOST", env.HOST),
+    dataDir,
+    configsDir: parseOne("ESP32_CONFIGS_DIR", env.ESP32_CONFIGS_DIR) ?? joinPath(dataDir, "configs"),
+    assetsDir: parseOne("ASSETS_DIR", env.ASSETS_DIR) ?? joinPath(dataDir, "assets"),
+    signingKeyPath,
+    signingKey,
+    timestampToleranceSeconds: parseOne("TIMESTAMP_TOLERANCE_SECONDS", env.TIMESTAMP_TOLERANCE_SECONDS),
+    corsOrigins: parseOne("CORS_ORIGINS", env.CORS_ORIGINS),
+    mqttUrl: parseOne("MQTT_URL", env.MQTT_URL),
+    mqttUsername: parseOne("MQTT_USERNAME", env.MQTT_USERNAME),
+    mqttPassword: parseOne("MQTT_PASSWORD", env.MQTT_PASSWORD),
+    mqttClientId: parseOne("MQTT_CLIENT_ID", env.MQTT_CLIENT_ID),
+    mqttProtocolVersion: parseOne("MQTT_PROTOCOL_VERSION", env.MQTT_PROTOCOL_VERSION) as 4 | 5,
+    mqttQueueLimit: parseOne("MQTT_QUEUE_LIMIT", env.MQTT_QUEUE_LIMIT),
+    mqttFlushTimeoutMs: parseOne("MQTT_FLUSH_TIMEOUT_MS", env.MQTT_FLUSH_TIMEOUT_MS),
+    maxUploadBytes: parseOne("MAX_UPLOAD_BYTES", env.MAX_UPLOAD_BYTES),
+    maxConfigBytes: parseOne("MAX_CONFIG_BYTES", env.MAX_CONFIG_BYTES),
+    logLevel: parseOne("LOG_LEVEL", env.LOG_LEVEL),
+  };
+}
+
+const REDACTED = "[redacted]";
+
+/** A URL safe to print: user and password replaced, query dropped (it may carry tokens). */
+export function redactUrl(url: URL | undefined): string | undefined {
+  if (!url) return undefined;
+  const copy = new URL(url.href);
+  if (copy.username) copy.username = "redacted";
+  if (copy.password) copy.password = "redacted";
+  copy.search = "";
+  return copy.href;
+}
+
+/** Settings as they may be logged: no password, no key material, no URL credentials. */
+export function redactSettings(settings: Settings): Record<string, unknown> {
+  return {
+    ...settings,
+    mqttUrl: redactUrl(settings.mqttUrl),
+    mqttPassword: settings.mqttPassword ? REDACTED : undefined,
+    signingKey: settings.signingKey ? REDACTED : undefined,
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * The storage plugin interface, and the typed views (configs, assets) the routes use.
+ *
+ * A driver is a small blob store over two areas laid out like the device-facing
+ * directories: `configs/<mac>.json` and `assets/<name>`. It is deliberately small so
+ * that an object store (R2) can implement it: read, atomic write, staged (streamed)
+ * write, remove, list, and a health check.
+ *
+ * Checks that are the same for every driver (name validation, JSON parsing,
+ * summaries) live here once, not in each driver.
+ */
+import { AppError, notFound, recordExists } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { filenameProblem, isMac } from "./names.js";
+
+export type Area = "configs" | "assets";
+
+export interface ObjectMeta {
+  size: number;
+  lastModified: Date;
+}
+
+export interface StoredObject extends ObjectMeta {
+  body: ReadableStream<Uint8Array>;
+}
+
+/** `created`: no object existed; `replaced`: one was overwritten; `exists`: refused because one exists. */
+export type WriteOutcome = "created" | "replaced" | "exists";
+
+/** A streamed write that becomes visible all at once on `commit`, or leaves nothing on `abort`. */
+export interface StagedWrite {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<{ outcome: Exclude<WriteOutcome, "exists">; size: number }>;
+  abort(): Promise<void>;
+}
+
+export interface StorageDriver {
+  readonly name: string;
+  /** The object, or null when absent. The body must be consumed or cancelled. */
+  read(area: Area, name: string): Promise<StoredObject | null>;
+  /** Atomic write of a whole object. With `ifAbsent`, exactly one of concurrent creators wins. */
+  write(area: Area, name: string, data: Uint8Array, options?: { ifAbsent?: boolean }): Promise<WriteOutcome>;
+  /** Starts a streamed write; memory use must not grow with the object's size. */
+  stage(area: Area, name: string): Promise<StagedWrite>;
+  /** True when something was removed. */
+  remove(area: Area, name: string): Promise<boolean>;
+  /** Object names in the area, in no particular order. */
+  list(area: Area): Promise<string[]>;
+  /** Throws a STORAGE_UNAVAILABLE AppError (reason without server paths) when unusable. */
+  check(): Promise<void>;
+  dispose?(): Promise<void>;
+}
+
+export const storageUnavailable = (reason: string, cause?: unknown) =>
+  new AppError("STORAGE_UNAVAILABLE", `Storage unavailable: ${reason}`, { details: { reason }, cause });
+
+// --- typed views -----------------------------------------------------------
+
+export type ConfigContent = Record<string, unknown>;
+
+export interface ConfigSummary {
+  mac_address: string;
+  device_name: string | null;
+  device_entity_id: string | null;
+  enable_ota: boolean | null;
+}
+
+export interface DeviceConfig extends ConfigSummary {
+  content: ConfigContent;
+}
+
+const stringOrNull = (v: unknown) => (typeof v === "string" ? v : null);
+
+export function toConfig(mac: string, content: ConfigContent): DeviceConfig {
+  return {
+    mac_address: mac,
+    device_name: stringOrNull(content.deviceName),
+    device_entity_id: stringOrNull(content.deviceEntityId),
+    enable_ota: typeof content.enableOTA === "boolean" ? content.enableOTA : null,
+    content,
+  };
+}
+
+export function toSummary(config: DeviceConfig): ConfigSummary {
+  const { content: _content, ...summary } = config;
+  return summary;
+}
+
+const configFile = (mac: string) => `${mac}.json`;
+const CONFIG_FILE = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/;
+
+export async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    total += chunk.byteLength;
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is ConfigContent => typeof v === "object" && v !== null && !Array.isArray(v);
+
+class CorruptConfigError extends Error {
+  readonly code = "CORRUPT_CONFIG";
+}
+
+function parseContent(bytes: Uint8Array, mac: string): ConfigContent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new CorruptConfigError(`config ${mac} is not valid JSON`, { cause: error });
+  }
+  if (!isPlainObject(parsed)) throw new CorruptConfigError(`config ${mac} is not a JSON object`);
+  return parsed;
+}
+
+export interface ConfigStore {
+  list(): Promise<DeviceConfig[]>;
+  get(mac: string): Promise<DeviceConfig>;
+  save(
+    mac: string,
+    content: ConfigContent,
+    allowOverwrite: boolean,
+  ): Promise<{ config: DeviceConfig; created: boolean }>;
+  remove(mac: string): Promise<void>;
+}
+
+/** Reads at most this many config files at once while listing, to bound open file handles. */
+const LIST_CONCURRENCY = 16;
+
+export function createConfigStore(driver: StorageDriver, logger: Logger): ConfigStore {
+  const assertMac = (mac: string) => {
+    // Routes normalise first; this guards every other caller, so no name escapes the area.
+    if (!isMac(mac)) throw new AppError("INVALID_OPERATION", "Invalid MAC address format");
+  };
+
+  const load = async (mac: string): Promise<ConfigContent | null> => {
+    const object = await driver.read("configs", configFile(mac));
+    if (!object) return null;
+    return parseContent(await readAllBytes(object.body), mac);
+  };
+
+  return {
+    async list() {
+      const macs = (await driver.list("configs"))
+        .map((name) => CONFIG_FILE.exec(name)?.[1])
+        .filter((mac): mac is string => mac !== undefined)
+        .sort();
+      const configs: Array<DeviceConfig | null> = new Array(macs.length).fill(null);
+      let next = 0;
+      const worker = async () => {
+        while (next < macs.length) {
+          const index = next++;
+          const mac = macs[index] as string;
+          try {
+            const content = await load(mac);
+            if (content) configs[index] = toConfig(mac, content);
+          } catch (error) {
+            if (!(error instanceof CorruptConfigError)) throw error;
+            // One bad file must never fail the listing; say which one, once.
+            logger.warn("skipping unreadable config file", { mac_address: mac, reason: error.message });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, macs.length) }, worker));
+      return configs.filter((c): c is DeviceConfig => c !== null);
+    },
+
+    async get(mac) {
+      assertMac(mac);
+      let content: ConfigContent | null;
+      try {
+        content = await load(mac);
+      } catch (error) {
+        if (error instanceof CorruptConfigError) {
+          throw new AppError("INTERNAL_ERROR", `Stored configuration for ${mac} is corrupt`, { cause: error });
+        }
+        throw error;
+      }
+      if (!content) throw notFound(`Configuration for ${mac} not found`, { mac_address: mac });
+      return toConfig(mac, content);
+    },
+
+    async save(mac, content, allowOverwrite) {
+      assertMac(mac);
+      const bytes = new TextEncoder().encode(JSON.stringify(content, null, 2));
+      const outcome = await driver.write("configs", configFile(mac), bytes, { ifAbsent: !allowOverwrite });
+      if (outcome === "exists") {
+        throw recordExists(`Configuration for ${mac} already exists and allow_overwrite is false`, {
+          mac_address: mac,
+        });
+      }
+      return { config: toConfig(mac, content), created: outcome === "created" };
+    },
+
+    async remove(mac) {
+      assertMac(mac);
+      if (!(await driver.remove("configs", configFile(mac)))) {
+        throw notFound(`Configuration for ${mac} not found`, { mac_address: mac });
+      }
+    },
+  };
+}
+
+export interface AssetStore {
+  stage(name: string): Promise<StagedWrite>;
+  read(name: string): Promise<StoredObject | null>;
+}
+
+export function createAssetStore(driver: StorageDriver): AssetStore {
+  const assertName = (name: string) => {
+    const problem = filenameProblem(name);
+    if (problem)
+      throw new AppError("VALIDATION_FAILED", `Invalid filename: ${problem}`, { details: { field: "filename" } });
+  };
+  return {
+    async stage(name) {
+      assertName(name);
+      return driver.stage("assets", name);
+    },
+    async read(name) {
+      assertName(name);
+      return driver.read("assets", name);
+    },
+  };
+}

@@ -1,0 +1,8 @@
+/** The sink plugins shipped with the server, registered by URL scheme. */
+import { SinkRegistry } from "../../core/notify.js";
+import { consoleSinkPlugin } from "./console.js";
+import { noopSinkPlugin } from "./noop.js";
+
+export function defaultSinkRegistry(): SinkRegistry {
+  return new SinkRegistry().register(noopSinkPlugin).register(consoleSinkPlugin);
+}

@@ -1,0 +1,283 @@
+/**
+ * Filesystem storage driver (Node, Deno, Bun through `node:fs`).
+ *
+ * Atomicity: every write goes to a uniquely named temporary file in the target
+ * directory, is flushed to disk, then appears under its final name in one step:
+ * `link` (fails if the name exists, which is what makes `ifAbsent` race-free) or
+ * `rename` (atomic replace). The directory is then flushed so the new entry survives
+ * a crash. Temporary files are removed on every failure path and swept at start-up.
+ *
+ * The data directories are created at start-up only: a directory that disappears
+ * while running is reported as unavailable, never silently re-created.
+ */
+import { randomUUID } from "node:crypto";
+import { constants } from "node:fs";
+import { access, type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
+import {
+  type Area,
+  type StagedWrite,
+  type StorageDriver,
+  type StoredObject,
+  storageUnavailable,
+  type WriteOutcome,
+} from "../../core/storage.js";
+
+export interface FsStorageOptions {
+  configsDir: string;
+  assetsDir: string;
+  logger: Logger;
+}
+
+const TEMP_PREFIX = ".iotsupport-";
+const TEMP_SUFFIX = ".tmp";
+const isTempName = (name: string) => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
+const tempName = () => `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`;
+const READ_CHUNK = 64 * 1024;
+
+const errno = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null ? ((error as { code?: string }).code ?? undefined) : undefined;
+
+export async function createFsStorage(options: FsStorageOptions): Promise<StorageDriver> {
+  const { logger } = options;
+  const dirs: Record<Area, string> = { configs: options.configsDir, assets: options.assetsDir };
+
+  for (const area of Object.keys(dirs) as Area[]) {
+    await mkdir(dirs[area], { recursive: true });
+    await sweepTemporaryFiles(dirs[area], area, logger);
+  }
+
+  /** Maps a failure on the directory itself to "unavailable"; other errors pass through. */
+  const translate = async (area: Area, error: unknown): Promise<never> => {
+    if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") {
+      const problem = await directoryProblem(dirs[area], area);
+      if (problem) throw storageUnavailable(problem, error);
+    }
+    throw error;
+  };
+
+  const removeQuietly = async (path: string, context: LogFields) => {
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (errno(error) !== "ENOENT")
+        logger.warn("could not remove temporary file", { ...context, ...errorFields(error) });
+    }
+  };
+
+  /** Makes the finished temporary file visible under `name`. */
+  const publish = async (area: Area, tmp: string, name: string, ifAbsent: boolean): Promise<WriteOutcome> => {
+    const target = join(dirs[area], name);
+    try {
+      await link(tmp, target);
+      await removeQuietly(tmp, { area });
+      await syncDirectory(dirs[area], logger);
+      return "created";
+    } catch (error) {
+      if (errno(error) !== "EEXIST") {
+        await removeQuietly(tmp, { area });
+        return translate(area, error);
+      }
+    }
+    if (ifAbsent) {
+      await removeQuietly(tmp, { area });
+      return "exists";
+    }
+    try {
+      await rename(tmp, target);
+    } catch (error) {
+      await removeQuietly(tmp, { area });
+      return translate(area, error);
+    }
+    await syncDirectory(dirs[area], logger);
+    return "replaced";
+  };
+
+  const openTemp = async (area: Area): Promise<{ path: string; handle: FileHandle }> => {
+    const path = join(dirs[area], tempName());
+    try {
+      return { path, handle: await open(path, "wx", 0o644) };
+    } catch (error) {
+      return translate(area, error);
+    }
+  };
+
+  return {
+    name: "filesystem",
+
+    async read(area, name) {
+      let handle: FileHandle;
+      try {
+        handle = await open(join(dirs[area], name), "r");
+      } catch (error) {
+        if (errno(error) === "ENOENT" || errno(error) === "EISDIR") {
+          // A missing directory is an outage, not a missing record.
+          const problem = await directoryProblem(dirs[area], area);
+          if (problem) throw storageUnavailable(problem, error);
+          return null;
+        }
+        throw error;
+      }
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close();
+        return null;
+      }
+      return { size: info.size, lastModified: info.mtime, body: fileStream(handle, info.size) } satisfies StoredObject;
+    },
+
+    async write(area, name, data, writeOptions = {}) {
+      const { path, handle } = await openTemp(area);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } catch (error) {
+        await handle.close();
+        await removeQuietly(path, { area });
+        throw error;
+      }
+      await handle.close();
+      return publish(area, path, name, writeOptions.ifAbsent === true);
+    },
+
+    async stage(area, name): Promise<StagedWrite> {
+      const { path, handle } = await openTemp(area);
+      let size = 0;
+      let settled = false;
+      const settle = () => {
+        if (settled) throw new Error("staged write already committed or aborted");
+        settled = true;
+      };
+      return {
+        async write(chunk) {
+          let offset = 0;
+          while (offset < chunk.byteLength) {
+            const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+            offset += bytesWritten;
+          }
+          size += chunk.byteLength;
+        },
+        async commit() {
+          settle();
+          try {
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+          const outcome = await publish(area, path, name, false);
+          return { outcome: outcome === "created" ? "created" : "replaced", size };
+        },
+        async abort() {
+          if (settled) return;
+          settled = true;
+          await handle.close();
+          await removeQuietly(path, { area });
+        },
+      };
+    },
+
+    async remove(area, name) {
+      try {
+        await unlink(join(dirs[area], name));
+      } catch (error) {
+        if (errno(error) === "ENOENT") {
+          const problem = await directoryProblem(dirs[area], area);
+          if (problem) throw storageUnavailable(problem, error);
+          return false;
+        }
+        throw error;
+      }
+      await syncDirectory(dirs[area], logger);
+      return true;
+    },
+
+    async list(area) {
+      try {
+        const entries = await readdir(dirs[area], { withFileTypes: true });
+        return entries.filter((e) => e.isFile() && !isTempName(e.name)).map((e) => e.name);
+      } catch (error) {
+        return translate(area, error);
+      }
+    },
+
+    async check() {
+      for (const area of Object.keys(dirs) as Area[]) {
+        const problem = await directoryProblem(dirs[area], area);
+        if (problem) throw storageUnavailable(problem);
+      }
+    },
+  };
+}
+
+/** Why the area's directory is unusable, in words that name the area but not the server path. */
+async function directoryProblem(dir: string, area: Area): Promise<string | undefined> {
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) return `${area} directory is not a directory`;
+    await access(dir, constants.W_OK | constants.R_OK);
+    return undefined;
+  } catch (error) {
+    if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") return `${area} directory is missing`;
+    if (errno(error) === "EACCES" || errno(error) === "EPERM") return `${area} directory is not accessible`;
+    return `${area} directory cannot be checked (${errno(error) ?? "unknown error"})`;
+  }
+}
+
+/** Flushes a directory entry to disk. Some platforms cannot fsync a directory; that is logged, not fatal. */
+async function syncDirectory(dir: string, logger: Logger): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch (error) {
+    const code = errno(error);
+    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw error;
+    logger.debug("directory fsync not supported here", { errCode: code });
+  } finally {
+    await handle?.close();
+  }
+}
+
+async function sweepTemporaryFiles(dir: string, area: Area, logger: Logger): Promise<void> {
+  const names = (await readdir(dir)).filter(isTempName);
+  for (const name of names) await unlink(join(dir, name));
+  if (names.length > 0)
+    logger.info("removed temporary files left by an interrupted write", { area, count: names.length });
+}
+
+/** Streams a file in fixed-size chunks; closes the handle when done or cancelled. */
+function fileStream(handle: FileHandle, size: number): ReadableStream<Uint8Array> {
+  let position = 0;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const want = Math.min(READ_CHUNK, size - position);
+        if (want <= 0) {
+          await close();
+          controller.close();
+          return;
+        }
+        const buffer = new Uint8Array(want);
+        const { bytesRead } = await handle.read(buffer, 0, want, position);
+        if (bytesRead === 0) {
+          await close();
+          controller.close();
+          return;
+        }
+        position += bytesRead;
+        controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
+      } catch (error) {
+        await close();
+        controller.error(error);
+      }
+    },
+    cancel: close,
+  });
+}

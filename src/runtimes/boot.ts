@@ -1,0 +1,111 @@
+/**
+ * Start-up shared by the runtimes that have a filesystem (Node, Deno, Bun):
+ * environment → settings → storage, key, sink, metrics → composed app.
+ * Anything invalid raises a BootError whose message is the one line to print.
+ */
+import { Registry } from "prom-client";
+import { type Composed, compose } from "../core/compose.js";
+import { createJsonLogger, type Logger } from "../core/logger.js";
+import type { NotificationSink, SinkOptions, SinkRegistry } from "../core/notify.js";
+import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
+import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
+import { createOperationMetrics } from "../plugins/metrics/operations.js";
+import { defaultSinkRegistry } from "../plugins/sinks/index.js";
+import { createFsStorage } from "../plugins/storage/fs.js";
+import { loadSigningKeyPem } from "../plugins/storage/signing-key-file.js";
+import { VERSION } from "../version.js";
+
+export class BootError extends Error {
+  readonly code = "BOOT_FAILED";
+}
+
+export interface Booted extends Composed {
+  settings: Settings;
+  logger: Logger;
+  sink: NotificationSink;
+  registry: Registry;
+}
+
+export interface BootOptions {
+  env: Env;
+  runtime: string;
+  sinks?: SinkRegistry;
+  /** Adds runtime-specific metrics (e.g. Node's process metrics) to the registry. */
+  instrument?: (registry: Registry) => void;
+  write?: (line: string) => void;
+}
+
+export function sinkOptions(settings: Settings, runtime: SinkOptions["runtime"]): SinkOptions {
+  return {
+    username: settings.mqttUsername,
+    password: settings.mqttPassword,
+    clientId: settings.mqttClientId,
+    protocolVersion: settings.mqttProtocolVersion,
+    queueLimit: settings.mqttQueueLimit,
+    flushTimeoutMs: settings.mqttFlushTimeoutMs,
+    runtime,
+  };
+}
+
+/** Errors whose message is already a safe, one-line explanation for the operator. */
+const isOperatorError = (error: unknown) =>
+  error instanceof SettingsError ||
+  error instanceof SigningKeyError ||
+  (typeof error === "object" && error !== null && (error as { code?: unknown }).code === "INVALID_SINK_URL");
+
+export async function boot(options: BootOptions): Promise<Booted> {
+  try {
+    const settings = loadSettings(options.env);
+    const logger = createJsonLogger({ level: settings.logLevel, write: options.write });
+    logger.info("starting", { runtime: options.runtime, version: VERSION, settings: redactSettings(settings) });
+
+    const storage = await createFsStorage({
+      configsDir: settings.configsDir,
+      assetsDir: settings.assetsDir,
+      logger,
+    });
+    const verifyKey = await importVerificationKey(await loadSigningKeyPem(settings, logger));
+    const sinks = options.sinks ?? defaultSinkRegistry();
+    const sink = sinks.create(settings.mqttUrl, {
+      logger,
+      options: sinkOptions(settings, { allowTcp: true, name: options.runtime }),
+    });
+
+    const registry = new Registry();
+    options.instrument?.(registry);
+    const observer = createOperationMetrics(registry);
+    // Count once at boot (names only); writes then keep the gauge current.
+    observer.configFilesCounted((await storage.list("configs")).filter((n) => /^[0-9a-f-]{17}\.json$/.test(n)).length);
+
+    const composed = compose({
+      settings,
+      logger,
+      storage,
+      sink,
+      observer,
+      verifyKey,
+      version: VERSION,
+      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    });
+    return { ...composed, settings, logger, sink, registry };
+  } catch (error) {
+    if (isOperatorError(error)) throw new BootError((error as Error).message, { cause: error });
+    throw error;
+  }
+}
+
+export interface ShutdownReport {
+  delivered: number;
+  failed: number;
+  abandoned: number;
+}
+
+/** Stop-the-world order: caller stops accepting requests first, then this flushes and closes the sink. */
+export async function drainNotifications(booted: Booted): Promise<ShutdownReport> {
+  const { notifier, sink, logger, settings } = booted;
+  const pending = notifier.pending();
+  const result = await notifier.flush(settings.mqttFlushTimeoutMs);
+  await sink.close();
+  logger.info("notifications flushed", { pending_at_shutdown: pending, ...result });
+  return result;
+}
