@@ -65,7 +65,9 @@ function dispositionParams(value: string): Map<string, string> {
   const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g;
   for (let m = re.exec(value); m; m = re.exec(value)) {
     const key = (m[1] as string).toLowerCase();
-    const raw = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : (m[3] ?? "").trim();
+    // Browsers and curl send backslashes literally (WHATWG form encoding percent-encodes
+    // quotes instead), so only an escaped quote is unescaped; a backslash stays and is refused.
+    const raw = m[2] !== undefined ? m[2].replace(/\\"/g, '"') : (m[3] ?? "").trim();
     params.set(key, raw);
   }
   return params;

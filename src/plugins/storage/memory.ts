@@ -1,0 +1,96 @@
+/**
+ * In-memory storage driver: for tests and throwaway demos. Same contract as the
+ * other drivers (it passes the storage conformance suite); staged writes buffer in
+ * memory, so it is not meant for large uploads.
+ */
+import type { Area, StagedWrite, StorageDriver, StoredObject, WriteOutcome } from "../../core/storage.js";
+import { storageUnavailable } from "../../core/storage.js";
+
+interface Entry {
+  bytes: Uint8Array;
+  lastModified: Date;
+}
+
+export interface MemoryStorage extends StorageDriver {
+  /** Simulates an outage (health 503, operations fail) for tests. */
+  setAvailable(available: boolean): void;
+}
+
+export function createMemoryStorage(): MemoryStorage {
+  const areas: Record<Area, Map<string, Entry>> = { configs: new Map(), assets: new Map() };
+  let available = true;
+  const guard = () => {
+    if (!available) throw storageUnavailable("memory storage is switched off");
+  };
+  const bodyOf = (bytes: Uint8Array): ReadableStream<Uint8Array> =>
+    new ReadableStream({
+      start(controller) {
+        if (bytes.length > 0) controller.enqueue(bytes.slice());
+        controller.close();
+      },
+    });
+
+  return {
+    name: "memory",
+    setAvailable(value) {
+      available = value;
+    },
+    async read(area, name) {
+      guard();
+      const entry = areas[area].get(name);
+      if (!entry) return null;
+      return {
+        size: entry.bytes.length,
+        lastModified: entry.lastModified,
+        body: bodyOf(entry.bytes),
+      } satisfies StoredObject;
+    },
+    async write(area, name, data, options = {}): Promise<WriteOutcome> {
+      guard();
+      const existed = areas[area].has(name);
+      if (existed && options.ifAbsent) return "exists";
+      areas[area].set(name, { bytes: data.slice(), lastModified: new Date() });
+      return existed ? "replaced" : "created";
+    },
+    async stage(area, name): Promise<StagedWrite> {
+      guard();
+      const chunks: Uint8Array[] = [];
+      let settled = false;
+      return {
+        async write(chunk) {
+          chunks.push(chunk.slice());
+        },
+        async commit() {
+          if (settled) throw new Error("staged write already committed or aborted");
+          settled = true;
+          guard();
+          const size = chunks.reduce((n, c) => n + c.length, 0);
+          const bytes = new Uint8Array(size);
+          let offset = 0;
+          for (const c of chunks) {
+            bytes.set(c, offset);
+            offset += c.length;
+          }
+          const existed = areas[area].has(name);
+          areas[area].set(name, { bytes, lastModified: new Date() });
+          return { outcome: existed ? "replaced" : "created", size };
+        },
+        async abort() {
+          settled = true;
+          chunks.length = 0;
+        },
+      };
+    },
+    async remove(area, name) {
+      guard();
+      return areas[area].delete(name);
+    },
+    async list(area) {
+      guard();
+      return [...areas[area].keys()];
+    },
+    async check() {
+      guard();
+    },
+  };
+}

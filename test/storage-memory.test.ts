@@ -1,0 +1,4 @@
+import { createMemoryStorage } from "../src/plugins/storage/memory.js";
+import { testStorageDriver } from "./support/storage-conformance.js";
+
+testStorageDriver({ name: "memory", create: async () => ({ driver: createMemoryStorage(), cleanup: async () => {} }) });

@@ -1,0 +1,132 @@
+/**
+ * Builds the real app in-process for route tests: real storage (filesystem in a
+ * fresh temporary directory, or memory), a real key, a recording sink and a
+ * memory logger. `app.request()` needs no server.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { compose } from "../../src/core/compose.js";
+import { createMemoryLogger } from "../../src/core/logger.js";
+import type { Notification, NotificationSink } from "../../src/core/notify.js";
+import { loadSettings, type Settings } from "../../src/core/settings.js";
+import { importVerificationKey } from "../../src/core/signing-key.js";
+import type { StorageDriver } from "../../src/core/storage.js";
+import { createOperationMetrics } from "../../src/plugins/metrics/operations.js";
+import { createFsStorage } from "../../src/plugins/storage/fs.js";
+import { createMemoryStorage } from "../../src/plugins/storage/memory.js";
+import { testKeys } from "./keys.js";
+
+/**
+ * A sink that records what it was asked to publish. It stands in for a broker
+ * only in route tests, which check *when* notifications are sent; delivery itself
+ * is tested against a real Mosquitto.
+ */
+export function createRecordingSink(): NotificationSink & { published: Notification[] } {
+  const published: Notification[] = [];
+  return {
+    name: "recording",
+    published,
+    async publish(n) {
+      published.push(n);
+    },
+    status: () => ({ ready: true, queueDepth: 0 }),
+    async close() {},
+  };
+}
+
+export type StorageKind = "fs" | "memory";
+
+export interface TestApp {
+  app: ReturnType<typeof compose>["app"];
+  storage: StorageDriver;
+  sink: ReturnType<typeof createRecordingSink>;
+  logger: ReturnType<typeof createMemoryLogger>;
+  registry: Registry;
+  settings: Settings;
+  /** Root of the temporary data directory (fs storage only). */
+  root?: string;
+  sign(message: string): string;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestApp(kind: StorageKind = "fs", env: Record<string, string> = {}): Promise<TestApp> {
+  const root = kind === "fs" ? await mkdtemp(join(tmpdir(), "iot-test-")) : undefined;
+  const settings = loadSettings({ DATA_DIR: root ?? "/nonexistent", ...env });
+  const logger = createMemoryLogger();
+  const storage =
+    kind === "fs"
+      ? await createFsStorage({ configsDir: settings.configsDir, assetsDir: settings.assetsDir, logger })
+      : createMemoryStorage();
+  const keys = testKeys();
+  const sink = createRecordingSink();
+  const registry = new Registry();
+  const { app } = compose({
+    settings,
+    logger,
+    storage,
+    sink,
+    observer: createOperationMetrics(registry),
+    verifyKey: await importVerificationKey(keys.pkcs8),
+    version: "test",
+    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  });
+  return {
+    app,
+    storage,
+    sink,
+    logger,
+    registry,
+    settings,
+    root,
+    sign: keys.sign,
+    async cleanup() {
+      if (root) await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Builds a multipart body by hand so tests control part order, names and bytes exactly. */
+export function multipart(
+  parts: Array<{ name: string; value: string | Uint8Array; filename?: string; contentType?: string }>,
+  boundary = "----iotsupport-test-boundary",
+): { body: Uint8Array; contentType: string } {
+  const enc = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  for (const part of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`;
+    if (part.filename !== undefined) head += `; filename="${part.filename.replace(/"/g, "%22")}"`;
+    head += "\r\n";
+    if (part.contentType) head += `Content-Type: ${part.contentType}\r\n`;
+    head += "\r\n";
+    chunks.push(
+      enc.encode(head),
+      typeof part.value === "string" ? enc.encode(part.value) : part.value,
+      enc.encode("\r\n"),
+    );
+  }
+  chunks.push(enc.encode(`--${boundary}--\r\n`));
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    body.set(c, offset);
+    offset += c.length;
+  }
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** A signed upload body for `filename` with the current time. */
+export function signedUpload(
+  t: Pick<TestApp, "sign">,
+  filename: string,
+  content: string | Uint8Array = "firmware-bytes",
+) {
+  const timestamp = new Date().toISOString();
+  return multipart([
+    { name: "timestamp", value: timestamp },
+    { name: "signature", value: t.sign(timestamp) },
+    { name: "file", value: content, filename, contentType: "application/octet-stream" },
+  ]);
+}

@@ -1,0 +1,141 @@
+/**
+ * The storage conformance suite. Every storage driver's test file calls
+ * `testStorageDriver(...)` in one line; capabilities a driver lacks are skipped
+ * explicitly, with the reason printed.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readAllBytes, type StorageDriver } from "../../src/core/storage.js";
+
+export interface DriverUnderTest {
+  driver: StorageDriver;
+  /** Names present in an area's backing store, including any temporary objects. */
+  rawNames?(area: "configs" | "assets"): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+export interface ConformanceOptions {
+  name: string;
+  create(): Promise<DriverUnderTest>;
+  /** Set when concurrent `ifAbsent` creates cannot be made exclusive (say why). */
+  skipExclusiveCreate?: string;
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = async (driver: StorageDriver, area: "configs" | "assets", name: string) => {
+  const object = await driver.read(area, name);
+  return object ? new TextDecoder().decode(await readAllBytes(object.body)) : null;
+};
+
+export function testStorageDriver(options: ConformanceOptions): void {
+  describe(`storage conformance: ${options.name}`, () => {
+    let sut: DriverUnderTest;
+    beforeEach(async () => {
+      sut = await options.create();
+    });
+    afterEach(async () => {
+      await sut.cleanup();
+    });
+
+    it("reads back exactly what was written, with size and modification time", async () => {
+      const before = Date.now() - 2000;
+      expect(await sut.driver.write("configs", "aa-bb-cc-dd-ee-ff.json", bytes('{"a":1}'))).toBe("created");
+      const object = await sut.driver.read("configs", "aa-bb-cc-dd-ee-ff.json");
+      expect(object?.size).toBe(7);
+      expect(object?.lastModified.getTime()).toBeGreaterThan(before);
+      expect(new TextDecoder().decode(await readAllBytes(object!.body))).toBe('{"a":1}');
+    });
+
+    it("returns null for an absent object", async () => {
+      expect(await sut.driver.read("assets", "missing.bin")).toBeNull();
+    });
+
+    it("keeps the two areas apart", async () => {
+      await sut.driver.write("assets", "same.json", bytes("asset"));
+      expect(await sut.driver.read("configs", "same.json")).toBeNull();
+      expect(await sut.driver.list("configs")).not.toContain("same.json");
+    });
+
+    it("replaces on overwrite and reports created vs replaced", async () => {
+      expect(await sut.driver.write("assets", "fw.bin", bytes("one"))).toBe("created");
+      expect(await sut.driver.write("assets", "fw.bin", bytes("two"))).toBe("replaced");
+      expect(await text(sut.driver, "assets", "fw.bin")).toBe("two");
+    });
+
+    it("refuses ifAbsent when the object exists, leaving it untouched", async () => {
+      await sut.driver.write("configs", "x.json", bytes("first"));
+      expect(await sut.driver.write("configs", "x.json", bytes("second"), { ifAbsent: true })).toBe("exists");
+      expect(await text(sut.driver, "configs", "x.json")).toBe("first");
+    });
+
+    it.skipIf(options.skipExclusiveCreate !== undefined)(
+      `lets exactly one of 20 concurrent ifAbsent creates win${options.skipExclusiveCreate ? ` (SKIPPED: ${options.skipExclusiveCreate})` : ""}`,
+      async () => {
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            sut.driver.write("configs", "race.json", bytes(`writer-${i}`), { ifAbsent: true }),
+          ),
+        );
+        expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
+        expect(outcomes.filter((o) => o === "exists")).toHaveLength(19);
+        const winner = outcomes.indexOf("created");
+        expect(await text(sut.driver, "configs", "race.json")).toBe(`writer-${winner}`);
+      },
+    );
+
+    it("leaves one complete body after 30 concurrent overwrites, and no temporary objects", async () => {
+      const bodies = Array.from({ length: 30 }, (_, i) => `body-${i}-${"x".repeat(1000 * (i + 1))}`);
+      await Promise.all(bodies.map((b) => sut.driver.write("configs", "busy.json", bytes(b))));
+      expect(bodies).toContain(await text(sut.driver, "configs", "busy.json"));
+      if (sut.rawNames) expect(await sut.rawNames("configs")).toEqual(["busy.json"]);
+    });
+
+    it("streams a staged write that is invisible until commit", async () => {
+      const staged = await sut.driver.stage("assets", "big.bin");
+      const chunk = new Uint8Array(64 * 1024).fill(7);
+      for (let i = 0; i < 16; i++) await staged.write(chunk);
+      expect(await sut.driver.read("assets", "big.bin")).toBeNull();
+      expect(await sut.driver.list("assets")).not.toContain("big.bin");
+      expect(await staged.commit()).toEqual({ outcome: "created", size: 16 * 64 * 1024 });
+      const object = await sut.driver.read("assets", "big.bin");
+      expect(object?.size).toBe(16 * 64 * 1024);
+      const read = await readAllBytes(object!.body);
+      expect(read.every((b) => b === 7)).toBe(true);
+    });
+
+    it("leaves nothing behind when a staged write is aborted", async () => {
+      await sut.driver.write("assets", "keep.bin", bytes("old"));
+      const staged = await sut.driver.stage("assets", "keep.bin");
+      await staged.write(bytes("new content"));
+      await staged.abort();
+      await staged.abort(); // idempotent
+      expect(await text(sut.driver, "assets", "keep.bin")).toBe("old");
+      expect(await sut.driver.list("assets")).toEqual(["keep.bin"]);
+      if (sut.rawNames) expect(await sut.rawNames("assets")).toEqual(["keep.bin"]);
+    });
+
+    it("removes objects and reports whether something was removed", async () => {
+      await sut.driver.write("configs", "gone.json", bytes("{}"));
+      expect(await sut.driver.remove("configs", "gone.json")).toBe(true);
+      expect(await sut.driver.remove("configs", "gone.json")).toBe(false);
+      expect(await sut.driver.read("configs", "gone.json")).toBeNull();
+    });
+
+    it("lists the names of an area", async () => {
+      await sut.driver.write("configs", "b.json", bytes("{}"));
+      await sut.driver.write("configs", "a.json", bytes("{}"));
+      expect((await sut.driver.list("configs")).sort()).toEqual(["a.json", "b.json"]);
+      expect(await sut.driver.list("assets")).toEqual([]);
+    });
+
+    it("lets a reader cancel a body without consuming it", async () => {
+      await sut.driver.write("assets", "partial.bin", new Uint8Array(512 * 1024));
+      const object = await sut.driver.read("assets", "partial.bin");
+      await object!.body.cancel();
+      expect(await text(sut.driver, "assets", "partial.bin")).toHaveLength(512 * 1024);
+    });
+
+    it("passes its health check when usable", async () => {
+      await expect(sut.driver.check()).resolves.toBeUndefined();
+    });
+  });
+}
