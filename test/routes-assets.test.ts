@@ -6,8 +6,11 @@ import { readAllBytes } from "../src/core/storage.js";
 import { createTestApp, multipart, type StorageKind, signedUpload, type TestApp } from "./support/app.js";
 import { chunked, expectError, metricValue } from "./support/http.js";
 
-const post = (t: TestApp, { body, contentType }: { body: Uint8Array; contentType: string }, headers = {}) =>
-  t.app.request("/api/assets", { method: "POST", headers: { "Content-Type": contentType, ...headers }, body });
+const post = (
+  t: TestApp,
+  { body, contentType }: { body: Uint8Array<ArrayBuffer>; contentType: string },
+  headers = {},
+) => t.app.request("/api/assets", { method: "POST", headers: { "Content-Type": contentType, ...headers }, body });
 
 describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind) => {
   let t: TestApp;

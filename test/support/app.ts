@@ -91,7 +91,7 @@ export async function createTestApp(kind: StorageKind = "fs", env: Record<string
 export function multipart(
   parts: Array<{ name: string; value: string | Uint8Array; filename?: string; contentType?: string }>,
   boundary = "----iotsupport-test-boundary",
-): { body: Uint8Array; contentType: string } {
+): { body: Uint8Array<ArrayBuffer>; contentType: string } {
   const enc = new TextEncoder();
   const chunks: Uint8Array[] = [];
   for (const part of parts) {
