@@ -1,0 +1,52 @@
+/** The README's commands, run as written against a real server. */
+import { execFile } from "node:child_process";
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, type SpawnedServer, spawnServer } from "./support/server.js";
+
+const run = promisify(execFile);
+
+async function readmeBlock(marker: string): Promise<string> {
+  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+  const match = new RegExp(`<!-- readme-test: ${marker} -->\\n\`\`\`bash\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!match?.[1]) throw new Error(`README block ${marker} not found`);
+  return match[1];
+}
+
+describe("README", () => {
+  let server: SpawnedServer;
+  beforeAll(async () => {
+    server = await spawnServer();
+  });
+  afterAll(async () => {
+    await server.cleanup();
+  });
+
+  it("signs and uploads with openssl and curl exactly as documented", async () => {
+    const script = await readmeBlock("upload");
+    // The block runs from the directory where `npm start` ran; here DATA_DIR is that directory's data/.
+    const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], {
+      cwd: server.dataDir,
+      env: { ...process.env, SERVER: server.url, KEY: join(server.dataDir, "dev-signing-key.pem") },
+    });
+    const body = JSON.parse(stdout) as { filename: string; size: number; uploaded_at: string };
+    expect(body.filename).toBe("firmware.bin");
+    expect(body.size).toBe(12);
+    expect(body.uploaded_at).toMatch(/\+00:00$/);
+    expect(await readdir(join(server.dataDir, "assets"))).toEqual(["firmware.bin"]);
+  });
+
+  it("documents every setting the code reads", async () => {
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const { SETTING_NAMES } = await import("../src/core/settings.js");
+    for (const name of SETTING_NAMES) expect(readme).toContain(`\`${name}\``);
+  });
+
+  it("keeps the version in step with package.json", async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
+    const { VERSION } = await import("../src/version.js");
+    expect(VERSION).toBe(pkg.version);
+  });
+});
