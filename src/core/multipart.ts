@@ -19,6 +19,8 @@ export interface Part extends PartInfo {
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
+/** Transport padding (spaces and tabs) allowed between a boundary and its CRLF. */
+const MAX_PADDING_BYTES = 256;
 const CRLF = new Uint8Array([13, 10]);
 const HEADER_END = new Uint8Array([13, 10, 13, 10]);
 const malformed = (why: string) => validationFailed(`Malformed multipart body: ${why}`, { field: "body" });
@@ -155,11 +157,16 @@ export async function* parseMultipart(stream: ReadableStream<Uint8Array>, bounda
       for (;;) {
         const eol = indexOf(buffer, CRLF);
         if (eol >= 0) {
-          if (buffer.subarray(0, eol).some((b) => b !== 32 && b !== 9)) throw malformed("garbage after boundary");
+          const padding = buffer.subarray(0, eol);
+          // The length check applies here too, so the verdict does not depend on how the body was chunked.
+          if (eol > MAX_PADDING_BYTES || padding.some((b) => b !== 32 && b !== 9)) {
+            throw malformed("garbage after boundary");
+          }
           buffer = buffer.subarray(eol + 2);
           break;
         }
-        if (buffer.length > 256) throw malformed("garbage after boundary");
+        // +1: the last byte may be the CR of a CRLF split across chunks.
+        if (buffer.length > MAX_PADDING_BYTES + 1) throw malformed("garbage after boundary");
         if (!(await pull())) throw malformed("body ends after a boundary");
       }
 
@@ -168,9 +175,13 @@ export async function* parseMultipart(stream: ReadableStream<Uint8Array>, bounda
       if (buffer[0] === 13 && buffer[1] === 10) throw malformed("part without Content-Disposition: form-data");
       let headerEnd = indexOf(buffer, HEADER_END);
       while (headerEnd < 0) {
-        if (buffer.length > MAX_HEADER_BYTES) throw malformed("part headers too large");
+        // No CRLFCRLF in these bytes, but one may start in their last 3: only past that is the
+        // block surely too long. (Checking `length > MAX` refused a 16 KiB block split across chunks.)
+        if (buffer.length - (HEADER_END.length - 1) > MAX_HEADER_BYTES) throw malformed("part headers too large");
+        const scanned = buffer.length;
         if (!(await pull())) throw malformed("body ends inside part headers");
-        headerEnd = indexOf(buffer, HEADER_END);
+        // Rescan only the new bytes (and a possible partial terminator), not the whole block each time.
+        headerEnd = indexOf(buffer, HEADER_END, Math.max(0, scanned - (HEADER_END.length - 1)));
       }
       if (headerEnd > MAX_HEADER_BYTES) throw malformed("part headers too large");
       const info = parseHeaders(buffer.subarray(0, headerEnd));

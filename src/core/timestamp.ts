@@ -29,7 +29,8 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   ];
   const second = m[6] ? Number(m[6]) : 0;
   const micros = m[7] ? Number(m[7].padEnd(9, "0").slice(0, 6)) : 0;
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  // Python's datetime, which the original service used, has no year 0.
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day > daysInMonth) return undefined;
   let offsetMinutes = 0;
@@ -46,6 +47,8 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   if (!Number.isFinite(epochMs)) return undefined;
   const epochMicros = epochMs * 1000 + micros;
   const utc = new Date(epochMs);
+  // An offset can push the instant out of four-digit years, which utcIso cannot spell.
+  if (utc.getUTCFullYear() < 1 || utc.getUTCFullYear() > 9999) return undefined;
   const fraction = micros === 0 ? "" : `.${pad(micros, 6)}`;
   const utcIso = `${pad(utc.getUTCFullYear(), 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())}T${pad(
     utc.getUTCHours(),
