@@ -295,6 +295,30 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
     if (t.root) expect(await readdir(t.settings.assetsDir)).toEqual([]);
   });
 
+  it("answers 400 and keeps nothing when the client's body stream breaks mid-upload", async () => {
+    const upload = signedUpload(t, "broken.bin", new Uint8Array(100_000).fill(3));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > 50_000) {
+          controller.error(new Error("socket hang up"));
+          return;
+        }
+        controller.enqueue(upload.body.subarray(sent, sent + 10_000));
+        sent += 10_000;
+      },
+    });
+    const res = await t.app.request("/api/assets", {
+      method: "POST",
+      headers: { "Content-Type": upload.contentType },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect((await expectError(res, 400, "VALIDATION_FAILED")).details.field).toBe("body");
+    expect(await t.storage.list("assets")).toEqual([]);
+    if (t.root) expect(await readdir(t.settings.assetsDir)).toEqual([]);
+  });
+
   it("replaces an existing asset atomically and records success metrics", async () => {
     await post(t, signedUpload(t, "fw.bin", "old"));
     expect((await post(t, signedUpload(t, "fw.bin", "newer"))).status).toBe(200);

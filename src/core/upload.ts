@@ -126,7 +126,17 @@ export async function handleUpload(
   let committed = false;
   try {
     if (!body) throw fieldError("file", "Missing required field: file");
-    await collect(parseMultipart(limitStream(body, deps.maxBytes), boundary), deps.assets, collected);
+    try {
+      await collect(parseMultipart(limitStream(body, deps.maxBytes), boundary), deps.assets, collected);
+    } catch (error) {
+      if (isAppError(error)) throw error;
+      // Not ours and not storage's (that is wrapped above): the client's body stream broke,
+      // typically a client that went away mid-upload. A client error, not a server fault.
+      throw new AppError("VALIDATION_FAILED", "Request body could not be read completely", {
+        details: { field: "body" },
+        cause: error,
+      });
+    }
     const { fields, file } = collected;
 
     const missing = REQUIRED.filter((f) => (f === "file" ? !file : !fields.has(f)));

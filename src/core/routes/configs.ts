@@ -10,8 +10,8 @@ import { payloadTooLarge, validationFailed } from "../errors.js";
 import { normaliseMac } from "../names.js";
 import type { ConfigOperation } from "../observer.js";
 import { secondsSince } from "../observer.js";
-import { PutConfigBody } from "../schemas.js";
-import { toSummary } from "../storage.js";
+import { CONTENT_TOO_DEEP, nestsWithin, PutConfigBody } from "../schemas.js";
+import { type ConfigContent, toSummary } from "../storage.js";
 
 const isJson = (contentType: string | undefined) =>
   !!contentType && /^application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType.trim());
@@ -70,7 +70,15 @@ export function configRoutes(deps: AppDeps) {
       async (c) => {
         const mac = normaliseMac(c.req.param("mac"));
         const body = c.req.valid("json");
-        const { config, created } = await measured("save", () => configs.save(mac, body.content, body.allow_overwrite));
+        // zod rebuilds a record key by key and drops a "__proto__" key (against prototype pollution), so a
+        // valid body could lose a key and still answer 200. Store the content exactly as sent: the same
+        // text parsed again (Hono caches it), where JSON.parse makes every key an own property. The
+        // schema checked the depth of zod's copy; check the kept key's subtree too, by checking it all.
+        const { content } = (await c.req.json()) as { content: ConfigContent };
+        if (!nestsWithin(content)) {
+          throw validationFailed(`Invalid request body: content: ${CONTENT_TOO_DEEP}`, { field: "content" });
+        }
+        const { config, created } = await measured("save", () => configs.save(mac, content, body.allow_overwrite));
         if (created) observer.configFilesChanged(1);
         notifier.configSaved(mac);
         return c.json(config, 200);
