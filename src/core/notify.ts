@@ -69,6 +69,16 @@ export interface SinkOptions {
   protocolVersion: 4 | 5;
   queueLimit: number;
   flushTimeoutMs: number;
+  /** Seconds between keep-alive pings; a silent broker is detected after about 1.5× this. */
+  keepaliveSeconds: number;
+  /** How long to wait for a PUBACK before the connection is deemed dead and recycled. */
+  ackTimeoutMs: number;
+  /** Most unacknowledged publishes at once (further capped by the broker's Receive Maximum). */
+  maxInflight: number;
+  /** Extra CA certificate(s) in PEM to trust on mqtts/wss (self-signed or private CA brokers). */
+  ca?: string;
+  /** Skip TLS certificate verification (home labs only; logged as a warning). */
+  tlsInsecure: boolean;
   /** Runtime restrictions, e.g. Workers cannot open raw TCP sockets. */
   runtime?: { allowTcp: boolean; name: string };
 }

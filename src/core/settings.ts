@@ -44,7 +44,8 @@ const parseOrigins = (raw: string): string[] => {
 
 const origins = z.string().transform((raw, ctx) => {
   try {
-    const list = parseOrigins(raw);
+    // Browsers send an Origin without a trailing slash; accept one in the setting anyway.
+    const list = parseOrigins(raw).map((o) => o.replace(/\/+$/, ""));
     for (const origin of list) {
       if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
         ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin like http://host:port` });
@@ -74,6 +75,13 @@ const mqttUrl = z.string().transform((raw, ctx) => {
 
 const pem = z.string().refine((s) => s.includes("-----BEGIN "), "must contain a PEM block (-----BEGIN ...-----)");
 
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ["true", "false", "1", "0", "yes", "no"].includes(v), "must be true or false")
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
 const optionalText = z
   .string()
   .transform((s) => (s === "" ? undefined : s))
@@ -97,6 +105,12 @@ const SCHEMA = {
   MQTT_PROTOCOL_VERSION: z.enum(["4", "5"], { message: "must be 4 or 5" }).transform(Number).default(5),
   MQTT_QUEUE_LIMIT: int(0).default(1000),
   MQTT_FLUSH_TIMEOUT_MS: int(0).default(5000),
+  MQTT_KEEPALIVE_SECONDS: int(1, 65535).default(30),
+  MQTT_ACK_TIMEOUT_MS: int(100).default(10_000),
+  MQTT_MAX_INFLIGHT: int(1, 65535).default(20),
+  MQTT_CA_FILE: optionalText,
+  MQTT_CA: pem.optional(),
+  MQTT_TLS_INSECURE: bool.default(false),
   MAX_UPLOAD_BYTES: int(1).default(104_857_600),
   MAX_CONFIG_BYTES: int(1).default(1_048_576),
   LOG_LEVEL: z
@@ -124,6 +138,12 @@ export interface Settings {
   mqttProtocolVersion: 4 | 5;
   mqttQueueLimit: number;
   mqttFlushTimeoutMs: number;
+  mqttKeepaliveSeconds: number;
+  mqttAckTimeoutMs: number;
+  mqttMaxInflight: number;
+  mqttCaFile?: string;
+  mqttCa?: string;
+  mqttTlsInsecure: boolean;
   maxUploadBytes: number;
   maxConfigBytes: number;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -149,6 +169,9 @@ export function loadSettings(env: Env): Settings {
   if (signingKeyPath && signingKey) {
     throw new SettingsError("SIGNING_KEY", "set either SIGNING_KEY or SIGNING_KEY_PATH, not both");
   }
+  const mqttCaFile = parseOne("MQTT_CA_FILE", env.MQTT_CA_FILE);
+  const mqttCa = parseOne("MQTT_CA", env.MQTT_CA);
+  if (mqttCaFile && mqttCa) throw new SettingsError("MQTT_CA", "set either MQTT_CA or MQTT_CA_FILE, not both");
   return {
     port: parseOne("PORT", env.PORT),
     host: parseOne("HOST", env.HOST),
@@ -166,6 +189,12 @@ export function loadSettings(env: Env): Settings {
     mqttProtocolVersion: parseOne("MQTT_PROTOCOL_VERSION", env.MQTT_PROTOCOL_VERSION) as 4 | 5,
     mqttQueueLimit: parseOne("MQTT_QUEUE_LIMIT", env.MQTT_QUEUE_LIMIT),
     mqttFlushTimeoutMs: parseOne("MQTT_FLUSH_TIMEOUT_MS", env.MQTT_FLUSH_TIMEOUT_MS),
+    mqttKeepaliveSeconds: parseOne("MQTT_KEEPALIVE_SECONDS", env.MQTT_KEEPALIVE_SECONDS),
+    mqttAckTimeoutMs: parseOne("MQTT_ACK_TIMEOUT_MS", env.MQTT_ACK_TIMEOUT_MS),
+    mqttMaxInflight: parseOne("MQTT_MAX_INFLIGHT", env.MQTT_MAX_INFLIGHT),
+    mqttCaFile,
+    mqttCa,
+    mqttTlsInsecure: parseOne("MQTT_TLS_INSECURE", env.MQTT_TLS_INSECURE),
     maxUploadBytes: parseOne("MAX_UPLOAD_BYTES", env.MAX_UPLOAD_BYTES),
     maxConfigBytes: parseOne("MAX_CONFIG_BYTES", env.MAX_CONFIG_BYTES),
     logLevel: parseOne("LOG_LEVEL", env.LOG_LEVEL),
@@ -174,13 +203,17 @@ export function loadSettings(env: Env): Settings {
 
 const REDACTED = "[redacted]";
 
-/** A URL safe to print: user and password replaced, query dropped (it may carry tokens). */
+/** A URL safe to print: user and password replaced, query and fragment dropped (they may carry tokens). */
 export function redactUrl(url: URL | undefined): string | undefined {
   if (!url) return undefined;
   const copy = new URL(url.href);
+  // Without a host there is no authority, so a mistyped `mqtt:user:pw@host` keeps the credentials in
+  // its path, where the username/password setters cannot reach them.
+  if (!copy.host && copy.pathname !== "") return `${copy.protocol}${REDACTED}`;
   if (copy.username) copy.username = "redacted";
   if (copy.password) copy.password = "redacted";
   copy.search = "";
+  copy.hash = "";
   return copy.href;
 }
 

@@ -3,6 +3,7 @@
  * environment → settings → storage, key, sink, metrics → composed app.
  * Anything invalid raises a BootError whose message is the one line to print.
  */
+import { readFile } from "node:fs/promises";
 import { Registry } from "prom-client";
 import { type Composed, compose } from "../core/compose.js";
 import { createJsonLogger, type Logger } from "../core/logger.js";
@@ -10,6 +11,7 @@ import type { NotificationSink, SinkOptions, SinkRegistry } from "../core/notify
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
 import { createOperationMetrics } from "../plugins/metrics/operations.js";
+import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
 import { defaultSinkRegistry } from "../plugins/sinks/index.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
 import { loadSigningKeyPem } from "../plugins/storage/signing-key-file.js";
@@ -35,8 +37,13 @@ export interface BootOptions {
   write?: (line: string) => void;
 }
 
-export function sinkOptions(settings: Settings, runtime: SinkOptions["runtime"]): SinkOptions {
+export function sinkOptions(settings: Settings, runtime: SinkOptions["runtime"], ca?: string): SinkOptions {
   return {
+    keepaliveSeconds: settings.mqttKeepaliveSeconds,
+    ackTimeoutMs: settings.mqttAckTimeoutMs,
+    maxInflight: settings.mqttMaxInflight,
+    ca: ca ?? settings.mqttCa,
+    tlsInsecure: settings.mqttTlsInsecure,
     username: settings.mqttUsername,
     password: settings.mqttPassword,
     clientId: settings.mqttClientId,
@@ -65,14 +72,17 @@ export async function boot(options: BootOptions): Promise<Booted> {
       logger,
     });
     const verifyKey = await importVerificationKey(await loadSigningKeyPem(settings, logger));
-    const sinks = options.sinks ?? defaultSinkRegistry();
-    const sink = sinks.create(settings.mqttUrl, {
-      logger,
-      options: sinkOptions(settings, { allowTcp: true, name: options.runtime }),
-    });
-
     const registry = new Registry();
     options.instrument?.(registry);
+    const sinks = options.sinks ?? defaultSinkRegistry();
+    // Every sink, whichever plugin made it, is wrapped by the metrics decorator here, once.
+    const sink = createSinkMetrics(registry).wrap(
+      sinks.create(settings.mqttUrl, {
+        logger,
+        options: sinkOptions(settings, { allowTcp: true, name: options.runtime }, await readCaFile(settings)),
+      }),
+    );
+
     const observer = createOperationMetrics(registry);
     // Count once at boot (names only); writes then keep the gauge current.
     observer.configFilesCounted((await storage.list("configs")).filter((n) => /^[0-9a-f-]{17}\.json$/.test(n)).length);
@@ -91,6 +101,16 @@ export async function boot(options: BootOptions): Promise<Booted> {
   } catch (error) {
     if (isOperatorError(error)) throw new BootError((error as Error).message, { cause: error });
     throw error;
+  }
+}
+
+async function readCaFile(settings: Settings): Promise<string | undefined> {
+  if (!settings.mqttCaFile) return undefined;
+  try {
+    return await readFile(settings.mqttCaFile, "utf8");
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "unknown error";
+    throw new SettingsError("MQTT_CA_FILE", `cannot read the CA file (${code})`);
   }
 }
 

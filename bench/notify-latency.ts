@@ -1,0 +1,83 @@
+/**
+ * End-to-end notification latency: PUT sent → subscriber receives, p50/p99, against
+ * raw mqtt.js publish → receive on the same broker and transport, measured in the
+ * same run, for TCP and WebSocket. Usage: `npx tsx bench/notify-latency.ts [samples]`.
+ */
+import mqtt from "mqtt";
+import { type Received, startBroker, subscribe } from "../test/support/mosquitto.js";
+import { spawnServer } from "../test/support/server.js";
+import { percentile, report, sleep } from "./support/stats.js";
+
+const samples = Number(process.argv[2] ?? 300);
+
+async function waitFor(messages: Received[], n: number): Promise<Received> {
+  const deadline = Date.now() + 5000;
+  while (messages.length < n) {
+    if (Date.now() > deadline) throw new Error("message not received within 5 s");
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return messages[n - 1] as Received;
+}
+
+async function raw(url: string): Promise<number[]> {
+  const sub = await subscribe(url, ["bench/raw"]);
+  const pub = await mqtt.connectAsync(url, { protocolVersion: 5 });
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const start = performance.now();
+    void pub.publishAsync("bench/raw", JSON.stringify({ filename: `${i}.json` }), { qos: 1 });
+    const message = await waitFor(sub.messages, i + 1);
+    latencies.push(message.at - start);
+  }
+  await pub.endAsync();
+  await sub.close();
+  return latencies;
+}
+
+async function endToEnd(url: string): Promise<number[]> {
+  const sub = await subscribe(url, ["iotsupport/updates/configs"]);
+  const server = await spawnServer({ MQTT_URL: url });
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < samples + 20; i++) {
+      const mac = `aa-bb-cc-dd-${String(Math.floor(i / 100)).padStart(2, "0")}-${String(i % 100).padStart(2, "0")}`;
+      const before = sub.messages.length;
+      const start = performance.now();
+      const res = await fetch(`${server.url}/api/configs/${mac}`, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ content: { deviceName: mac } }),
+      });
+      if (res.status !== 200) throw new Error(`PUT answered ${res.status}`);
+      const message = await waitFor(sub.messages, before + 1);
+      // The first requests warm up the server's JIT and connection pool; they are not counted.
+      if (i >= 20) latencies.push(message.at - start);
+    }
+  } finally {
+    await sub.close();
+    await server.cleanup();
+  }
+  return latencies;
+}
+
+const broker = await startBroker();
+try {
+  for (const [transport, url] of [
+    ["tcp", broker.tcpUrl],
+    ["ws", broker.wsUrl],
+  ] as const) {
+    const baseline = await raw(url);
+    await sleep(200);
+    const ours = await endToEnd(url);
+    for (const p of [50, 99]) {
+      report(
+        `notify latency ${transport} p${p} (PUT → subscriber)`,
+        percentile(ours, p),
+        "ms",
+        percentile(baseline, p),
+      );
+    }
+  }
+} finally {
+  await broker.cleanup();
+}

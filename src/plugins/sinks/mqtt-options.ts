@@ -1,0 +1,59 @@
+/**
+ * MQTT_URL and the MQTT_* settings → mqtt.js connection options. Credentials are
+ * taken out of the URL here so that the URL we keep (and may log) has none.
+ */
+import type { IClientOptions } from "mqtt";
+import type { SinkOptions } from "../../core/notify.js";
+import { redactUrl } from "../../core/settings.js";
+
+export const MQTT_SCHEMES = ["mqtt", "mqtts", "ws", "wss"] as const;
+export const TCP_SCHEMES = new Set(["mqtt", "mqtts"]);
+
+export interface MqttTarget {
+  /** The broker URL without credentials: what mqtt.js connects to. */
+  url: string;
+  /** Safe to log. */
+  display: string;
+  options: IClientOptions;
+}
+
+const randomId = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+};
+
+const decode = (text: string) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    // Not valid percent-encoding: the user meant the characters literally.
+    return text;
+  }
+};
+
+export function mqttTarget(url: URL, options: SinkOptions): MqttTarget {
+  const bare = new URL(url.href);
+  const username = options.username ?? (url.username ? decode(url.username) : undefined);
+  const password = options.password ?? (url.password ? decode(url.password) : undefined);
+  bare.username = "";
+  bare.password = "";
+  const secure = bare.protocol === "mqtts:" || bare.protocol === "wss:";
+  return {
+    url: bare.href,
+    display: redactUrl(url) ?? bare.href,
+    options: {
+      protocolVersion: options.protocolVersion,
+      clientId: options.clientId ?? `iotsupport-${randomId()}`,
+      username,
+      password,
+      clean: true,
+      keepalive: options.keepaliveSeconds,
+      connectTimeout: 10_000,
+      // Reconnection is ours: a fresh client per connection, so mqtt.js never replays
+      // (or silently loses) its own copy of a message we already re-queued.
+      reconnectPeriod: 0,
+      queueQoSZero: false,
+      ...(secure ? { ca: options.ca, rejectUnauthorized: !options.tlsInsecure } : {}),
+    },
+  };
+}

@@ -1,0 +1,233 @@
+import { describe, expect, it } from "vitest";
+import {
+  type Env,
+  loadSettings,
+  redactSettings,
+  redactUrl,
+  SETTING_NAMES,
+  SettingsError,
+} from "../src/core/settings.js";
+import { testKeys } from "./support/keys.js";
+
+function settingsError(env: Env): SettingsError {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    if (error instanceof SettingsError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe("loadSettings defaults", () => {
+  it("match SPEC.md's table when nothing is set", () => {
+    expect(loadSettings({})).toEqual({
+      port: 3201,
+      host: "127.0.0.1",
+      dataDir: "./data",
+      configsDir: "./data/configs",
+      assetsDir: "./data/assets",
+      signingKeyPath: undefined,
+      signingKey: undefined,
+      timestampToleranceSeconds: 300,
+      corsOrigins: ["http://localhost:3000"],
+      mqttUrl: undefined,
+      mqttUsername: undefined,
+      mqttPassword: undefined,
+      mqttClientId: undefined,
+      mqttProtocolVersion: 5,
+      mqttQueueLimit: 1000,
+      mqttFlushTimeoutMs: 5000,
+      mqttKeepaliveSeconds: 30,
+      mqttAckTimeoutMs: 10_000,
+      mqttMaxInflight: 20,
+      mqttCaFile: undefined,
+      mqttCa: undefined,
+      mqttTlsInsecure: false,
+      maxUploadBytes: 104_857_600,
+      maxConfigBytes: 1_048_576,
+      logLevel: "info",
+    });
+  });
+
+  it("treat empty variables as unset", () => {
+    const empty = Object.fromEntries(SETTING_NAMES.map((name) => [name, ""]));
+    expect(loadSettings(empty)).toEqual(loadSettings({}));
+  });
+
+  it("do not share the default origin list between two loads", () => {
+    const first = loadSettings({});
+    first.corsOrigins.push("http://evil.example");
+    expect(loadSettings({}).corsOrigins).toEqual(["http://localhost:3000"]);
+  });
+});
+
+describe("loadSettings values", () => {
+  it("reads numbers, paths and MQTT options", () => {
+    const settings = loadSettings({
+      PORT: " 8080 ",
+      HOST: "0.0.0.0",
+      DATA_DIR: "/srv/iot/",
+      ASSETS_DIR: "/mnt/assets",
+      TIMESTAMP_TOLERANCE_SECONDS: "0",
+      MQTT_URL: "mqtts://broker.example:8883",
+      MQTT_USERNAME: "fleet",
+      MQTT_PASSWORD: "pw",
+      MQTT_CLIENT_ID: "iot-1",
+      MQTT_PROTOCOL_VERSION: "4",
+      MQTT_QUEUE_LIMIT: "0",
+      MAX_UPLOAD_BYTES: "1",
+      LOG_LEVEL: "debug",
+    });
+    expect(settings).toMatchObject({
+      port: 8080,
+      host: "0.0.0.0",
+      configsDir: "/srv/iot/configs",
+      assetsDir: "/mnt/assets",
+      timestampToleranceSeconds: 0,
+      mqttUsername: "fleet",
+      mqttPassword: "pw",
+      mqttClientId: "iot-1",
+      mqttProtocolVersion: 4,
+      mqttQueueLimit: 0,
+      maxUploadBytes: 1,
+      logLevel: "debug",
+    });
+    expect(settings.mqttUrl?.href).toBe("mqtts://broker.example:8883");
+    expect(loadSettings({ MQTT_URL: "console:" }).mqttUrl?.protocol).toBe("console:");
+    expect(loadSettings({ MQTT_URL: "   " }).mqttUrl).toBeUndefined();
+  });
+
+  it("reads CORS_ORIGINS as a JSON array or a comma list", () => {
+    const origins = (value: string) => loadSettings({ CORS_ORIGINS: value }).corsOrigins;
+    expect(origins('["https://admin.example", "http://localhost:5173"]')).toEqual([
+      "https://admin.example",
+      "http://localhost:5173",
+    ]);
+    expect(origins(" https://admin.example , http://10.0.0.5:8080,,")).toEqual([
+      "https://admin.example",
+      "http://10.0.0.5:8080",
+    ]);
+    expect(origins("https://admin.example")).toEqual(["https://admin.example"]);
+    expect(origins("*")).toEqual(["*"]);
+    expect(origins("[]")).toEqual([]);
+  });
+
+  it("accepts a PEM given as text", () => {
+    const pem = testKeys().spki;
+    expect(loadSettings({ SIGNING_KEY: pem }).signingKey).toBe(pem);
+    expect(loadSettings({ SIGNING_KEY_PATH: "/etc/iot/key.pem" }).signingKeyPath).toBe("/etc/iot/key.pem");
+  });
+});
+
+describe("loadSettings refuses invalid values with a SettingsError naming the variable", () => {
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["HOST", "   "],
+    ["TIMESTAMP_TOLERANCE_SECONDS", "-1"],
+    ["TIMESTAMP_TOLERANCE_SECONDS", "5m"],
+    ["MQTT_PROTOCOL_VERSION", "3"],
+    ["MQTT_PROTOCOL_VERSION", "3.1.1"],
+    ["CORS_ORIGINS", "[1]"],
+    ["CORS_ORIGINS", '{"a": "http://x"}'],
+    ["CORS_ORIGINS", "[not json"],
+    ["CORS_ORIGINS", "not a url"],
+    ["CORS_ORIGINS", "http://ok.example, ftp://files.example"],
+    ["CORS_ORIGINS", '["http://ok.example/path"]'],
+    ["MQTT_URL", "::"],
+    ["MQTT_URL", "broker without scheme"],
+    ["MAX_UPLOAD_BYTES", "0"],
+    ["MAX_UPLOAD_BYTES", "1e9"],
+    ["MQTT_QUEUE_LIMIT", "many"],
+    ["MQTT_FLUSH_TIMEOUT_MS", "-5"],
+    ["MAX_CONFIG_BYTES", "0"],
+    ["LOG_LEVEL", "verbose"],
+    ["SIGNING_KEY", "not a pem"],
+  ])("%s=%j", (variable, value) => {
+    const error = settingsError({ [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.code).toBe("INVALID_SETTING");
+    expect(error.message).toContain(variable);
+    expect(error.message).not.toContain("\n");
+  });
+
+  it("refuses SIGNING_KEY and SIGNING_KEY_PATH together, naming both", () => {
+    const error = settingsError({ SIGNING_KEY: testKeys().spki, SIGNING_KEY_PATH: "/etc/iot/key.pem" });
+    expect(error.message).toContain("SIGNING_KEY");
+    expect(error.message).toContain("SIGNING_KEY_PATH");
+  });
+
+  it("never repeats MQTT_URL's credentials or the signing key in the message", () => {
+    expect(settingsError({ MQTT_URL: "mqtt://user:s3cret@[bad" }).message).not.toContain("s3cret");
+    const broken = `-----BEGIN PRIVATE KEY-----\nc2VjcmV0a2V5bWF0ZXJpYWw=\n`;
+    const error = settingsError({ SIGNING_KEY: broken, SIGNING_KEY_PATH: "/k.pem" });
+    expect(error.message).not.toContain("c2VjcmV0a2V5bWF0ZXJpYWw");
+  });
+});
+
+describe("redaction", () => {
+  const secrets = ["s3cret", "hunter2", "t0ken"];
+  const pem = testKeys().pkcs8;
+  const keyLines = pem.split("\n").filter((l) => l.length > 0 && !l.startsWith("-----"));
+
+  it("redactSettings keeps no password, URL credential, query token or key text", () => {
+    const settings = loadSettings({
+      MQTT_URL: "mqtt://user:s3cret@broker.example:1883/base?token=t0ken",
+      MQTT_USERNAME: "fleet",
+      MQTT_PASSWORD: "hunter2",
+      SIGNING_KEY: pem,
+    });
+    const printed = JSON.stringify(redactSettings(settings));
+    for (const secret of secrets) expect(printed).not.toContain(secret);
+    for (const line of keyLines) expect(printed).not.toContain(line);
+    expect(printed).not.toContain("BEGIN");
+    // What is safe to show stays, so an operator can still read the log.
+    expect(printed).toContain("broker.example:1883");
+    expect(printed).toContain('"mqttUsername":"fleet"');
+    expect(printed).toContain('"mqttPassword":"[redacted]"');
+    expect(printed).toContain('"signingKey":"[redacted]"');
+  });
+
+  it("redactSettings leaves unset secrets unset", () => {
+    const printed = redactSettings(loadSettings({}));
+    expect(printed.mqttPassword).toBeUndefined();
+    expect(printed.signingKey).toBeUndefined();
+    expect(printed.mqttUrl).toBeUndefined();
+  });
+
+  it("redactSettings does not alter the settings it is given", () => {
+    const settings = loadSettings({ MQTT_URL: "mqtt://user:s3cret@host", MQTT_PASSWORD: "hunter2" });
+    redactSettings(settings);
+    expect(settings.mqttUrl?.password).toBe("s3cret");
+    expect(settings.mqttPassword).toBe("hunter2");
+  });
+
+  it.each([
+    ["mqtt://user:s3cret@host", "mqtt://redacted:redacted@host"],
+    ["mqtt://:s3cret@host:1883", "mqtt://:redacted@host:1883"],
+    ["wss://user:s3cret@broker.example/mqtt?auth=t0ken#t0ken", "wss://redacted:redacted@broker.example/mqtt"],
+    ["mqtt://user@host", "mqtt://redacted@host"],
+    ["mqtt://host:1883", "mqtt://host:1883"],
+    ["console:", "console:"],
+  ])("redactUrl(%s)", (url, expected) => {
+    const printed = redactUrl(new URL(url));
+    expect(printed).toBe(expected);
+    for (const secret of secrets) expect(printed).not.toContain(secret);
+  });
+
+  it.each(["mqtt:user:s3cret@host", "mqtt:/user:s3cret@host", "mqtt:///user:s3cret@host"])(
+    "redactUrl hides credentials in a URL written without its authority: %s",
+    (url) => {
+      const settings = loadSettings({ MQTT_URL: url });
+      expect(redactUrl(settings.mqttUrl)).toBe("mqtt:[redacted]");
+      expect(JSON.stringify(redactSettings(settings))).not.toContain("s3cret");
+    },
+  );
+
+  it("redactUrl of nothing is nothing", () => {
+    expect(redactUrl(undefined)).toBeUndefined();
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * A small TCP proxy in front of the broker, so tests can cut a live connection at a
+ * chosen moment (e.g. in the middle of replaying the queue) — something a real
+ * broker cannot be asked to do. It forwards bytes unchanged.
+ */
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+export interface TcpProxy {
+  url: string;
+  port: number;
+  /** Destroys every open connection (both sides). */
+  cut(): void;
+  /** Cuts each new client connection after it has sent this many bytes (undefined: never). */
+  cutAfterClientBytes(bytes: number | undefined): void;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promise<TcpProxy> {
+  const open = new Set<Socket>();
+  let cutAfter: number | undefined;
+  let total = 0;
+  const server: Server = createServer((client) => {
+    total++;
+    const upstream = connect(targetPort, "127.0.0.1");
+    open.add(client);
+    open.add(upstream);
+    let sent = 0;
+    const limit = cutAfter;
+    client.on("data", (chunk) => {
+      sent += chunk.length;
+      if (limit !== undefined && sent > limit) {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk) => client.write(chunk));
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on("close", close);
+    upstream.on("close", close);
+    client.on("error", close);
+    upstream.on("error", close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `${scheme}://127.0.0.1:${port}`,
+    port,
+    cut() {
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+    cutAfterClientBytes(bytes) {
+      cutAfter = bytes;
+    },
+    connections: () => total,
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
