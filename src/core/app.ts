@@ -11,6 +11,7 @@ import { secondsSince } from "./observer.js";
 import { assetRoutes } from "./routes/assets.js";
 import { configRoutes } from "./routes/configs.js";
 import { docsRoutes } from "./routes/docs.js";
+import { fileRoutes } from "./routes/files.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
 
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/assets", assetRoutes(deps));
   app.route("/api/health", healthRoutes(deps));
   app.route("/api/docs", docsRoutes(version));
+  app.route("/files", fileRoutes(deps));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
 
   app.onError(errorHandler(deps.logger));

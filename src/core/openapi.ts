@@ -89,6 +89,39 @@ export function buildOpenApiDocument(version: string) {
           },
         },
       },
+      "/files/configs/{file}": {
+        get: {
+          summary: "Device read of a config file (<mac>.json), bytes exactly as stored",
+          parameters: [
+            { name: "file", in: "path", required: true, schema: { type: "string", example: "aa-bb-cc-dd-ee-ff.json" } },
+          ],
+          responses: {
+            200: { description: "The file; strong ETag (SHA-256), Last-Modified", content: { "application/json": {} } },
+            304: { description: "If-None-Match matched" },
+            400: error("Not a <mac>.json name (INVALID_OPERATION)"),
+            404: error("No such config (RECORD_NOT_FOUND)"),
+          },
+        },
+      },
+      "/files/assets/{name}": {
+        get: {
+          summary: "Device read of an asset; resumable with a single Range",
+          parameters: [
+            { name: "name", in: "path", required: true, schema: { type: "string", example: "firmware.bin" } },
+          ],
+          responses: {
+            200: {
+              description: "The file; strong ETag (SHA-256), Last-Modified, Accept-Ranges",
+              content: { "application/octet-stream": {} },
+            },
+            206: { description: "The requested byte range", content: { "application/octet-stream": {} } },
+            304: { description: "If-None-Match matched" },
+            400: error("Invalid asset name (VALIDATION_FAILED)"),
+            404: error("No such asset (RECORD_NOT_FOUND)"),
+            416: { description: "Range not satisfiable; Content-Range: bytes */size" },
+          },
+        },
+      },
       "/api/health": {
         get: {
           summary: "Health: storage usable, notification sink readiness (information)",

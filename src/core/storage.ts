@@ -16,12 +16,26 @@ import { filenameProblem, isMac } from "./names.js";
 export type Area = "configs" | "assets";
 
 export interface ObjectMeta {
+  /** Size of the whole object, even when only a range is read. */
   size: number;
   lastModified: Date;
+  /** SHA-256 of the whole object, lower-case hex: the strong ETag of the device-facing reads. */
+  sha256: string;
 }
 
 export interface StoredObject extends ObjectMeta {
+  /** The object's bytes, or only the requested range. Pulled lazily; cancel it if unused. */
   body: ReadableStream<Uint8Array>;
+}
+
+/** A byte range already checked against the object's size by the caller. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface ReadOptions {
+  range?: ByteRange;
 }
 
 /** `created`: no object existed; `replaced`: one was overwritten; `exists`: refused because one exists. */
@@ -37,7 +51,7 @@ export interface StagedWrite {
 export interface StorageDriver {
   readonly name: string;
   /** The object, or null when absent. The body must be consumed or cancelled. */
-  read(area: Area, name: string): Promise<StoredObject | null>;
+  read(area: Area, name: string, options?: ReadOptions): Promise<StoredObject | null>;
   /** Atomic write of a whole object. With `ifAbsent`, exactly one of concurrent creators wins. */
   write(area: Area, name: string, data: Uint8Array, options?: { ifAbsent?: boolean }): Promise<WriteOutcome>;
   /** Starts a streamed write; memory use must not grow with the object's size. */
@@ -49,6 +63,16 @@ export interface StorageDriver {
   /** Throws a STORAGE_UNAVAILABLE AppError (reason without server paths) when unusable. */
   check(): Promise<void>;
   dispose?(): Promise<void>;
+}
+
+export const toHex = (bytes: ArrayBuffer | Uint8Array): string =>
+  Array.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+
+/** SHA-256 of a whole buffer with Web Crypto (for small objects; streamed writes hash incrementally). */
+export async function sha256Hex(data: Uint8Array): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
 }
 
 export const storageUnavailable = (reason: string, cause?: unknown) =>
@@ -212,7 +236,7 @@ export function createConfigStore(driver: StorageDriver, logger: Logger): Config
 
 export interface AssetStore {
   stage(name: string): Promise<StagedWrite>;
-  read(name: string): Promise<StoredObject | null>;
+  read(name: string, options?: ReadOptions): Promise<StoredObject | null>;
 }
 
 export function createAssetStore(driver: StorageDriver): AssetStore {
@@ -226,9 +250,9 @@ export function createAssetStore(driver: StorageDriver): AssetStore {
       assertName(name);
       return driver.stage("assets", name);
     },
-    async read(name) {
+    async read(name, options) {
       assertName(name);
-      return driver.read("assets", name);
+      return driver.read("assets", name, options);
     },
   };
 }

@@ -134,6 +134,38 @@ export function testStorageDriver(options: ConformanceOptions): void {
       expect(await text(sut.driver, "assets", "partial.bin")).toHaveLength(512 * 1024);
     });
 
+    it("reports the SHA-256 of the whole object, after writes, overwrites and staged writes", async () => {
+      const { createHash } = await import("node:crypto");
+      const hex = (t: string | Uint8Array) => createHash("sha256").update(t).digest("hex");
+      await sut.driver.write("configs", "h.json", bytes("one"));
+      expect((await sut.driver.read("configs", "h.json"))?.sha256).toBe(hex("one"));
+      await sut.driver.write("configs", "h.json", bytes("two"));
+      const two = await sut.driver.read("configs", "h.json");
+      await two?.body.cancel();
+      expect(two?.sha256).toBe(hex("two"));
+      const staged = await sut.driver.stage("assets", "h.bin");
+      const data = new Uint8Array(300_000).map((_, i) => i % 253);
+      await staged.write(data.subarray(0, 100_000));
+      await staged.write(data.subarray(100_000));
+      await staged.commit();
+      const object = await sut.driver.read("assets", "h.bin");
+      await object?.body.cancel();
+      expect(object?.sha256).toBe(hex(data));
+    });
+
+    it("reads a byte range, reporting the whole object's size and hash", async () => {
+      const data = new Uint8Array(200_000).map((_, i) => i % 251);
+      await sut.driver.write("assets", "r.bin", data);
+      const whole = await sut.driver.read("assets", "r.bin");
+      await whole?.body.cancel();
+      const part = await sut.driver.read("assets", "r.bin", { range: { offset: 70_000, length: 100_001 } });
+      expect(part?.size).toBe(200_000);
+      expect(part?.sha256).toBe(whole?.sha256);
+      expect(await readAllBytes(part!.body)).toEqual(data.subarray(70_000, 170_001));
+      const tail = await sut.driver.read("assets", "r.bin", { range: { offset: 199_999, length: 1 } });
+      expect(await readAllBytes(tail!.body)).toEqual(data.subarray(199_999));
+    });
+
     it("passes its health check when usable", async () => {
       await expect(sut.driver.check()).resolves.toBeUndefined();
     });

@@ -10,13 +10,14 @@
  * The data directories are created at start-up only: a directory that disappears
  * while running is reported as unavailable, never silently re-created.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { constants } from "node:fs";
 import { access, type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
 import {
   type Area,
+  type ReadOptions,
   type StagedWrite,
   type StorageDriver,
   type StoredObject,
@@ -35,6 +36,11 @@ const TEMP_SUFFIX = ".tmp";
 const isTempName = (name: string) => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
 const tempName = () => `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`;
 const READ_CHUNK = 64 * 1024;
+/** Remembered file hashes; beyond this many the oldest are forgotten (and recomputed on demand). */
+const HASH_CACHE_LIMIT = 10_000;
+
+/** Identity of one version of a file: a rewrite changes the inode (we always rename) or size or mtime. */
+const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) => `${info.ino}:${info.size}:${info.mtimeNs}`;
 
 const errno = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null ? ((error as { code?: string }).code ?? undefined) : undefined;
@@ -42,6 +48,17 @@ const errno = (error: unknown): string | undefined =>
 export async function createFsStorage(options: FsStorageOptions): Promise<StorageDriver> {
   const { logger } = options;
   const dirs: Record<Area, string> = { configs: options.configsDir, assets: options.assetsDir };
+  // path → "version|sha256". Hashes are computed while writing, so a read rarely has to hash a file.
+  const hashes = new Map<string, string>();
+  const remember = (path: string, version: string, sha256: string) => {
+    hashes.delete(path);
+    hashes.set(path, `${version}|${sha256}`);
+    if (hashes.size > HASH_CACHE_LIMIT) hashes.delete(hashes.keys().next().value as string);
+  };
+  const recall = (path: string, version: string) => {
+    const entry = hashes.get(path);
+    return entry?.startsWith(`${version}|`) ? entry.slice(version.length + 1) : undefined;
+  };
 
   for (const area of Object.keys(dirs) as Area[]) {
     await mkdir(dirs[area], { recursive: true });
@@ -106,10 +123,11 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
   return {
     name: "filesystem",
 
-    async read(area, name) {
+    async read(area, name, readOptions: ReadOptions = {}) {
+      const path = join(dirs[area], name);
       let handle: FileHandle;
       try {
-        handle = await open(join(dirs[area], name), "r");
+        handle = await open(path, "r");
       } catch (error) {
         if (errno(error) === "ENOENT" || errno(error) === "EISDIR") {
           // A missing directory is an outage, not a missing record.
@@ -119,30 +137,55 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         }
         throw error;
       }
-      const info = await handle.stat();
-      if (!info.isFile()) {
+      try {
+        const info = await handle.stat({ bigint: true });
+        if (!info.isFile()) {
+          await handle.close();
+          return null;
+        }
+        const version = versionOf(info);
+        let sha256 = recall(path, version);
+        if (!sha256) {
+          sha256 = await hashFile(handle, Number(info.size));
+          remember(path, version, sha256);
+        }
+        const size = Number(info.size);
+        const range = readOptions.range ?? { offset: 0, length: size };
+        return {
+          size,
+          lastModified: new Date(Number(info.mtimeMs)),
+          sha256,
+          body: fileStream(handle, range.offset, range.offset + range.length),
+        } satisfies StoredObject;
+      } catch (error) {
         await handle.close();
-        return null;
+        throw error;
       }
-      return { size: info.size, lastModified: info.mtime, body: fileStream(handle, info.size) } satisfies StoredObject;
     },
 
     async write(area, name, data, writeOptions = {}) {
       const { path, handle } = await openTemp(area);
+      let version: string;
       try {
         await handle.writeFile(data);
         await handle.sync();
+        version = versionOf(await handle.stat({ bigint: true }));
       } catch (error) {
         await handle.close();
         await removeQuietly(path, { area });
         throw error;
       }
       await handle.close();
-      return publish(area, path, name, writeOptions.ifAbsent === true);
+      const outcome = await publish(area, path, name, writeOptions.ifAbsent === true);
+      // link and rename keep the inode and mtime, so the temporary file's version is the final one's.
+      if (outcome !== "exists")
+        remember(join(dirs[area], name), version, createHash("sha256").update(data).digest("hex"));
+      return outcome;
     },
 
     async stage(area, name): Promise<StagedWrite> {
       const { path, handle } = await openTemp(area);
+      const hash = createHash("sha256");
       let size = 0;
       let settled = false;
       const settle = () => {
@@ -156,16 +199,20 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
             const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
             offset += bytesWritten;
           }
+          hash.update(chunk);
           size += chunk.byteLength;
         },
         async commit() {
           settle();
+          let version: string;
           try {
             await handle.sync();
+            version = versionOf(await handle.stat({ bigint: true }));
           } finally {
             await handle.close();
           }
           const outcome = await publish(area, path, name, false);
+          remember(join(dirs[area], name), version, hash.digest("hex"));
           return { outcome: outcome === "created" ? "created" : "replaced", size };
         },
         async abort() {
@@ -246,9 +293,23 @@ async function sweepTemporaryFiles(dir: string, area: Area, logger: Logger): Pro
     logger.info("removed temporary files left by an interrupted write", { area, count: names.length });
 }
 
-/** Streams a file in fixed-size chunks; closes the handle when done or cancelled. */
-function fileStream(handle: FileHandle, size: number): ReadableStream<Uint8Array> {
+/** SHA-256 of a whole open file, read by position (the handle stays usable for streaming). */
+async function hashFile(handle: FileHandle, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(Math.min(READ_CHUNK * 16, Math.max(size, 1)));
   let position = 0;
+  while (position < size) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return hash.digest("hex");
+}
+
+/** Streams bytes [start, end) of a file in fixed-size chunks; closes the handle when done or cancelled. */
+function fileStream(handle: FileHandle, start: number, end: number): ReadableStream<Uint8Array> {
+  let position = start;
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -258,7 +319,7 @@ function fileStream(handle: FileHandle, size: number): ReadableStream<Uint8Array
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const want = Math.min(READ_CHUNK, size - position);
+        const want = Math.min(READ_CHUNK, end - position);
         if (want <= 0) {
           await close();
           controller.close();

@@ -3,12 +3,13 @@
  * other drivers (it passes the storage conformance suite); staged writes buffer in
  * memory, so it is not meant for large uploads.
  */
-import type { Area, StagedWrite, StorageDriver, StoredObject, WriteOutcome } from "../../core/storage.js";
-import { storageUnavailable } from "../../core/storage.js";
+import type { Area, ReadOptions, StagedWrite, StorageDriver, StoredObject, WriteOutcome } from "../../core/storage.js";
+import { sha256Hex, storageUnavailable } from "../../core/storage.js";
 
 interface Entry {
   bytes: Uint8Array;
   lastModified: Date;
+  sha256: string;
 }
 
 export interface MemoryStorage extends StorageDriver {
@@ -35,21 +36,26 @@ export function createMemoryStorage(): MemoryStorage {
     setAvailable(value) {
       available = value;
     },
-    async read(area, name) {
+    async read(area, name, options: ReadOptions = {}) {
       guard();
       const entry = areas[area].get(name);
       if (!entry) return null;
+      const { offset, length } = options.range ?? { offset: 0, length: entry.bytes.length };
       return {
         size: entry.bytes.length,
         lastModified: entry.lastModified,
-        body: bodyOf(entry.bytes),
+        sha256: entry.sha256,
+        body: bodyOf(entry.bytes.subarray(offset, offset + length)),
       } satisfies StoredObject;
     },
     async write(area, name, data, options = {}): Promise<WriteOutcome> {
       guard();
+      const bytes = data.slice();
+      const sha256 = await sha256Hex(bytes);
+      // Checked after the await, so that concurrent creators cannot both see "absent".
       const existed = areas[area].has(name);
       if (existed && options.ifAbsent) return "exists";
-      areas[area].set(name, { bytes: data.slice(), lastModified: new Date() });
+      areas[area].set(name, { bytes, lastModified: new Date(), sha256 });
       return existed ? "replaced" : "created";
     },
     async stage(area, name): Promise<StagedWrite> {
@@ -71,8 +77,9 @@ export function createMemoryStorage(): MemoryStorage {
             bytes.set(c, offset);
             offset += c.length;
           }
+          const sha256 = await sha256Hex(bytes);
           const existed = areas[area].has(name);
-          areas[area].set(name, { bytes, lastModified: new Date() });
+          areas[area].set(name, { bytes, lastModified: new Date(), sha256 });
           return { outcome: existed ? "replaced" : "created", size };
         },
         async abort() {

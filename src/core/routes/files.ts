@@ -1,0 +1,76 @@
+/**
+ * GET /files/configs/{mac}.json and GET /files/assets/{name}: the URLs a notified
+ * device fetches, on every runtime. The stored bytes exactly as stored, streamed,
+ * with a strong ETag (SHA-256), Last-Modified, If-None-Match → 304, and a single
+ * Range → 206/416 on assets.
+ */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import type { AppDeps, AppEnv } from "../deps.js";
+import { invalidOperation, notFound } from "../errors.js";
+import { contentTypeFor, decideRange, etagOf, matchesIfNoneMatch } from "../http-range.js";
+import { checkFilename } from "../names.js";
+import type { Area, StorageDriver } from "../storage.js";
+
+const CONFIG_FILE = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/;
+
+async function serve(c: Context<AppEnv>, driver: StorageDriver, area: Area, name: string, ranges: boolean) {
+  const object = await driver.read(area, name);
+  if (!object) throw notFound(`No ${area === "configs" ? "configuration" : "asset"} named ${name}`, { filename: name });
+  const etag = etagOf(object.sha256);
+  const headers: Record<string, string> = {
+    ETag: etag,
+    "Last-Modified": object.lastModified.toUTCString(),
+    // Devices must revalidate each time, cheaply, with If-None-Match.
+    "Cache-Control": "no-cache",
+    "Content-Type": area === "configs" ? "application/json" : contentTypeFor(name),
+  };
+  if (ranges) headers["Accept-Ranges"] = "bytes";
+
+  if (matchesIfNoneMatch(c.req.header("if-none-match"), etag)) {
+    await object.body.cancel();
+    return c.body(null, 304, headers);
+  }
+  const decision = ranges
+    ? decideRange(c.req.header("range"), c.req.header("if-range"), object.size, etag)
+    : { kind: "full" as const };
+  if (decision.kind === "unsatisfiable") {
+    await object.body.cancel();
+    return c.body(null, 416, { ...headers, "Content-Range": `bytes */${object.size}` });
+  }
+  if (decision.kind === "partial") {
+    await object.body.cancel();
+    const part = await driver.read(area, name, { range: decision.range });
+    // Replaced between the two reads: send the new version whole rather than splice two.
+    if (!part || part.sha256 !== object.sha256) {
+      await part?.body.cancel();
+      return serve(c, driver, area, name, false);
+    }
+    const { offset, length } = decision.range;
+    return c.body(part.body, 206, {
+      ...headers,
+      "Content-Length": String(length),
+      "Content-Range": `bytes ${offset}-${offset + length - 1}/${object.size}`,
+    });
+  }
+  if (c.req.method === "HEAD") {
+    // Hono answers HEAD with the GET route and drops the body; release the file now, not at GC.
+    await object.body.cancel();
+    return c.body(null, 200, { ...headers, "Content-Length": String(object.size) });
+  }
+  return c.body(object.body, 200, { ...headers, "Content-Length": String(object.size) });
+}
+
+export function fileRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>()
+    .get("/configs/:file", async (c) => {
+      const file = c.req.param("file").toLowerCase();
+      if (!CONFIG_FILE.test(file)) {
+        throw invalidOperation("Invalid config file name: expected <mac>.json, e.g. aa-bb-cc-dd-ee-ff.json", {
+          field: "mac_address",
+        });
+      }
+      return serve(c, deps.storage, "configs", file, false);
+    })
+    .get("/assets/:name", async (c) => serve(c, deps.storage, "assets", checkFilename(c.req.param("name")), true));
+}

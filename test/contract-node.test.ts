@@ -1,0 +1,57 @@
+/** The HTTP contract suite on Node: in-process (memory and filesystem storage) and as a spawned server with MQTT over ws. */
+import { Registry } from "prom-client";
+import { afterAll, beforeAll } from "vitest";
+import { compose } from "../src/core/compose.js";
+import { createMemoryLogger } from "../src/core/logger.js";
+import { loadSettings } from "../src/core/settings.js";
+import { importVerificationKey } from "../src/core/signing-key.js";
+import { createOperationMetrics } from "../src/plugins/metrics/operations.js";
+import { createNoopSink } from "../src/plugins/sinks/noop.js";
+import { createMemoryStorage } from "../src/plugins/storage/memory.js";
+import { createTestApp } from "./support/app.js";
+import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./support/contract.js";
+import { testKeys } from "./support/keys.js";
+import { type Broker, mosquittoAvailable, startBroker } from "./support/mosquitto.js";
+import { spawnServer } from "./support/server.js";
+
+const env = { MAX_UPLOAD_BYTES: String(CONTRACT_MAX_UPLOAD_BYTES) };
+
+httpContract("Node in-process, filesystem storage", async () => {
+  const t = await createTestApp("fs", env);
+  return { fetch: async (path, init) => t.app.request(path, init), sign: t.sign, close: t.cleanup };
+});
+
+httpContract("Node in-process, memory storage", async () => {
+  const keys = testKeys();
+  const registry = new Registry();
+  const { app } = compose({
+    settings: loadSettings(env),
+    logger: createMemoryLogger(),
+    storage: createMemoryStorage(),
+    sink: createNoopSink(),
+    observer: createOperationMetrics(registry),
+    verifyKey: await importVerificationKey(keys.spki),
+    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  });
+  return { fetch: async (path, init) => app.request(path, init), sign: keys.sign, close: async () => {} };
+});
+
+const withBroker = mosquittoAvailable();
+let broker: Broker | undefined;
+beforeAll(async () => {
+  if (withBroker) broker = await startBroker();
+});
+afterAll(async () => {
+  await broker?.cleanup();
+});
+
+httpContract("Node server process (npm start), MQTT over ws", async () => {
+  const keys = testKeys();
+  const server = await spawnServer({ ...env, SIGNING_KEY: keys.pkcs1, ...(broker ? { MQTT_URL: broker.wsUrl } : {}) });
+  return {
+    fetch: (path, init) => fetch(`${server.url}${path}`, init),
+    sign: keys.sign,
+    brokerWsUrl: broker?.wsUrl,
+    close: server.cleanup,
+  };
+});
