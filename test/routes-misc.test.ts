@@ -59,6 +59,8 @@ describe("health, docs, metrics and the edges of the API", () => {
       "/api/configs",
       "/api/configs/{mac}",
       "/api/health",
+      "/files/assets/{name}",
+      "/files/configs/{file}",
       "/metrics",
     ]);
     expect(Object.keys(doc.paths["/api/configs/{mac}"] ?? {})).toEqual(

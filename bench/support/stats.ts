@@ -1,3 +1,5 @@
+import { pathToFileURL } from "node:url";
+
 /** Small helpers shared by the benchmarks: percentiles and the one-line report format. */
 
 export function percentile(values: number[], p: number): number {
@@ -19,3 +21,7 @@ export function report(name: string, value: number, unit: string, baseline?: num
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** True when the module is the script being run (so each benchmark also runs on its own). */
+export const isMain = (moduleUrl: string) =>
+  process.argv[1] !== undefined && moduleUrl === pathToFileURL(process.argv[1]).href;

@@ -35,16 +35,20 @@ export function createApp(deps: AppDeps) {
       ms: Math.round(seconds * 1000),
     });
   });
-  app.use(
-    "/api/*",
-    cors({
-      origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins,
-      allowMethods: ["GET", "PUT", "POST", "DELETE", "OPTIONS"],
-      allowHeaders: ["Content-Type", "X-Request-Id"],
-      exposeHeaders: ["X-Request-Id"],
-      maxAge: 600,
-    }),
-  );
+  const corsHeaders = cors({
+    origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins,
+    allowMethods: ["GET", "PUT", "POST", "DELETE", "OPTIONS"],
+    allowHeaders: ["Content-Type", "X-Request-Id"],
+    exposeHeaders: ["X-Request-Id"],
+    maxAge: 600,
+  });
+  app.use("/api/*", async function corsForBrowsers(c, next) {
+    if (c.req.header("origin")) return corsHeaders(c, next);
+    // Devices and scripts send no Origin: skip the CORS work (which rebuilds the finished
+    // response to add Vary), but still tell caches that the answer depends on Origin.
+    c.header("Vary", "Origin");
+    await next();
+  });
 
   app.route("/api/configs", configRoutes(deps));
   app.route("/api/assets", assetRoutes(deps));

@@ -26,6 +26,8 @@ export interface ObjectMeta {
 export interface StoredObject extends ObjectMeta {
   /** The object's bytes, or only the requested range. Pulled lazily; cancel it if unused. */
   body: ReadableStream<Uint8Array>;
+  /** The same bytes, when the driver already holds them in memory (small files): cheaper to send. */
+  bytes?: Uint8Array;
 }
 
 /** A byte range already checked against the object's size by the caller. */
@@ -169,7 +171,7 @@ export function createConfigStore(driver: StorageDriver, logger: Logger): Config
   const load = async (mac: string): Promise<ConfigContent | null> => {
     const object = await driver.read("configs", configFile(mac));
     if (!object) return null;
-    return parseContent(await readAllBytes(object.body), mac);
+    return parseContent(object.bytes ?? (await readAllBytes(object.body)), mac);
   };
 
   return {

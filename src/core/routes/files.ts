@@ -10,7 +10,12 @@ import type { AppDeps, AppEnv } from "../deps.js";
 import { invalidOperation, notFound } from "../errors.js";
 import { contentTypeFor, decideRange, etagOf, matchesIfNoneMatch } from "../http-range.js";
 import { checkFilename } from "../names.js";
-import type { Area, StorageDriver } from "../storage.js";
+import type { Area, StorageDriver, StoredObject } from "../storage.js";
+
+/** Frees an object whose body will not be sent (in-memory bytes hold nothing to free). */
+const release = async (object: StoredObject) => {
+  if (!object.bytes) await object.body.cancel();
+};
 
 const CONFIG_FILE = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/;
 
@@ -28,26 +33,26 @@ async function serve(c: Context<AppEnv>, driver: StorageDriver, area: Area, name
   if (ranges) headers["Accept-Ranges"] = "bytes";
 
   if (matchesIfNoneMatch(c.req.header("if-none-match"), etag)) {
-    await object.body.cancel();
+    await release(object);
     return c.body(null, 304, headers);
   }
   const decision = ranges
     ? decideRange(c.req.header("range"), c.req.header("if-range"), object.size, etag)
     : { kind: "full" as const };
   if (decision.kind === "unsatisfiable") {
-    await object.body.cancel();
+    await release(object);
     return c.body(null, 416, { ...headers, "Content-Range": `bytes */${object.size}` });
   }
   if (decision.kind === "partial") {
-    await object.body.cancel();
+    await release(object);
     const part = await driver.read(area, name, { range: decision.range });
     // Replaced between the two reads: send the new version whole rather than splice two.
     if (!part || part.sha256 !== object.sha256) {
-      await part?.body.cancel();
+      if (part) await release(part);
       return serve(c, driver, area, name, false);
     }
     const { offset, length } = decision.range;
-    return c.body(part.body, 206, {
+    return c.body((part.bytes as Uint8Array<ArrayBuffer> | undefined) ?? part.body, 206, {
       ...headers,
       "Content-Length": String(length),
       "Content-Range": `bytes ${offset}-${offset + length - 1}/${object.size}`,
@@ -55,10 +60,14 @@ async function serve(c: Context<AppEnv>, driver: StorageDriver, area: Area, name
   }
   if (c.req.method === "HEAD") {
     // Hono answers HEAD with the GET route and drops the body; release the file now, not at GC.
-    await object.body.cancel();
+    await release(object);
     return c.body(null, 200, { ...headers, "Content-Length": String(object.size) });
   }
-  return c.body(object.body, 200, { ...headers, "Content-Length": String(object.size) });
+  // Small files come from the driver's memory: a buffer is much cheaper to send than a stream.
+  return c.body((object.bytes as Uint8Array<ArrayBuffer> | undefined) ?? object.body, 200, {
+    ...headers,
+    "Content-Length": String(object.size),
+  });
 }
 
 export function fileRoutes(deps: AppDeps) {

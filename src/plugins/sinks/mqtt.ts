@@ -11,7 +11,7 @@
  * reconnect ourselves, so mqtt.js never replays or drops its internal copy of a
  * message we have already re-queued, and a publish can never hang on a dead client.
  */
-import { type IClientOptions, type MqttClient, connect as mqttConnect } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import { errorFields } from "../../core/logger.js";
 import {
   type Notification,
@@ -47,11 +47,15 @@ const AUTH_CODES = new Set([4, 5, 134, 135]);
 export interface MqttSinkOptions {
   url: URL;
   context: SinkContext;
-  /** mqtt.js's connect; injectable so a runtime can supply its own build. */
+  /** mqtt.js's connect; injectable so a runtime can supply its own build. Loaded lazily by default. */
   connect?: ConnectFn;
 }
 
-export function createMqttSink({ url, context, connect = mqttConnect }: MqttSinkOptions): NotificationSink {
+/** mqtt.js is the heaviest module we load (~0.1 s); servers without a broker never pay for it. */
+const loadConnect = async (): Promise<ConnectFn> => (await import("mqtt")).connect;
+
+export function createMqttSink({ url, context, connect }: MqttSinkOptions): NotificationSink {
+  const connectFn: Promise<ConnectFn> = connect ? Promise.resolve(connect) : loadConnect();
   const { logger, options } = context;
   const target = mqttTarget(url, options);
   const queue = new Fifo<Pending>();
@@ -167,13 +171,14 @@ export function createMqttSink({ url, context, connect = mqttConnect }: MqttSink
     backoff = Math.min(backoff * 2, RECONNECT_MAX_MS);
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
-      open();
+      openSafely();
     }, delay);
   };
 
-  const open = () => {
+  const open = async () => {
+    const connectTo = await connectFn;
     if (closed) return;
-    const current = connect(target.url, target.options);
+    const current = connectTo(target.url, target.options);
     client = current;
     current.on("connect", (connack) => {
       if (client !== current || closed) return;
@@ -204,7 +209,13 @@ export function createMqttSink({ url, context, connect = mqttConnect }: MqttSink
     });
   };
 
-  open();
+  function openSafely() {
+    open().catch((error: unknown) => {
+      // Only loading mqtt.js itself can fail here; without it the sink can never connect.
+      logger.error("MQTT client library could not be loaded; notifications stay queued", errorFields(error));
+    });
+  }
+  openSafely();
 
   return {
     name: "mqtt",

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
 import {
   type Area,
+  type ByteRange,
   type ReadOptions,
   type StagedWrite,
   type StorageDriver,
@@ -39,6 +40,11 @@ const READ_CHUNK = 64 * 1024;
 /** Remembered file hashes; beyond this many the oldest are forgotten (and recomputed on demand). */
 const HASH_CACHE_LIMIT = 10_000;
 
+/** Files up to this size are kept in memory once read (devices fetch the same few configs over and over). */
+const SMALL_FILE_BYTES = 256 * 1024;
+/** Total bytes of file contents kept in memory; least recently used first out. */
+const CONTENT_CACHE_BYTES = 32 * 1024 * 1024;
+
 /** Identity of one version of a file: a rewrite changes the inode (we always rename) or size or mtime. */
 const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) => `${info.ino}:${info.size}:${info.mtimeNs}`;
 
@@ -58,6 +64,39 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
   const recall = (path: string, version: string) => {
     const entry = hashes.get(path);
     return entry?.startsWith(`${version}|`) ? entry.slice(version.length + 1) : undefined;
+  };
+  // path → small file's bytes for one version. A hit costs one stat instead of open/fstat/read/close.
+  const contents = new Map<string, { version: string; bytes: Uint8Array; sha256: string; mtimeMs: number }>();
+  let contentBytes = 0;
+  const forgetContent = (path: string) => {
+    const old = contents.get(path);
+    if (old) contentBytes -= old.bytes.length;
+    contents.delete(path);
+  };
+  const keepContent = (path: string, version: string, bytes: Uint8Array, sha256: string, mtimeMs: number) => {
+    forgetContent(path);
+    if (bytes.length > SMALL_FILE_BYTES) return;
+    contents.set(path, { version, bytes, sha256, mtimeMs });
+    contentBytes += bytes.length;
+    for (const key of contents.keys()) {
+      if (contentBytes <= CONTENT_CACHE_BYTES) break;
+      forgetContent(key);
+    }
+  };
+  const fromMemory = (bytes: Uint8Array, sha256: string, mtimeMs: number, range?: ByteRange): StoredObject => {
+    const part = range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
+    let body: ReadableStream<Uint8Array> | undefined;
+    return {
+      size: bytes.length,
+      lastModified: new Date(mtimeMs),
+      sha256,
+      bytes: part,
+      // Made only when asked for: most callers use `bytes`, and a stream costs more than the read.
+      get body() {
+        body ??= bytesStream(part);
+        return body;
+      },
+    };
   };
 
   for (const area of Object.keys(dirs) as Area[]) {
@@ -125,6 +164,21 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
 
     async read(area, name, readOptions: ReadOptions = {}) {
       const path = join(dirs[area], name);
+      const cached = contents.get(path);
+      if (cached) {
+        try {
+          const now = await stat(path, { bigint: true });
+          if (versionOf(now) === cached.version) {
+            // Refresh its place in the LRU order.
+            contents.delete(path);
+            contents.set(path, cached);
+            return fromMemory(cached.bytes, cached.sha256, cached.mtimeMs, readOptions.range);
+          }
+        } catch (error) {
+          if (errno(error) !== "ENOENT" && errno(error) !== "ENOTDIR") throw error;
+        }
+        forgetContent(path);
+      }
       let handle: FileHandle;
       try {
         handle = await open(path, "r");
@@ -144,12 +198,20 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
           return null;
         }
         const version = versionOf(info);
+        const size = Number(info.size);
+        if (size <= SMALL_FILE_BYTES) {
+          const bytes = new Uint8Array(await handle.readFile());
+          await handle.close();
+          const sha256 = recall(path, version) ?? createHash("sha256").update(bytes).digest("hex");
+          remember(path, version, sha256);
+          keepContent(path, version, bytes, sha256, Number(info.mtimeMs));
+          return fromMemory(bytes, sha256, Number(info.mtimeMs), readOptions.range);
+        }
         let sha256 = recall(path, version);
         if (!sha256) {
-          sha256 = await hashFile(handle, Number(info.size));
+          sha256 = await hashFile(handle, size);
           remember(path, version, sha256);
         }
-        const size = Number(info.size);
         const range = readOptions.range ?? { offset: 0, length: size };
         return {
           size,
@@ -166,10 +228,13 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     async write(area, name, data, writeOptions = {}) {
       const { path, handle } = await openTemp(area);
       let version: string;
+      let mtimeMs: number;
       try {
         await handle.writeFile(data);
         await handle.sync();
-        version = versionOf(await handle.stat({ bigint: true }));
+        const info = await handle.stat({ bigint: true });
+        version = versionOf(info);
+        mtimeMs = Number(info.mtimeMs);
       } catch (error) {
         await handle.close();
         await removeQuietly(path, { area });
@@ -178,8 +243,11 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
       await handle.close();
       const outcome = await publish(area, path, name, writeOptions.ifAbsent === true);
       // link and rename keep the inode and mtime, so the temporary file's version is the final one's.
-      if (outcome !== "exists")
-        remember(join(dirs[area], name), version, createHash("sha256").update(data).digest("hex"));
+      if (outcome !== "exists") {
+        const sha256 = createHash("sha256").update(data).digest("hex");
+        remember(join(dirs[area], name), version, sha256);
+        keepContent(join(dirs[area], name), version, data.slice(), sha256, mtimeMs);
+      }
       return outcome;
     },
 
@@ -225,6 +293,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     },
 
     async remove(area, name) {
+      forgetContent(join(dirs[area], name));
       try {
         await unlink(join(dirs[area], name));
       } catch (error) {
@@ -291,6 +360,15 @@ async function sweepTemporaryFiles(dir: string, area: Area, logger: Logger): Pro
   for (const name of names) await unlink(join(dir, name));
   if (names.length > 0)
     logger.info("removed temporary files left by an interrupted write", { area, count: names.length });
+}
+
+function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      if (bytes.length > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 /** SHA-256 of a whole open file, read by position (the handle stays usable for streaming). */
