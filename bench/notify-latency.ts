@@ -6,9 +6,9 @@
 import mqtt from "mqtt";
 import { type Received, startBroker, subscribe } from "../test/support/mosquitto.js";
 import { spawnServer } from "../test/support/server.js";
-import { percentile, report, sleep } from "./support/stats.js";
+import { isMain, percentile, report, sleep } from "./support/stats.js";
 
-const samples = Number(process.argv[2] ?? 300);
+let samples = 300;
 
 async function waitFor(messages: Received[], n: number): Promise<Received> {
   const deadline = Date.now() + 5000;
@@ -36,7 +36,7 @@ async function raw(url: string): Promise<number[]> {
 
 async function endToEnd(url: string): Promise<number[]> {
   const sub = await subscribe(url, ["iotsupport/updates/configs"]);
-  const server = await spawnServer({ MQTT_URL: url });
+  const server = await spawnServer({ MQTT_URL: url, LOG_LEVEL: "warn" });
   const latencies: number[] = [];
   try {
     for (let i = 0; i < samples + 20; i++) {
@@ -60,24 +60,36 @@ async function endToEnd(url: string): Promise<number[]> {
   return latencies;
 }
 
-const broker = await startBroker();
-try {
-  for (const [transport, url] of [
-    ["tcp", broker.tcpUrl],
-    ["ws", broker.wsUrl],
-  ] as const) {
-    const baseline = await raw(url);
-    await sleep(200);
-    const ours = await endToEnd(url);
-    for (const p of [50, 99]) {
-      report(
-        `notify latency ${transport} p${p} (PUT → subscriber)`,
-        percentile(ours, p),
-        "ms",
-        percentile(baseline, p),
+export async function latencyBench(count = 300): Promise<string[]> {
+  samples = count;
+  const lines: string[] = [];
+  const broker = await startBroker();
+  try {
+    for (const [transport, url] of [
+      ["tcp", broker.tcpUrl],
+      ["ws", broker.wsUrl],
+    ] as const) {
+      const baseline = await raw(url);
+      await sleep(200);
+      const ours = await endToEnd(url);
+      for (const p of [50, 99]) {
+        lines.push(
+          report(
+            `notify latency ${transport} p${p} (PUT → subscriber)`,
+            percentile(ours, p),
+            "ms",
+            percentile(baseline, p),
+          ),
+        );
+      }
+      lines.push(
+        report(`notify latency ${transport} p50 minus raw p50`, percentile(ours, 50) - percentile(baseline, 50), "ms"),
       );
     }
+  } finally {
+    await broker.cleanup();
   }
-} finally {
-  await broker.cleanup();
+  return lines;
 }
+
+if (isMain(import.meta.url)) await latencyBench(Number(process.argv[2] ?? 300));

@@ -10,10 +10,10 @@ import { createNotifier } from "../src/core/notify.js";
 import { createSinkMetrics } from "../src/plugins/metrics/sink-metrics.js";
 import { createMqttSink } from "../src/plugins/sinks/mqtt.js";
 import { startBroker } from "../test/support/mosquitto.js";
-import { report } from "./support/stats.js";
+import { isMain, report } from "./support/stats.js";
 
-const messages = Number(process.argv[2] ?? 20_000);
-const windowSize = Number(process.argv[3] ?? 20);
+let messages = 20_000;
+let windowSize = 20;
 
 async function raw(url: string): Promise<number> {
   const client = await mqtt.connectAsync(url, { protocolVersion: 5 });
@@ -61,29 +61,37 @@ async function ours(url: string): Promise<number> {
   return messages / seconds;
 }
 
-const broker = await startBroker();
-try {
-  for (const [transport, url] of [
-    ["tcp", broker.tcpUrl],
-    ["ws", broker.wsUrl],
-  ] as const) {
-    // Alternate the two, twice each, and keep each one's best run: the machine is shared and noisy.
-    const baselines: number[] = [];
-    const mines: number[] = [];
-    for (let round = 0; round < 2; round++) {
-      baselines.push(await raw(url));
-      mines.push(await ours(url));
+export async function throughputBench(count = 20_000, window = 20): Promise<string[]> {
+  messages = count;
+  windowSize = window;
+  const lines: string[] = [];
+  const broker = await startBroker();
+  try {
+    for (const [transport, url] of [
+      ["tcp", broker.tcpUrl],
+      ["ws", broker.wsUrl],
+    ] as const) {
+      // Alternate the two, twice each, and keep each one's best run: the machine is shared and noisy.
+      const baselines: number[] = [];
+      const mines: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        baselines.push(await raw(url));
+        mines.push(await ours(url));
+      }
+      lines.push(
+        report(
+          `sink throughput ${transport} (notifier + metrics + mqtt sink, window ${windowSize})`,
+          Math.max(...mines),
+          "msg/s",
+          Math.max(...baselines),
+          0,
+        ),
+      );
     }
-    const baseline = Math.max(...baselines);
-    const mine = Math.max(...mines);
-    report(
-      `sink throughput ${transport} (notifier + metrics + mqtt sink, window ${windowSize})`,
-      mine,
-      "msg/s",
-      baseline,
-      0,
-    );
+  } finally {
+    await broker.cleanup();
   }
-} finally {
-  await broker.cleanup();
+  return lines;
 }
+
+if (isMain(import.meta.url)) await throughputBench(Number(process.argv[2] ?? 20_000), Number(process.argv[3] ?? 20));

@@ -203,6 +203,35 @@ describe.skipIf(!available)("MQTT sink on a real broker", () => {
   });
 });
 
+describe.skipIf(!available)("MQTT sink keep-alive", () => {
+  it("survives a keep-alive timeout with messages in flight (mqtt.js re-entrancy crash) and delivers them later", async () => {
+    const own = await startBroker();
+    const logger = createMemoryLogger();
+    const sink = createMqttSink({
+      url: new URL(own.tcpUrl),
+      context: { logger, options: { ...OPTIONS, keepaliveSeconds: 1, ackTimeoutMs: 60_000 } },
+    });
+    try {
+      await sink.publish(note(0));
+      own.signal("SIGSTOP");
+      const outcomes = Array.from({ length: 10 }, (_, i) =>
+        sink.publish(note(i + 1)).then(
+          () => "delivered",
+          (e: { code: string }) => e.code,
+        ),
+      );
+      await sleep(2200);
+      expect(sink.status().ready).toBe(false);
+      own.signal("SIGCONT");
+      expect(await Promise.all(outcomes)).toEqual(Array(10).fill("delivered"));
+    } finally {
+      own.signal("SIGCONT");
+      await sink.close();
+      await own.cleanup();
+    }
+  });
+});
+
 describe.skipIf(!available)("MQTT sink credentials", () => {
   let secure: Broker;
   beforeAll(async () => {

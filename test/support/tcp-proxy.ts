@@ -12,6 +12,10 @@ export interface TcpProxy {
   cut(): void;
   /** Cuts each new client connection after it has sent this many bytes (undefined: never). */
   cutAfterClientBytes(bytes: number | undefined): void;
+  /** While blocked, open connections are cut and new ones closed at once: the broker looks down. */
+  setBlocked(blocked: boolean): void;
+  /** Holds every chunk from the broker to the client this long (e.g. slow PUBACKs). */
+  delayDownstream(ms: number): void;
   connections(): number;
   close(): Promise<void>;
 }
@@ -19,8 +23,14 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let cutAfter: number | undefined;
+  let blocked = false;
+  let delayMs = 0;
   let total = 0;
   const server: Server = createServer((client) => {
+    if (blocked) {
+      client.destroy();
+      return;
+    }
     total++;
     const upstream = connect(targetPort, "127.0.0.1");
     open.add(client);
@@ -36,7 +46,10 @@ export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promis
       }
       upstream.write(chunk);
     });
-    upstream.on("data", (chunk) => client.write(chunk));
+    upstream.on("data", (chunk) => {
+      if (delayMs > 0) setTimeout(() => client.write(chunk), delayMs);
+      else client.write(chunk);
+    });
     const close = () => {
       client.destroy();
       upstream.destroy();
@@ -60,6 +73,16 @@ export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promis
     },
     cutAfterClientBytes(bytes) {
       cutAfter = bytes;
+    },
+    setBlocked(value) {
+      blocked = value;
+      if (value) {
+        for (const socket of open) socket.destroy();
+        open.clear();
+      }
+    },
+    delayDownstream(ms) {
+      delayMs = ms;
     },
     connections: () => total,
     async close() {

@@ -120,7 +120,10 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
       logger.warn("recycling the MQTT connection", { broker: target.display, reason, in_flight: inFlight.size });
     }
     requeueInFlight(via);
-    via.end(true);
+    // Never re-enter mqtt.js from inside its own callbacks: ending the client while it is
+    // flushing its outgoing table (e.g. on a keep-alive timeout) makes it read entries it
+    // just deleted and throw, which crashed the process. A microtask runs after it is done.
+    queueMicrotask(() => via.end(true));
   };
 
   const send = (via: MqttClient, pending: Pending) => {
