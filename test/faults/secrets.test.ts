@@ -1,0 +1,94 @@
+/**
+ * Secrets scan: every log line, /metrics and /api/health — through good, failing and
+ * reconnecting paths — searched for the broker password and the key material.
+ */
+import { describe, expect, it } from "vitest";
+import { testKeys } from "../support/keys.js";
+import { mosquittoAvailable, startBroker } from "../support/mosquitto.js";
+import { health, sleep, startBundled, waitUntil } from "./support.js";
+
+const available = mosquittoAvailable();
+const PASSWORD = "Tr0ub4dor&3-horse:battery@staple";
+const WRONG = "wrong-Pa55word-do-not-print";
+
+describe.skipIf(!available)("fault suite: secrets", () => {
+  it("never prints the broker password or key material, whatever happens", async () => {
+    const keys = testKeys();
+    const broker = await startBroker({ users: { fleet: PASSWORD } });
+    const inUrl = new URL(broker.wsUrl);
+    inUrl.username = "fleet";
+    inUrl.password = encodeURIComponent(PASSWORD);
+    const servers = [
+      await startBundled({
+        MQTT_URL: inUrl.href,
+        SIGNING_KEY: keys.pkcs8,
+        LOG_LEVEL: "debug",
+        MQTT_FLUSH_TIMEOUT_MS: "500",
+      }),
+      await startBundled({
+        MQTT_URL: broker.tcpUrl,
+        MQTT_USERNAME: "fleet",
+        MQTT_PASSWORD: PASSWORD,
+        SIGNING_KEY: keys.pkcs1,
+        LOG_LEVEL: "debug",
+        MQTT_FLUSH_TIMEOUT_MS: "500",
+      }),
+      await startBundled({
+        MQTT_URL: broker.tcpUrl,
+        MQTT_USERNAME: "fleet",
+        MQTT_PASSWORD: WRONG,
+        LOG_LEVEL: "debug",
+        MQTT_FLUSH_TIMEOUT_MS: "500",
+      }),
+    ];
+    const bodies: string[] = [];
+    try {
+      await waitUntil(
+        "both good servers to connect",
+        async () => (await health(servers[0]!)).notifications.ready && (await health(servers[1]!)).notifications.ready,
+      );
+      const exercise = async () => {
+        for (const server of servers) {
+          await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-ff`, {
+            method: "PUT",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ content: { deviceName: "x" } }),
+          });
+          await fetch(`${server.url}/api/configs/bad`, { method: "PUT", body: "{" });
+          const form = new FormData();
+          form.set("timestamp", new Date().toISOString());
+          form.set("signature", "AAAA");
+          form.set("file", new Blob(["x"]), "fw.bin");
+          await fetch(`${server.url}/api/assets`, { method: "POST", body: form });
+          for (const path of ["/api/health", "/metrics", "/api/docs/openapi.json", "/nowhere"]) {
+            bodies.push(await (await fetch(`${server.url}${path}`)).text());
+          }
+        }
+      };
+      await exercise();
+      await broker.stop("SIGKILL");
+      await sleep(500);
+      await exercise();
+      await broker.start();
+      await waitUntil("reconnect", async () => (await health(servers[0]!)).notifications.ready, 15_000);
+      await exercise();
+    } finally {
+      for (const server of servers) await server.stop("SIGTERM");
+      await broker.cleanup();
+    }
+    const everything = [...servers.map((s) => s.output()), ...bodies].join("\n");
+    const keyLines = [keys.pkcs8, keys.pkcs1].flatMap((pem) =>
+      pem.split("\n").filter((l) => l.length > 16 && !l.startsWith("-----")),
+    );
+    const leaks = [PASSWORD, encodeURIComponent(PASSWORD), WRONG, ...keyLines].filter((secret) =>
+      everything.includes(secret),
+    );
+    console.log(
+      `secrets scan: ${everything.split("\n").length} lines of logs and bodies scanned, ${leaks.length} secrets found`,
+    );
+    expect(leaks).toEqual([]);
+    // The scan saw the interesting paths: a refused login and a restored connection.
+    expect(everything).toContain("MQTT broker refused the credentials");
+    expect(everything).toContain("MQTT connection restored");
+  });
+});
