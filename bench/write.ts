@@ -25,25 +25,42 @@ async function putLoad(env: Record<string, string>, during?: () => Promise<void>
   }
 }
 
+/** Runs each configuration `rounds` times, interleaved, and keeps each one's best: the machine is noisy. */
+async function interleaved<K extends string>(configs: Record<K, () => Promise<Awaited<ReturnType<typeof putLoad>>>>, rounds = 2) {
+  const results = {} as Record<K, Array<Awaited<ReturnType<typeof putLoad>>>>;
+  for (let round = 0; round < rounds; round++) {
+    for (const key of Object.keys(configs) as K[]) {
+      results[key] ??= [];
+      results[key].push(await configs[key]());
+    }
+  }
+  return results;
+}
+
 export async function writeBench(): Promise<string[]> {
   const lines: string[] = [];
   const broker = await startBroker();
   try {
-    const noop = await putLoad({});
-    for (const [transport, url] of [
-      ["tcp", broker.tcpUrl],
-      ["ws", broker.wsUrl],
-    ] as const) {
-      const withMqtt = await putLoad({ MQTT_URL: url });
-      lines.push(report(`write PUT with MQTT ${transport} rps (50 conns)`, withMqtt.rps, "req/s", noop.rps, 0));
-    }
-    const up = await putLoad({ MQTT_URL: broker.tcpUrl });
-    const down = await putLoad({ MQTT_URL: broker.tcpUrl }, async () => {
-      await broker.stop();
-      await sleep(200);
+    const runs = await interleaved({
+      noop: () => putLoad({}),
+      tcp: () => putLoad({ MQTT_URL: broker.tcpUrl }),
+      ws: () => putLoad({ MQTT_URL: broker.wsUrl }),
     });
-    await broker.start();
-    lines.push(report("write PUT p99 with the broker down", down.p99, "ms", up.p99, 1));
+    const best = (key: keyof typeof runs) => Math.max(...runs[key].map((r) => r.rps));
+    for (const transport of ["tcp", "ws"] as const) {
+      lines.push(report(`write PUT with MQTT ${transport} rps (50 conns)`, best(transport), "req/s", best("noop"), 0));
+    }
+    const p99 = await interleaved({
+      up: () => putLoad({ MQTT_URL: broker.tcpUrl }),
+      down: () =>
+        putLoad({ MQTT_URL: broker.tcpUrl }, async () => {
+          await broker.stop();
+          await sleep(200);
+        }).finally(() => broker.start()),
+    });
+    lines.push(
+      report("write PUT p99 with the broker down", Math.min(...p99.down.map((r) => r.p99)), "ms", Math.min(...p99.up.map((r) => r.p99)), 1),
+    );
   } finally {
     await broker.cleanup();
   }

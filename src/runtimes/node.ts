@@ -5,48 +5,23 @@
  */
 import { serve } from "@hono/node-server";
 import { collectDefaultMetrics } from "prom-client";
-import { BootError, type Booted, boot, drainNotifications } from "./boot.js";
+import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 
 async function main(): Promise<void> {
-  let booted: Booted;
-  try {
-    booted = await boot({
-      env: process.env,
-      runtime: "node",
-      instrument: (register) => collectDefaultMetrics({ register }),
-    });
-  } catch (error) {
-    if (error instanceof BootError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
-  const { app, settings, logger } = booted;
-
-  const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
-    logger.info("listening", {
-      url: `http://${info.address.includes(":") ? `[${info.address}]` : info.address}:${info.port}`,
-    });
+  const booted = await bootOrExit({
+    env: process.env,
+    runtime: "node",
+    instrument: (register) => collectDefaultMetrics({ register }),
   });
-  server.on("error", (error) => {
-    logger.error("server error", { err: error.message, errCode: (error as { code?: string }).code });
-    process.exit(1);
-  });
+  const { app, settings } = booted;
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("shutting down", { signal });
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // In-flight requests finish; their notifications are then pending in the notifier.
-    await Promise.race([closed, new Promise((r) => setTimeout(r, settings.mqttFlushTimeoutMs))]);
-    await drainNotifications(booted);
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) =>
+    logListening(booted, info.address, info.port),
+  );
+  server.on("error", (error) => exitOnServerError(booted, error));
+
+  // `close` reports ERR_SERVER_NOT_RUNNING when listening never succeeded; either way it has stopped accepting.
+  shutdownOnSignals(booted, () => new Promise<void>((resolve) => server.close(() => resolve())));
 }
 
 void main();

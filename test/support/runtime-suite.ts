@@ -1,0 +1,85 @@
+/**
+ * What every non-Node runtime's entry point must show as a real process started by
+ * its npm script: the HTTP contract with MQTT over WebSocket to a private broker,
+ * a graceful exit 0 on SIGTERM/SIGINT after flushing notifications, and a one-line,
+ * non-zero boot failure on an invalid setting. Called in one line per runtime.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./contract.js";
+import { testKeys } from "./keys.js";
+import { type Broker, mosquittoAvailable, startBroker } from "./mosquitto.js";
+import { bootFailure, npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./server.js";
+
+export function runtimeSuite(runtime: "deno" | "bun"): void {
+  const script = `start:${runtime}`;
+  if (!runtimeAvailable(runtime)) {
+    describe.skip(`${runtime} runtime (binary cannot start here)`, () => {
+      it("is skipped", () => {});
+    });
+    return;
+  }
+  const command = npmScript(script);
+
+  const withBroker = mosquittoAvailable();
+  let broker: Broker | undefined;
+  beforeAll(async () => {
+    if (withBroker) broker = await startBroker();
+  });
+  afterAll(async () => {
+    await broker?.cleanup();
+  });
+
+  httpContract(`${runtime} server process (npm run ${script}), MQTT over ws`, async () => {
+    const keys = testKeys();
+    const server = await spawnServer(
+      {
+        MAX_UPLOAD_BYTES: String(CONTRACT_MAX_UPLOAD_BYTES),
+        SIGNING_KEY: keys.pkcs1,
+        ...(broker ? { MQTT_URL: broker.wsUrl } : {}),
+      },
+      undefined,
+      command,
+    );
+    return {
+      fetch: (path, init) => fetch(`${server.url}${path}`, init),
+      sign: keys.sign,
+      brokerWsUrl: broker?.wsUrl,
+      close: server.cleanup,
+    };
+  });
+
+  describe(`${runtime} runtime lifecycle`, () => {
+    let server: SpawnedServer | undefined;
+    afterEach(async () => {
+      await server?.cleanup();
+      server = undefined;
+    });
+
+    it.each(["SIGTERM", "SIGINT"] as const)("logs the real port for PORT=0 and exits 0 on %s", async (signal) => {
+      server = await spawnServer({ MQTT_URL: "console:" }, undefined, command);
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      expect(server.lines().find((l) => l.msg === "starting")?.runtime).toBe(runtime);
+      const saved = await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-01`, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ content: { deviceName: "shutdown" } }),
+      });
+      expect(saved.status).toBe(200);
+      expect(await server.stop(signal)).toBe(0);
+      const lines = server.lines();
+      expect(lines.find((l) => l.msg === "shutting down")?.signal).toBe(signal);
+      expect(lines.find((l) => l.msg === "notifications flushed")).toMatchObject({ abandoned: 0 });
+      expect(lines.some((l) => l.topic === "iotsupport/updates/configs")).toBe(true);
+    });
+
+    it("stops at boot with one line naming PORT for PORT=abc, exit code non-zero", async () => {
+      const { code, output } = await bootFailure({ PORT: "abc" }, command);
+      expect(code).not.toBe(0);
+      expect(code).not.toBeNull();
+      const errorLines = output.split("\n").filter((l) => l.trim() && !l.startsWith("{"));
+      expect(errorLines).toHaveLength(1);
+      expect(errorLines[0]).toContain("PORT");
+      expect(output).not.toMatch(/\n\s+at /);
+    });
+  });
+}
