@@ -6,6 +6,7 @@
 import { serve } from "@hono/node-server";
 import { collectDefaultMetrics } from "prom-client";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
+import { answerClientError } from "./node-client-error.js";
 
 async function main(): Promise<void> {
   const booted = await bootOrExit({
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     logListening(booted, info.address, info.port),
   );
   server.on("error", (error) => exitOnServerError(booted, error));
+  server.on("clientError", answerClientError);
 
   // `close` reports ERR_SERVER_NOT_RUNNING when listening never succeeded; either way it has stopped accepting.
   shutdownOnSignals(booted, () => new Promise<void>((resolve) => server.close(() => resolve())));
