@@ -36,7 +36,7 @@ async function raw(url: string): Promise<number[]> {
 
 async function endToEnd(url: string): Promise<number[]> {
   const sub = await subscribe(url, ["iotsupport/updates/configs"]);
-  const server = await spawnServer({ MQTT_URL: url, LOG_LEVEL: "warn" });
+  const server = await spawnServer({ MQTT_URL: url });
   const latencies: number[] = [];
   try {
     for (let i = 0; i < samples + 20; i++) {
@@ -60,11 +60,34 @@ async function endToEnd(url: string): Promise<number[]> {
   return latencies;
 }
 
+/** The PUT alone (no-op sink): how much of the end-to-end time is the durable write itself. */
+async function putOnly(): Promise<number[]> {
+  const server = await spawnServer({});
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < samples + 20; i++) {
+      const start = performance.now();
+      const res = await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-${String(i % 100).padStart(2, "0")}`, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ content: { deviceName: String(i) } }),
+      });
+      await res.arrayBuffer();
+      if (i >= 20) latencies.push(performance.now() - start);
+    }
+  } finally {
+    await server.cleanup();
+  }
+  return latencies;
+}
+
 export async function latencyBench(count = 300): Promise<string[]> {
   samples = count;
   const lines: string[] = [];
   const broker = await startBroker();
   try {
+    const put = percentile(await putOnly(), 50);
+    lines.push(report("PUT alone p50 (no-op sink; two fsyncs for durability)", put, "ms"));
     for (const [transport, url] of [
       ["tcp", broker.tcpUrl],
       ["ws", broker.wsUrl],

@@ -26,7 +26,10 @@ async function putLoad(env: Record<string, string>, during?: () => Promise<void>
 }
 
 /** Runs each configuration `rounds` times, interleaved, and keeps each one's best: the machine is noisy. */
-async function interleaved<K extends string>(configs: Record<K, () => Promise<Awaited<ReturnType<typeof putLoad>>>>, rounds = 2) {
+async function interleaved<K extends string>(
+  configs: Record<K, () => Promise<Awaited<ReturnType<typeof putLoad>>>>,
+  rounds = 2,
+) {
   const results = {} as Record<K, Array<Awaited<ReturnType<typeof putLoad>>>>;
   for (let round = 0; round < rounds; round++) {
     for (const key of Object.keys(configs) as K[]) {
@@ -59,7 +62,13 @@ export async function writeBench(): Promise<string[]> {
         }).finally(() => broker.start()),
     });
     lines.push(
-      report("write PUT p99 with the broker down", Math.min(...p99.down.map((r) => r.p99)), "ms", Math.min(...p99.up.map((r) => r.p99)), 1),
+      report(
+        "write PUT p99 with the broker down",
+        Math.min(...p99.down.map((r) => r.p99)),
+        "ms",
+        Math.min(...p99.up.map((r) => r.p99)),
+        1,
+      ),
     );
   } finally {
     await broker.cleanup();
