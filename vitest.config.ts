@@ -2,11 +2,21 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // The fault scenarios run on their own: `npm run test:faults`.
-    exclude: ["test/faults/**", "node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "node",
+          include: ["test/**/*.test.ts"],
+          // The fault scenarios run on their own: `npm run test:faults`. storage-r2 runs in the workerd project.
+          exclude: ["test/faults/**", "node_modules/**", "test/storage-r2.test.ts"],
+          pool: "forks",
+        },
+      },
+      // Tests that run inside workerd, the Workers runtime.
+      "./vitest.workers.config.ts",
+    ],
   },
 });

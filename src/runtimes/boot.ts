@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { Registry } from "prom-client";
 import { type Composed, compose } from "../core/compose.js";
 import { createJsonLogger, type Logger } from "../core/logger.js";
-import type { NotificationSink, SinkOptions, SinkRegistry } from "../core/notify.js";
+import type { NotificationSink, SinkRegistry } from "../core/notify.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
 import { createOperationMetrics } from "../plugins/metrics/operations.js";
@@ -16,6 +16,7 @@ import { defaultSinkRegistry } from "../plugins/sinks/index.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
 import { loadSigningKeyPem } from "../plugins/storage/signing-key-file.js";
 import { VERSION } from "../version.js";
+import { sinkOptions } from "./sink-options.js";
 
 export class BootError extends Error {
   readonly code = "BOOT_FAILED";
@@ -35,23 +36,6 @@ export interface BootOptions {
   /** Adds runtime-specific metrics (e.g. Node's process metrics) to the registry. */
   instrument?: (registry: Registry) => void;
   write?: (line: string) => void;
-}
-
-export function sinkOptions(settings: Settings, runtime: SinkOptions["runtime"], ca?: string): SinkOptions {
-  return {
-    keepaliveSeconds: settings.mqttKeepaliveSeconds,
-    ackTimeoutMs: settings.mqttAckTimeoutMs,
-    maxInflight: settings.mqttMaxInflight,
-    ca: ca ?? settings.mqttCa,
-    tlsInsecure: settings.mqttTlsInsecure,
-    username: settings.mqttUsername,
-    password: settings.mqttPassword,
-    clientId: settings.mqttClientId,
-    protocolVersion: settings.mqttProtocolVersion,
-    queueLimit: settings.mqttQueueLimit,
-    flushTimeoutMs: settings.mqttFlushTimeoutMs,
-    runtime,
-  };
 }
 
 /** Errors whose message is already a safe, one-line explanation for the operator. */

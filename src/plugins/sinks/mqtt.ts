@@ -262,19 +262,27 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
   };
 }
 
+/**
+ * Checks MQTT_URL against the runtime without connecting: Workers check it at boot and
+ * connect later, per request. Returns the URL to connect to.
+ */
+export function checkMqttUrl(url: URL | undefined, context: SinkContext): URL {
+  if (!url) throw new SinkConfigError("Invalid setting MQTT_URL: missing");
+  const scheme = url.protocol.replace(/:$/, "");
+  const runtime = context.options.runtime;
+  if (runtime && !runtime.allowTcp && TCP_SCHEMES.has(scheme)) {
+    throw new SinkConfigError(
+      `Invalid setting MQTT_URL: ${scheme}:// needs raw TCP sockets, which ${runtime.name} cannot keep open; use ws:// or wss://`,
+    );
+  }
+  if (!url.hostname) throw new SinkConfigError("Invalid setting MQTT_URL: no broker host");
+  return url;
+}
+
 export const mqttSinkPlugin: SinkPlugin = {
   name: "mqtt",
   schemes: [...MQTT_SCHEMES],
   create(url, context) {
-    if (!url) throw new SinkConfigError("Invalid setting MQTT_URL: missing");
-    const scheme = url.protocol.replace(/:$/, "");
-    const runtime = context.options.runtime;
-    if (runtime && !runtime.allowTcp && TCP_SCHEMES.has(scheme)) {
-      throw new SinkConfigError(
-        `Invalid setting MQTT_URL: ${scheme}:// needs raw TCP sockets, which ${runtime.name} cannot keep open; use ws:// or wss://`,
-      );
-    }
-    if (!url.hostname) throw new SinkConfigError("Invalid setting MQTT_URL: no broker host");
-    return createMqttSink({ url, context });
+    return createMqttSink({ url: checkMqttUrl(url, context), context });
   },
 };

@@ -1,0 +1,248 @@
+/**
+ * The Worker under workerd, started as `npm run dev:worker` starts it (`wrangler dev
+ * --local`, local R2): the shared HTTP contract with MQTT over ws to a private
+ * Mosquitto, notifications sent after the response on a per-request connection, and
+ * boot failures answered with SPEC's 500 plus one log line. workerd comes with the npm
+ * dependencies, so nothing here is skipped for lack of it; only the broker parts skip
+ * without Mosquitto, and not under CI.
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./support/contract.js";
+import { testKeys } from "./support/keys.js";
+import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
+import { type ConnectionCounter, startConnectionCounter } from "./support/worker-connection-counter.js";
+import { ROOT, startWorkerDev, type WorkerDev } from "./support/worker-dev.js";
+
+const keys = testKeys();
+const withBroker = mosquittoAvailable();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const put = (worker: WorkerDev, mac: string) =>
+  worker.fetch(`/api/configs/${mac}`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ content: { deviceName: mac } }),
+  });
+
+let broker: Broker | undefined;
+let counter: ConnectionCounter | undefined;
+let worker: WorkerDev;
+beforeAll(async () => {
+  if (withBroker) {
+    broker = await startBroker();
+    // The Worker reaches the broker through a relay that counts its connections.
+    counter = await startConnectionCounter(broker.wsPort);
+  }
+  worker = await startWorkerDev({
+    MAX_UPLOAD_BYTES: String(CONTRACT_MAX_UPLOAD_BYTES),
+    SIGNING_KEY: keys.pkcs1,
+    ...(counter ? { MQTT_URL: counter.url } : {}),
+  });
+}, 120_000);
+afterAll(async () => {
+  await worker?.cleanup();
+  await counter?.close();
+  await broker?.cleanup();
+});
+
+/**
+ * Like Cloudflare's edge, the local runtime gzips application/json for clients that accept
+ * it, which drops Content-Length (and on the edge weakens the ETag). Devices do not ask
+ * for gzip; neither does this target, unless a test sets Accept-Encoding itself.
+ */
+const asDevice = (init: RequestInit = {}): RequestInit => {
+  const headers = new Headers(init.headers);
+  if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+  return { ...init, headers };
+};
+
+httpContract("Cloudflare Worker under workerd (wrangler dev --local), R2, MQTT over ws", async () => ({
+  fetch: (path, init) => worker.fetch(path, asDevice(init)),
+  sign: keys.sign,
+  brokerWsUrl: broker?.wsUrl,
+  // Stopped in afterAll: the tests below use the same Worker.
+  close: async () => {},
+}));
+
+describe.skipIf(!withBroker)("Worker notifications", () => {
+  it("sends each notification after its response, on a connection of its own, closed once acknowledged", async () => {
+    const relay = counter as ConnectionCounter;
+    const sub = await subscribe((broker as Broker).wsUrl, ["iotsupport/updates/#"]);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const mac = `ab-00-00-00-00-0${i}`;
+        const opened = relay.opened();
+        const res = await put(worker, mac);
+        const respondedAt = performance.now();
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+        const payload = `{"filename":"${mac}.json"}`;
+        const deadline = Date.now() + 10_000;
+        while (!sub.messages.some((m) => m.payload === payload) && Date.now() < deadline) await sleep(5);
+        const message = sub.messages.find((m) => m.payload === payload);
+        expect(message, "notification received").toBeDefined();
+        // Had the Worker waited for the PUBACK before answering, the subscriber would have had it first.
+        expect(message!.at).toBeGreaterThan(respondedAt);
+        expect(relay.opened()).toBe(opened + 1);
+      }
+      const closedBy = Date.now() + 5000;
+      while (relay.open() > 0 && Date.now() < closedBy) await sleep(10);
+      expect(relay.open(), "connections left open").toBe(0);
+      // Reads open no connection.
+      const opened = relay.opened();
+      expect((await worker.fetch("/api/configs")).status).toBe(200);
+      expect((await worker.fetch("/api/health")).status).toBe(200);
+      await sleep(200);
+      expect(relay.opened()).toBe(opened);
+      // The PUBACKs were counted by the metrics decorator, inside the requests' waitUntil.
+      const metrics = await (await worker.fetch("/metrics")).text();
+      const delivered =
+        /iot_notifications_published_total\{sink="mqtt",topic="iotsupport\/updates\/configs",outcome="success"\} (\d+)/;
+      expect(Number(delivered.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it("delivers the notifications of 20 concurrent requests, each on its own connection", async () => {
+    const relay = counter as ConnectionCounter;
+    const sub = await subscribe((broker as Broker).wsUrl, ["iotsupport/updates/#"]);
+    try {
+      const opened = relay.opened();
+      const macs = Array.from({ length: 20 }, (_, i) => `ac-00-00-00-00-${String(i).padStart(2, "0")}`);
+      const statuses = await Promise.all(
+        macs.map(async (mac) => {
+          const res = await put(worker, mac);
+          await res.arrayBuffer();
+          return res.status;
+        }),
+      );
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      const want = macs.map((mac) => `{"filename":"${mac}.json"}`);
+      const deadline = Date.now() + 10_000;
+      while (!want.every((w) => sub.messages.some((m) => m.payload === w)) && Date.now() < deadline) await sleep(10);
+      expect(want.filter((w) => !sub.messages.some((m) => m.payload === w))).toEqual([]);
+      expect(relay.opened()).toBe(opened + 20);
+      const closedBy = Date.now() + 5000;
+      while (relay.open() > 0 && Date.now() < closedBy) await sleep(10);
+      expect(relay.open(), "connections left open").toBe(0);
+    } finally {
+      await sub.close();
+    }
+  });
+});
+
+describe("Worker entry", () => {
+  it("imports neither boot.ts nor the filesystem: only node:crypto and node:async_hooks of Node's built-ins", async () => {
+    const result = await build({
+      entryPoints: [join(ROOT, "src/runtimes/worker.ts")],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "neutral",
+      format: "esm",
+      logLevel: "silent",
+      // Our own modules only: dependencies are bundled by wrangler, not judged here.
+      packages: "external",
+      external: ["node:*"],
+    });
+    const inputs = Object.entries(result.metafile.inputs);
+    expect(
+      inputs.map(([file]) => file).filter((file) => /boot\.ts$|storage\/fs\.ts$|signing-key-file/.test(file)),
+    ).toEqual([]);
+    const builtins = inputs.flatMap(([, input]) =>
+      input.imports.map((i) => i.path).filter((p) => p.startsWith("node:")),
+    );
+    expect([...new Set(builtins)].sort()).toEqual(["node:async_hooks", "node:crypto"]);
+  });
+});
+
+describe("Worker storage", () => {
+  it("streams a 12 MiB upload into R2 through a temporary multipart object, then serves it with its SHA-256", async () => {
+    const big = await startWorkerDev({ SIGNING_KEY: keys.pkcs1, MAX_UPLOAD_BYTES: String(32 * 1024 * 1024) });
+    try {
+      const data = new Uint8Array(12 * 1024 * 1024 + 4321).map((_, i) => (i * 31) % 251);
+      const timestamp = new Date().toISOString();
+      const form = new FormData();
+      form.set("timestamp", timestamp);
+      form.set("signature", keys.sign(timestamp));
+      form.set("file", new Blob([data]), "big-firmware.bin");
+      const res = await big.fetch("/api/assets", { method: "POST", body: form });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ filename: "big-firmware.bin", size: data.byteLength });
+      const etag = `"${createHash("sha256").update(data).digest("hex")}"`;
+      const full = await big.fetch("/files/assets/big-firmware.bin");
+      expect(full.headers.get("etag")).toBe(etag);
+      expect(full.headers.get("content-length")).toBe(String(data.byteLength));
+      // Compared by hash: toEqual on 12 MiB arrays takes minutes.
+      expect(
+        `"${createHash("sha256")
+          .update(new Uint8Array(await full.arrayBuffer()))
+          .digest("hex")}"`,
+      ).toBe(etag);
+      const tail = await big.fetch("/files/assets/big-firmware.bin", { headers: { Range: "bytes=-100" } });
+      expect(tail.status).toBe(206);
+      expect(new Uint8Array(await tail.arrayBuffer())).toEqual(data.subarray(data.byteLength - 100));
+    } finally {
+      await big.cleanup();
+    }
+  });
+});
+
+describe("Worker boot failures", () => {
+  it.each(["mqtt", "mqtts"])(
+    "refuses %s:// at boot: every request gets SPEC's 500, and the log says why, once",
+    async (scheme) => {
+      const refused = await startWorkerDev({
+        SIGNING_KEY: keys.pkcs1,
+        MQTT_URL: `${scheme}://user:hunter2@127.0.0.1:1883`,
+      });
+      try {
+        for (const path of ["/api/health", "/api/configs", "/files/assets/x.bin"]) {
+          const res = await refused.fetch(path, { headers: { "X-Request-Id": "boot-check-1" } });
+          expect(res.status).toBe(500);
+          expect(res.headers.get("x-request-id")).toBe("boot-check-1");
+          expect(await res.json()).toEqual({
+            error: expect.stringContaining("misconfigured"),
+            details: { variable: "MQTT_URL" },
+            code: "INTERNAL_ERROR",
+            status: 500,
+            correlationId: "boot-check-1",
+          });
+        }
+        await sleep(200);
+        const failures = refused.lines().filter((l) => l.level === "error");
+        expect(failures).toHaveLength(1);
+        expect(failures[0]?.msg).toContain(
+          `Invalid setting MQTT_URL: ${scheme}:// needs raw TCP sockets, which Cloudflare Workers cannot keep open; use ws:// or wss://`,
+        );
+        expect(refused.output()).not.toContain("hunter2");
+      } finally {
+        await refused.cleanup();
+      }
+    },
+  );
+
+  it("answers 500 when SIGNING_KEY is missing, saying how to set it", async () => {
+    const keyless = await startWorkerDev({});
+    try {
+      const res = await keyless.fetch("/api/health");
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({
+        code: "INTERNAL_ERROR",
+        status: 500,
+        details: { variable: "SIGNING_KEY" },
+        correlationId: res.headers.get("x-request-id"),
+      });
+      await sleep(200);
+      const failures = keyless.lines().filter((l) => l.level === "error");
+      expect(failures).toHaveLength(1);
+      expect(failures[0]?.msg).toContain("Invalid setting SIGNING_KEY: missing");
+      expect(failures[0]?.msg).toContain("wrangler secret put SIGNING_KEY");
+    } finally {
+      await keyless.cleanup();
+    }
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Runs the Worker under workerd the way `npm run dev:worker` does (`wrangler dev
+ * --local`, with wrangler.toml), on a free loopback port, with its own local R2 state
+ * and its settings in a private env file (so a developer's .dev.vars is never read).
+ * Collects the output, where the Worker's log lines appear. Stopped by process group.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort } from "./mosquitto.js";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const READY_TIMEOUT_MS = 60_000;
+
+export interface WorkerDev {
+  url: string;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  output(): string;
+  /** The Worker's own JSON log lines. */
+  lines(): Array<Record<string, unknown>>;
+  cleanup(): Promise<void>;
+}
+
+/** dotenv syntax: double quotes keep newlines (PEM keys); quotes and backslashes are escaped. */
+const dotenv = (vars: Record<string, string>) =>
+  Object.entries(vars)
+    .map(([name, value]) => `${name}="${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)
+    .join("\n");
+
+export async function startWorkerDev(vars: Record<string, string>): Promise<WorkerDev> {
+  const dir = await mkdtemp(join(tmpdir(), "iot-worker-"));
+  const envFile = join(dir, "worker.env");
+  await writeFile(envFile, `${dotenv(vars)}\n`);
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    WRANGLER,
+    [
+      "dev",
+      "--local",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(await freePort()),
+      "--env-file",
+      envFile,
+      "--persist-to",
+      join(dir, "state"),
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      cwd: ROOT,
+      // Own process group: wrangler starts workerd as a child, and both must go at cleanup.
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        // Loopback only: no telemetry, no update check, no download of the Request.cf object.
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_HIDE_BANNER: "true",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        ...(process.env.CI ? { CI: process.env.CI } : {}),
+      },
+    },
+  );
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<void>((done) => child.on("exit", () => done()));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // The group is already gone.
+      }
+      const timer = setTimeout(() => {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await new Promise<void>((ready, fail) => {
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      const timer = setInterval(() => {
+        if (out.includes(`Ready on ${url}`)) {
+          clearInterval(timer);
+          ready();
+        } else if (Date.now() > deadline) {
+          clearInterval(timer);
+          fail(new Error(`wrangler dev was not ready within ${READY_TIMEOUT_MS} ms:\n${out}`));
+        }
+      }, 50);
+      void exited.then(() => {
+        clearInterval(timer);
+        fail(new Error(`wrangler dev exited before it was ready:\n${out}`));
+      });
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    url,
+    fetch: (path, init) => fetch(`${url}${path}`, init),
+    output: () => out,
+    lines: () =>
+      out
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    cleanup: stop,
+  };
+}
