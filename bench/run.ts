@@ -9,6 +9,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { deviceReadBench } from "./device-read.js";
 import { latencyBench } from "./notify-latency.js";
+import { runtimesBench } from "./runtimes.js";
 import { throughputBench } from "./sink-throughput.js";
 import { startupBench } from "./startup.js";
 import { ROOT } from "./support/server.js";
@@ -64,6 +65,7 @@ const steps: Array<[string, () => Promise<string[]>]> = [
   ["sink throughput", () => throughputBench(20_000, 20)],
   ["1 GiB upload", () => uploadBench(Number(process.env.BENCH_UPLOAD_MIB ?? 1024))],
   ["start-up", () => startupBench()],
+  ["runtimes", () => runtimesBench()],
 ];
 for (const [name, step] of steps) {
   console.log(`\n# ${name}`);
@@ -101,6 +103,7 @@ npx tsx bench/notify-latency.ts 300    # PUT sent → subscriber receives vs raw
 npx tsx bench/sink-throughput.ts       # notifier + metrics + MQTT sink vs raw mqtt.js, window 20
 npx tsx bench/upload.ts 1024           # 1 GiB upload vs fs copy, server peak RSS
 npx tsx bench/startup.ts               # process start → first 200 on /api/health
+npx tsx bench/runtimes.ts              # GET /files/configs/{mac}.json on Node, Deno and Bun
 \`\`\`
 
 Set \`BENCH_SECONDS\` to change the duration of each load run.

@@ -50,7 +50,7 @@ export async function startServer(
     } catch {
       // Not listening yet: poll again.
     }
-    if (performance.now() - started > 20_000) throw new Error(`server not healthy within 20 s:\n${out}`);
+    if (performance.now() - started > 60_000) throw new Error(`server not healthy within 60 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   const startupMs = performance.now() - started;

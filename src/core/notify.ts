@@ -163,29 +163,25 @@ export function createNotifier({ sink, logger, track }: NotifierOptions): Notifi
   const counts = { delivered: 0, failed: 0 };
 
   const send = (notification: Notification) => {
-    let settledOk = false;
-    const settled: Promise<void> = sink
-      .publish(notification)
-      .then(
-        () => {
-          settledOk = true;
-        },
-        (error: unknown) => {
-          // Logged here once; the metrics decorator counts it.
-          logger.warn("notification not delivered", {
-            sink: sink.name,
-            topic: notification.topic,
-            filename: notification.payload.filename,
-            code: isSinkError(error) ? error.code : "UNKNOWN",
-            ...errorFields(error),
-          });
-        },
-      )
-      .finally(() => {
+    // One reaction per publish (no .finally): this runs for every save, at broker speed.
+    const settled: Promise<void> = sink.publish(notification).then(
+      () => {
         inFlight.delete(settled);
-        if (settledOk) counts.delivered++;
-        else counts.failed++;
-      });
+        counts.delivered++;
+      },
+      (error: unknown) => {
+        inFlight.delete(settled);
+        counts.failed++;
+        // Logged here once; the metrics decorator counts it.
+        logger.warn("notification not delivered", {
+          sink: sink.name,
+          topic: notification.topic,
+          filename: notification.payload.filename,
+          code: isSinkError(error) ? error.code : "UNKNOWN",
+          ...errorFields(error),
+        });
+      },
+    );
     inFlight.add(settled);
     track?.(settled);
   };

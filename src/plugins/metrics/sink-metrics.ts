@@ -52,25 +52,48 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
     },
   });
 
+  // Label children are looked up once per (sink, topic, outcome) and reused: prom-client
+  // otherwise hashes the label object on every call, which was half the decorator's cost.
+  type Children = {
+    ack: ReturnType<typeof ackSeconds.labels>;
+    outcome: Record<PublishOutcome, ReturnType<typeof publishes.labels>>;
+  };
+  const children = new Map<string, Children>();
+  const childrenFor = (sink: string, topic: string): Children => {
+    const key = `${sink}\u0000${topic}`;
+    let found = children.get(key);
+    if (!found) {
+      found = {
+        ack: ackSeconds.labels({ sink, topic }),
+        outcome: {
+          success: publishes.labels({ sink, topic, outcome: "success" }),
+          failure: publishes.labels({ sink, topic, outcome: "failure" }),
+          dropped: publishes.labels({ sink, topic, outcome: "dropped" }),
+        },
+      };
+      children.set(key, found);
+    }
+    return found;
+  };
+
   return {
     wrap(sink) {
       sinks.set(sink.name, sink);
       return {
         name: sink.name,
-        async publish(notification) {
+        publish(notification) {
           const start = performance.now();
-          const labels = { sink: sink.name, topic: notification.topic };
-          let outcome: PublishOutcome = "failure";
-          try {
-            await sink.publish(notification);
-            outcome = "success";
-            ackSeconds.observe(labels, (performance.now() - start) / 1000);
-          } catch (error) {
-            if (isSinkError(error) && error.code === "SINK_DROPPED") outcome = "dropped";
-            throw error;
-          } finally {
-            publishes.inc({ ...labels, outcome });
-          }
+          const counted = childrenFor(sink.name, notification.topic);
+          return sink.publish(notification).then(
+            () => {
+              counted.ack.observe((performance.now() - start) / 1000);
+              counted.outcome.success.inc();
+            },
+            (error: unknown) => {
+              counted.outcome[isSinkError(error) && error.code === "SINK_DROPPED" ? "dropped" : "failure"].inc();
+              throw error;
+            },
+          );
         },
         status: () => sink.status(),
         close: () => sink.close(),
