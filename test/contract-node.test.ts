@@ -5,7 +5,7 @@ import { compose } from "../src/core/compose.js";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { loadSettings } from "../src/core/settings.js";
 import { importVerificationKey } from "../src/core/signing-key.js";
-import { createOperationMetrics } from "../src/plugins/metrics/operations.js";
+import { createOperationMetrics, exposition } from "../src/plugins/metrics/operations.js";
 import { createNoopSink } from "../src/plugins/sinks/noop.js";
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";
 import { createTestApp } from "./support/app.js";
@@ -31,7 +31,7 @@ httpContract("Node in-process, memory storage", async () => {
     sink: createNoopSink(),
     observer: createOperationMetrics(registry),
     verifyKey: await importVerificationKey(keys.spki),
-    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    metrics: exposition(registry),
   });
   return { fetch: async (path, init) => app.request(path, init), sign: keys.sign, close: async () => {} };
 });

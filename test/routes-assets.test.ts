@@ -21,6 +21,14 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
     await t.cleanup();
   });
 
+  /** Posts the parts, expects 400 VALIDATION_FAILED naming `field`, and checks that nothing was stored. */
+  const rejected = async (parts: Parameters<typeof multipart>[0], field: string) => {
+    const body = await expectError(await post(t, multipart(parts)), 400, "VALIDATION_FAILED");
+    expect(body.details.field).toBe(field);
+    expect(await t.storage.list("assets")).toEqual([]);
+    return body;
+  };
+
   const stored = async (name: string) => {
     const object = await t.storage.read("assets", name);
     return object ? new TextDecoder().decode(await readAllBytes(object.body)) : null;
@@ -181,20 +189,14 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
   it.each(["yesterday", "2026-13-01T00:00:00Z", "2000-01-01T00:00:00Z", "2999-01-01T00:00:00+00:00"])(
     "rejects the timestamp %s (unparseable or outside the tolerance)",
     async (timestamp) => {
-      const body = await expectError(
-        await post(
-          t,
-          multipart([
-            { name: "timestamp", value: timestamp },
-            { name: "signature", value: t.sign(timestamp) },
-            { name: "file", value: "x", filename: "f.bin" },
-          ]),
-        ),
-        400,
-        "VALIDATION_FAILED",
+      await rejected(
+        [
+          { name: "timestamp", value: timestamp },
+          { name: "signature", value: t.sign(timestamp) },
+          { name: "file", value: "x", filename: "f.bin" },
+        ],
+        "timestamp",
       );
-      expect(body.details.field).toBe("timestamp");
-      expect(await t.storage.list("assets")).toEqual([]);
     },
   );
 
@@ -234,21 +236,15 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
       "VALIDATION_FAILED",
     );
     const timestamp = new Date().toISOString();
-    const body = await expectError(
-      await post(
-        t,
-        multipart([
-          { name: "timestamp", value: timestamp },
-          { name: "signature", value: t.sign(timestamp) },
-          { name: "file", value: "1", filename: "one.bin" },
-          { name: "file", value: "2", filename: "two.bin" },
-        ]),
-      ),
-      400,
-      "VALIDATION_FAILED",
+    await rejected(
+      [
+        { name: "timestamp", value: timestamp },
+        { name: "signature", value: t.sign(timestamp) },
+        { name: "file", value: "1", filename: "one.bin" },
+        { name: "file", value: "2", filename: "two.bin" },
+      ],
+      "file",
     );
-    expect(body.details.field).toBe("file");
-    expect(await t.storage.list("assets")).toEqual([]);
   });
 
   it("answers 413 over MAX_UPLOAD_BYTES with Content-Length, chunked, or both, writing nothing", async () => {

@@ -10,7 +10,7 @@ import { createJsonLogger, type Logger } from "../core/logger.js";
 import type { NotificationSink, SinkRegistry } from "../core/notify.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
-import { createOperationMetrics } from "../plugins/metrics/operations.js";
+import { createOperationMetrics, exposition } from "../plugins/metrics/operations.js";
 import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
 import { defaultSinkRegistry } from "../plugins/sinks/index.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
@@ -79,7 +79,7 @@ export async function boot(options: BootOptions): Promise<Booted> {
       observer,
       verifyKey,
       version: VERSION,
-      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      metrics: exposition(registry),
     });
     return { ...composed, settings, logger, sink, registry };
   } catch (error) {

@@ -23,7 +23,7 @@ import { createJsonLogger, errorFields, type Logger } from "../core/logger.js";
 import { SinkRegistry } from "../core/notify.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { importVerificationKey } from "../core/signing-key.js";
-import { createOperationMetrics } from "../plugins/metrics/operations.js";
+import { createOperationMetrics, exposition } from "../plugins/metrics/operations.js";
 import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
 import { consoleSinkPlugin } from "../plugins/sinks/console.js";
 import { noopSinkPlugin } from "../plugins/sinks/noop.js";
@@ -128,6 +128,7 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
       }),
     );
     const observer = createOperationMetrics(registry);
+    const render = exposition(registry);
     const composed = compose({
       settings,
       logger,
@@ -140,7 +141,7 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
       metrics: async () => {
         // Isolates come and go, so the count is taken from R2 now rather than kept since boot.
         observer.configFilesCounted((await storage.list("configs")).filter((n) => CONFIG_FILE.test(n)).length);
-        return { contentType: registry.contentType, body: await registry.metrics() };
+        return render();
       },
     });
     return { ...composed, logger, scopes };

@@ -13,7 +13,7 @@ import type { Notification, NotificationSink } from "../../src/core/notify.js";
 import { loadSettings, type Settings } from "../../src/core/settings.js";
 import { importVerificationKey } from "../../src/core/signing-key.js";
 import type { StorageDriver } from "../../src/core/storage.js";
-import { createOperationMetrics } from "../../src/plugins/metrics/operations.js";
+import { createOperationMetrics, exposition } from "../../src/plugins/metrics/operations.js";
 import { createFsStorage } from "../../src/plugins/storage/fs.js";
 import { createMemoryStorage } from "../../src/plugins/storage/memory.js";
 import { testKeys } from "./keys.js";
@@ -70,7 +70,7 @@ export async function createTestApp(kind: StorageKind = "fs", env: Record<string
     observer: createOperationMetrics(registry),
     verifyKey: await importVerificationKey(keys.pkcs8),
     version: "test",
-    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    metrics: exposition(registry),
   });
   return {
     app,

@@ -105,3 +105,9 @@ export function createOperationMetrics(registry: Registry): OperationObserver {
     },
   };
 }
+
+/** Renders a registry for GET /metrics (the `metrics` dependency of the app). */
+export const exposition = (registry: Registry) => async () => ({
+  contentType: registry.contentType,
+  body: await registry.metrics(),
+});
