@@ -25,6 +25,14 @@ describe("Node runtime", () => {
     expect(server.lines().filter((l) => String(l.msg).includes("no-op sink"))).toHaveLength(1);
   });
 
+  it("starts with `npm start` as the README says (bundle built, then served) and stops on SIGTERM", async () => {
+    server = await spawnServer({}, "dist/node.mjs", { command: "npm", args: ["start", "--silent"] });
+    const health = await fetch(`${server.url}/api/health`);
+    expect(health.status).toBe(200);
+    expect(await server.stop("SIGTERM")).toBe(0);
+    expect(server.lines().some((l) => l.msg === "notifications flushed")).toBe(true);
+  });
+
   it.each([
     [{ PORT: "abc" }, "PORT"],
     [{ TIMESTAMP_TOLERANCE_SECONDS: "-5" }, "TIMESTAMP_TOLERANCE_SECONDS"],
