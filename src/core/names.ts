@@ -23,6 +23,11 @@ export function normaliseMac(raw: string): string {
 
 export const isMac = (value: string): boolean => MAC.test(value);
 
+const CONFIG_FILE = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/;
+
+/** The MAC of a stored config's file name (`<mac>.json`), or undefined for any other name. */
+export const macOfConfigFile = (name: string): string | undefined => CONFIG_FILE.exec(name)?.[1];
+
 /** Longest accepted asset name, in UTF-8 bytes: the NAME_MAX of common filesystems. */
 export const MAX_FILENAME_BYTES = 255;
 

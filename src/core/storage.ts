@@ -11,7 +11,7 @@
  */
 import { AppError, notFound, recordExists } from "./errors.js";
 import type { Logger } from "./logger.js";
-import { filenameProblem, isMac } from "./names.js";
+import { checkFilename, isMac, macOfConfigFile } from "./names.js";
 
 export type Area = "configs" | "assets";
 
@@ -113,7 +113,11 @@ export function toSummary(config: DeviceConfig): ConfigSummary {
 }
 
 const configFile = (mac: string) => `${mac}.json`;
-const CONFIG_FILE = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/;
+
+/** How many config files the driver holds (names only, nothing is read). */
+export async function countConfigFiles(driver: StorageDriver): Promise<number> {
+  return (await driver.list("configs")).filter((name) => macOfConfigFile(name) !== undefined).length;
+}
 
 export async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -177,7 +181,7 @@ export function createConfigStore(driver: StorageDriver, logger: Logger): Config
   return {
     async list() {
       const macs = (await driver.list("configs"))
-        .map((name) => CONFIG_FILE.exec(name)?.[1])
+        .map(macOfConfigFile)
         .filter((mac): mac is string => mac !== undefined)
         .sort();
       const configs: Array<DeviceConfig | null> = new Array(macs.length).fill(null);
@@ -238,23 +242,11 @@ export function createConfigStore(driver: StorageDriver, logger: Logger): Config
 
 export interface AssetStore {
   stage(name: string): Promise<StagedWrite>;
-  read(name: string, options?: ReadOptions): Promise<StoredObject | null>;
 }
 
 export function createAssetStore(driver: StorageDriver): AssetStore {
-  const assertName = (name: string) => {
-    const problem = filenameProblem(name);
-    if (problem)
-      throw new AppError("VALIDATION_FAILED", `Invalid filename: ${problem}`, { details: { field: "filename" } });
-  };
   return {
-    async stage(name) {
-      assertName(name);
-      return driver.stage("assets", name);
-    },
-    async read(name, options) {
-      assertName(name);
-      return driver.read("assets", name, options);
-    },
+    // Checked here too, not only by the route, so no caller can write outside the area.
+    stage: async (name) => driver.stage("assets", checkFilename(name)),
   };
 }

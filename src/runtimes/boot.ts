@@ -10,6 +10,7 @@ import { createJsonLogger, type Logger } from "../core/logger.js";
 import type { NotificationSink, SinkRegistry } from "../core/notify.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
+import { countConfigFiles } from "../core/storage.js";
 import { createOperationMetrics, exposition } from "../plugins/metrics/operations.js";
 import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
 import { defaultSinkRegistry } from "../plugins/sinks/index.js";
@@ -69,7 +70,7 @@ export async function boot(options: BootOptions): Promise<Booted> {
 
     const observer = createOperationMetrics(registry);
     // Count once at boot (names only); writes then keep the gauge current.
-    observer.configFilesCounted((await storage.list("configs")).filter((n) => /^[0-9a-f-]{17}\.json$/.test(n)).length);
+    observer.configFilesCounted(await countConfigFiles(storage));
 
     const composed = compose({
       settings,

@@ -23,6 +23,7 @@ import { createJsonLogger, errorFields, type Logger } from "../core/logger.js";
 import { SinkRegistry } from "../core/notify.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { importVerificationKey } from "../core/signing-key.js";
+import { countConfigFiles } from "../core/storage.js";
 import { createOperationMetrics, exposition } from "../plugins/metrics/operations.js";
 import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
 import { consoleSinkPlugin } from "../plugins/sinks/console.js";
@@ -39,7 +40,6 @@ export interface WorkerEnv {
 
 const RUNTIME = "Cloudflare Workers";
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-const CONFIG_FILE = /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}\.json$/;
 /** Settings about files and sockets of a server process: meaningless on Workers, ignored. */
 const NOT_ON_WORKERS = ["PORT", "HOST", "DATA_DIR", "ESP32_CONFIGS_DIR", "ASSETS_DIR"];
 /** Settings that name a file: there is no filesystem, so they are refused with what to use instead. */
@@ -140,7 +140,7 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
       track: scopes.track,
       metrics: async () => {
         // Isolates come and go, so the count is taken from R2 now rather than kept since boot.
-        observer.configFilesCounted((await storage.list("configs")).filter((n) => CONFIG_FILE.test(n)).length);
+        observer.configFilesCounted(await countConfigFiles(storage));
         return render();
       },
     });

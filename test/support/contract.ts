@@ -207,6 +207,10 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
       });
       expect(changed.status).toBe(200);
       await changed.arrayBuffer();
+      const head = await t.fetch(`/files/assets/${name}`, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.headers.get("etag")).toBe(etag);
+      expect(await head.text()).toBe("");
       const notModified = await t.fetch(`/files/assets/${name}`, { headers: { "If-None-Match": etag } });
       expect(notModified.status).toBe(304);
       await expectErrorShape(await t.fetch(`/files/assets/${randomName()}`), 404, "RECORD_NOT_FOUND");

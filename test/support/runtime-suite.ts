@@ -13,9 +13,8 @@ import { bootFailure, npmScript, runtimeAvailable, type SpawnedServer, spawnServ
 export function runtimeSuite(runtime: "deno" | "bun"): void {
   const script = `start:${runtime}`;
   if (!runtimeAvailable(runtime)) {
-    describe.skip(`${runtime} runtime (binary cannot start here)`, () => {
-      it("is skipped", () => {});
-    });
+    // runtimeAvailable has printed the reason; under CI it throws instead of coming here.
+    it.skip(`${runtime} runtime tests SKIPPED: the ${runtime} binary from npm cannot start on this machine`);
     return;
   }
   const command = npmScript(script);

@@ -9,15 +9,13 @@ import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
 import { invalidOperation, notFound } from "../errors.js";
 import { contentTypeFor, decideRange, etagOf, matchesIfNoneMatch } from "../http-range.js";
-import { checkFilename } from "../names.js";
+import { checkFilename, macOfConfigFile } from "../names.js";
 import type { Area, StorageDriver, StoredObject } from "../storage.js";
 
 /** Frees an object whose body will not be sent (in-memory bytes hold nothing to free). */
 const release = async (object: StoredObject) => {
   if (!object.bytes) await object.body.cancel();
 };
-
-const CONFIG_FILE = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/;
 
 async function serve(c: Context<AppEnv>, driver: StorageDriver, area: Area, name: string, ranges: boolean) {
   const object = await driver.read(area, name);
@@ -74,7 +72,7 @@ export function fileRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .get("/configs/:file", async (c) => {
       const file = c.req.param("file").toLowerCase();
-      if (!CONFIG_FILE.test(file)) {
+      if (macOfConfigFile(file) === undefined) {
         throw invalidOperation("Invalid config file name: expected <mac>.json, e.g. aa-bb-cc-dd-ee-ff.json", {
           field: "mac_address",
         });
