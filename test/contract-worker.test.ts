@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./support/contract.js";
 import { testKeys } from "./support/keys.js";
 import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
+import { sleep, waitUntil } from "./support/wait.js";
 import { type ConnectionCounter, startConnectionCounter } from "./support/worker-connection-counter.js";
 import { ROOT, startWorkerDev, type WorkerDev } from "./support/worker-dev.js";
 
 const keys = testKeys();
 const withBroker = mosquittoAvailable();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const put = (worker: WorkerDev, mac: string) =>
   worker.fetch(`/api/configs/${mac}`, {
     method: "PUT",
@@ -90,12 +90,16 @@ describe.skipIf(!withBroker)("Worker notifications", () => {
       const closedBy = Date.now() + 5000;
       while (relay.open() > 0 && Date.now() < closedBy) await sleep(10);
       expect(relay.open(), "connections left open").toBe(0);
-      // Reads open no connection.
+      // Reads open no connection: after two reads and one save, exactly one more was opened (the
+      // save's, seen once its notification has arrived, so nothing the reads started can still be pending).
       const opened = relay.opened();
       expect((await worker.fetch("/api/configs")).status).toBe(200);
       expect((await worker.fetch("/api/health")).status).toBe(200);
-      await sleep(200);
-      expect(relay.opened()).toBe(opened);
+      expect((await put(worker, "ab-00-00-00-00-ff")).status).toBe(200);
+      await waitUntil("the sentinel's notification", () =>
+        sub.messages.some((m) => m.payload === '{"filename":"ab-00-00-00-00-ff.json"}'),
+      );
+      expect(relay.opened()).toBe(opened + 1);
       // The PUBACKs were counted by the metrics decorator, inside the requests' waitUntil.
       const metrics = await (await worker.fetch("/metrics")).text();
       const delivered =
@@ -212,7 +216,7 @@ describe("Worker boot failures", () => {
             correlationId: "boot-check-1",
           });
         }
-        await sleep(200);
+        await waitUntil("the boot failure to be logged", () => refused.lines().some((l) => l.level === "error"));
         const failures = refused.lines().filter((l) => l.level === "error");
         expect(failures).toHaveLength(1);
         expect(failures[0]?.msg).toContain(
@@ -236,7 +240,7 @@ describe("Worker boot failures", () => {
         details: { variable: "SIGNING_KEY" },
         correlationId: res.headers.get("x-request-id"),
       });
-      await sleep(200);
+      await waitUntil("the boot failure to be logged", () => keyless.lines().some((l) => l.level === "error"));
       const failures = keyless.lines().filter((l) => l.level === "error");
       expect(failures).toHaveLength(1);
       expect(failures[0]?.msg).toContain("Invalid setting SIGNING_KEY: missing");

@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testKeys } from "./support/keys.js";
 import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
-import { spawnServer } from "./support/server.js";
+import { type SpawnedServer, spawnServer } from "./support/server.js";
+import { startTcpProxy } from "./support/tcp-proxy.js";
+import { waitUntil } from "./support/wait.js";
 
 const available = mosquittoAvailable();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mac = (i: number) =>
   `aa-bb-cc-00-${String(Math.floor(i / 100)).padStart(2, "0")}-${String(i % 100).padStart(2, "0")}`;
 const put = (url: string, m: string, body: unknown = { content: { deviceName: m } }) =>
@@ -18,6 +19,11 @@ const put = (url: string, m: string, body: unknown = { content: { deviceName: m 
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
+
+async function sinkHealth(server: SpawnedServer) {
+  const res = await fetch(`${server.url}/api/health`);
+  return { status: res.status, body: (await res.json()) as { notifications: { ready: boolean } } };
+}
 
 describe.skipIf(!available)("Node server with the MQTT sink", () => {
   let broker: Broker;
@@ -46,15 +52,19 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
         form.set("signature", "bm90IGEgc2lnbmF0dXJl");
         form.set("file", new Blob(["x"]), "rejected.bin");
         expect((await fetch(`${server.url}/api/assets`, { method: "POST", body: form })).status).toBe(400);
-        await sub.waitFor(1);
-        await sleep(300);
+        // A last save as a sentinel: notifications travel in order on one connection, so once
+        // the sentinel's has arrived, any notification of the requests before it would have too.
+        expect((await put(server.url, "aa-bb-cc-dd-ee-01")).status).toBe(200);
+        await sub.waitFor(2);
+        const config = (filename: string) => ({
+          topic: "iotsupport/updates/configs",
+          payload: JSON.stringify({ filename }),
+          qos: 1,
+          retain: false,
+        });
         expect(sub.messages.map(({ topic, payload, qos, retain }) => ({ topic, payload, qos, retain }))).toEqual([
-          {
-            topic: "iotsupport/updates/configs",
-            payload: '{"filename":"aa-bb-cc-dd-ee-ff.json"}',
-            qos: 1,
-            retain: false,
-          },
+          config("aa-bb-cc-dd-ee-ff.json"),
+          config("aa-bb-cc-dd-ee-01.json"),
         ]);
       } finally {
         await sub.close();
@@ -91,16 +101,15 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
     const own = await startBroker();
     const server = await spawnServer({ MQTT_URL: own.tcpUrl });
     try {
-      const up = (await (await fetch(`${server.url}/api/health`)).json()) as { notifications: unknown };
-      expect(up.notifications).toMatchObject({ sink: "mqtt", ready: true });
+      // `listening` is logged before the broker's CONNACK arrives: wait for readiness, do not assume it.
+      await waitUntil("the sink to connect", async () => (await sinkHealth(server)).body.notifications.ready);
       await own.stop();
-      await sleep(300);
-      const res = await fetch(`${server.url}/api/health`);
-      expect(res.status).toBe(200);
-      expect(((await res.json()) as { notifications: unknown }).notifications).toMatchObject({
-        sink: "mqtt",
-        ready: false,
+      const down = await waitUntil("the sink to notice the broker is gone", async () => {
+        const health = await sinkHealth(server);
+        return health.body.notifications.ready ? undefined : health;
       });
+      expect(down.status).toBe(200);
+      expect(down.body.notifications).toMatchObject({ sink: "mqtt", ready: false });
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       expect(metrics).toContain('iot_notification_sink_ready{sink="mqtt"} 0');
     } finally {
@@ -111,28 +120,34 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
 
   it("answers every save while the broker is killed and restarted, then delivers every queued notification", async () => {
     const own = await startBroker();
+    // The server reaches the broker through a proxy, so that after the restart its link can be held
+    // until the test's subscriber has subscribed again: the restarted broker keeps no sessions, and a
+    // notification it accepts before then would be delivered to nobody (a race of the test, not the server).
+    const link = await startTcpProxy(own.tcpPort);
     const sub = await subscribe(own.tcpUrl);
-    const server = await spawnServer({ MQTT_URL: own.tcpUrl });
+    const server = await spawnServer({ MQTT_URL: link.url });
     try {
       const statuses: number[] = [];
-      const slowest: number[] = [];
       let saved = 0;
+      // Sequential on purpose: saves 50-99 are answered while the broker is dead and is only
+      // restarted after them, so a save that waited for the broker would hang this loop.
       for (let i = 0; i < 150; i++) {
         if (i === 50) await own.stop("SIGKILL");
-        if (i === 100) await own.start();
-        const started = performance.now();
+        if (i === 100) {
+          link.setBlocked(true);
+          await own.start();
+          await waitUntil("the subscriber to reconnect", () => sub.client.connected);
+          await sub.client.subscribeAsync(["iotsupport/#"], { qos: 1 });
+          link.setBlocked(false);
+        }
         const res = await put(server.url, mac(i));
-        slowest.push(performance.now() - started);
         statuses.push(res.status);
         if (res.status === 200) saved++;
       }
       expect(statuses.every((s) => s === 200)).toBe(true);
-      // No request waits for the broker or its reconnects: even the slowest is an ordinary write.
-      expect(Math.max(...slowest)).toBeLessThan(1500);
-      // The subscriber reconnects on its own after the restart; count unique deliveries (QoS 1 is at-least-once).
-      const deadline = Date.now() + 30_000;
+      // Count unique deliveries (QoS 1 is at-least-once); a shortfall fails below with the figures.
       const unique = () => new Set(sub.messages.map((m) => m.payload)).size;
-      while (unique() < saved && Date.now() < deadline) await sleep(50);
+      await waitUntil("every notification", () => unique() >= saved).catch(() => undefined);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       const dropped = Number(
         /iot_notifications_published_total\{[^}]*outcome="dropped"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0,
@@ -143,6 +158,7 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
     } finally {
       await sub.close();
       await server.cleanup();
+      await link.close();
       await own.cleanup();
     }
   });
@@ -157,7 +173,8 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
       const results = await Promise.all(Array.from({ length: 100 }, (_, i) => put(server.url, mac(1000 + i))));
       expect(results.every((r) => r.status === 200)).toBe(true);
       const exit = server.stop("SIGTERM");
-      await sleep(500);
+      // Thaw the broker only once the drain has counted what is pending, however slow the machine.
+      await waitUntil("the drain to start", () => server.lines().some((l) => l.msg === "flushing notifications"));
       own.signal("SIGCONT");
       expect(await exit).toBe(0);
       const flushed = server.lines().find((l) => l.msg === "notifications flushed");
@@ -198,15 +215,18 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
       MQTT_USERNAME: "fleet",
       MQTT_PASSWORD: "wrong-password-123",
       MQTT_FLUSH_TIMEOUT_MS: "300",
+      // Repeated refusals are logged at debug level only; the test waits for one of them.
+      LOG_LEVEL: "debug",
     });
     try {
-      await sleep(1500);
-      const res = await fetch(`${server.url}/api/health`);
-      expect(res.status).toBe(200);
-      expect(((await res.json()) as { notifications: unknown }).notifications).toMatchObject({
-        sink: "mqtt",
-        ready: false,
-      });
+      await waitUntil("the refusal to be logged", () => server.lines().some((l) => l.level === "error"));
+      // Logged once, not once per attempt: let a few more reconnects be refused first.
+      await waitUntil("three refused attempts", () =>
+        server.lines().some((l) => l.msg === "MQTT connection error (repeated)"),
+      );
+      const health = await sinkHealth(server);
+      expect(health.status).toBe(200);
+      expect(health.body.notifications).toMatchObject({ sink: "mqtt", ready: false });
       expect((await put(server.url, mac(3000))).status).toBe(200);
       const errors = server.lines().filter((l) => l.level === "error");
       expect(errors).toHaveLength(1);

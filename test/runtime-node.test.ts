@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { testKeys } from "./support/keys.js";
 import { bootFailure, type SpawnedServer, spawnServer } from "./support/server.js";
+import { waitUntil } from "./support/wait.js";
 
 describe("Node runtime", () => {
   let server: SpawnedServer | undefined;
@@ -58,22 +59,24 @@ describe("Node runtime", () => {
 
   it("prints one JSON line per notification with MQTT_URL=console:", async () => {
     server = await spawnServer({ MQTT_URL: "console:" });
-    const res = await fetch(`${server.url}/api/configs/AA-BB-CC-DD-EE-01`, {
-      method: "PUT",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ content: { deviceName: "x" } }),
+    const save = (mac: string) =>
+      fetch(`${server!.url}/api/configs/${mac}`, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ content: { deviceName: "x" } }),
+      });
+    expect((await save("AA-BB-CC-DD-EE-01")).status).toBe(200);
+    expect((await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-01`, { method: "DELETE" })).status).toBe(204);
+    // A sentinel save: lines arrive in order, so once its line is here a line for the delete would be too.
+    expect((await save("aa-bb-cc-dd-ee-02")).status).toBe(200);
+    const notes = () => server!.lines().filter((l) => l.topic !== undefined);
+    await waitUntil("the sentinel's line", () => notes().length >= 2);
+    const line = (filename: string) => ({
+      time: expect.any(String),
+      topic: "iotsupport/updates/configs",
+      payload: { filename },
     });
-    expect(res.status).toBe(200);
-    await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-01`, { method: "DELETE" });
-    await new Promise((r) => setTimeout(r, 200));
-    const notes = server.lines().filter((l) => l.topic !== undefined);
-    expect(notes).toEqual([
-      {
-        time: expect.any(String),
-        topic: "iotsupport/updates/configs",
-        payload: { filename: "aa-bb-cc-dd-ee-01.json" },
-      },
-    ]);
+    expect(notes()).toEqual([line("aa-bb-cc-dd-ee-01.json"), line("aa-bb-cc-dd-ee-02.json")]);
   });
 
   it.each(["SIGTERM", "SIGINT"] as const)("shuts down gracefully on %s with exit code 0", async (signal) => {

@@ -12,6 +12,7 @@ import { metricValue } from "./support/http.js";
 import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
 import { testSink } from "./support/sink-conformance.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
+import { waitUntil } from "./support/wait.js";
 
 const available = mosquittoAvailable();
 
@@ -26,7 +27,6 @@ const OPTIONS: SinkOptions = {
 };
 
 const note = (i: number): Notification => ({ topic: TOPICS.configs, payload: { filename: `n-${i}.json` } });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let broker: Broker;
 beforeAll(async () => {
@@ -46,10 +46,7 @@ function mqttUnderTest(transport: "tcp" | "ws", protocolVersion: 4 | 5, wrap: bo
     });
     return {
       sink: wrap ? createSinkMetrics(new Registry()).wrap(bare) : bare,
-      received: async () => {
-        await sleep(150);
-        return sub.messages.map((m) => ({ topic: m.topic, payload: JSON.parse(m.payload) as unknown }));
-      },
+      received: async () => sub.messages.map((m) => ({ topic: m.topic, payload: JSON.parse(m.payload) as unknown })),
       cleanup: () => sub.close(),
     };
   };
@@ -89,27 +86,30 @@ describe.skipIf(!available)("MQTT sink on a real broker", () => {
     },
   );
 
-  it("queues while the broker is down, then delivers in order after it comes back", async () => {
+  it("queues while the broker is unreachable, then delivers in order once it is back", async () => {
     const own = await startBroker();
+    // The subscriber is on the broker directly; only the sink's link goes through the proxy,
+    // so the subscriber sees every message the sink sends once the link is back.
+    const link = await startTcpProxy(own.tcpPort);
+    const sub = await subscribe(own.tcpUrl);
     const logger = createMemoryLogger();
-    await own.stop();
-    const sink = createMqttSink({ url: new URL(own.tcpUrl), context: { logger, options: OPTIONS } });
+    link.setBlocked(true);
+    const sink = createMqttSink({ url: new URL(link.url), context: { logger, options: OPTIONS } });
     try {
       const publishes = Array.from({ length: 30 }, (_, i) => sink.publish(note(i)));
-      await sleep(300);
       expect(sink.status()).toEqual({ ready: false, queueDepth: 30 });
-      await own.start();
-      const sub = await subscribe(own.tcpUrl);
+      await waitUntil("a refused connection attempt", () => link.refused() > 0);
+      link.setBlocked(false);
       await Promise.all(publishes);
-      // The subscriber joined after some were delivered; ordering is checked on what it saw.
-      await sleep(100);
+      await sub.waitFor(30);
       const seen = sub.messages.map((m) => (JSON.parse(m.payload) as { filename: string }).filename);
-      expect(seen).toEqual([...seen].sort((a, b) => Number(a.slice(2, -5)) - Number(b.slice(2, -5))));
+      expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => note(i).payload.filename));
       expect(sink.status()).toEqual({ ready: true, queueDepth: 0 });
       expect(logger.entries.some((e) => e.msg === "MQTT connection restored")).toBe(true);
-      await sub.close();
     } finally {
       await sink.close();
+      await sub.close();
+      await link.close();
       await own.cleanup();
     }
   });
@@ -131,7 +131,7 @@ describe.skipIf(!available)("MQTT sink on a real broker", () => {
           (e: { code: string }) => e.code,
         ),
       );
-      await sleep(100);
+      // The bound is enforced as each publish is queued: the two oldest are already refused.
       await own.start();
       const sub = await subscribe(own.tcpUrl);
       expect(await Promise.all(outcomes)).toEqual(["SINK_DROPPED", "SINK_DROPPED", "ok", "ok", "ok"]);
@@ -159,7 +159,7 @@ describe.skipIf(!available)("MQTT sink on a real broker", () => {
       proxy.cutAfterClientBytes(1500);
       own.signal("SIGCONT");
       const publishes = Array.from({ length: 60 }, (_, i) => sink.publish(note(i)));
-      await sleep(1500);
+      await waitUntil("three cut connections", () => proxy.connections() > 2);
       proxy.cutAfterClientBytes(undefined);
       await Promise.all(publishes);
       await sub.waitFor(60);
@@ -188,10 +188,9 @@ describe.skipIf(!available)("MQTT sink on a real broker", () => {
         () => "delivered",
         (e: { code: string }) => e.code,
       );
-      await sleep(900);
-      expect(
+      await waitUntil("the connection to be recycled", () =>
         logger.entries.some((e) => e.msg === "recycling the MQTT connection" && String(e.reason).includes("no PUBACK")),
-      ).toBe(true);
+      );
       expect(sink.status().ready).toBe(false);
       own.signal("SIGCONT");
       expect(await outcome).toBe("delivered");
@@ -220,8 +219,8 @@ describe.skipIf(!available)("MQTT sink keep-alive", () => {
           (e: { code: string }) => e.code,
         ),
       );
-      await sleep(2200);
-      expect(sink.status().ready).toBe(false);
+      // Keep-alive 1 s: the silent broker is found out after about 1.5 s.
+      await waitUntil("the keep-alive timeout", () => !sink.status().ready);
       own.signal("SIGCONT");
       expect(await Promise.all(outcomes)).toEqual(Array(10).fill("delivered"));
     } finally {
@@ -268,7 +267,10 @@ describe.skipIf(!available)("MQTT sink credentials", () => {
       context: { logger, options: { ...OPTIONS, username: "fleet", password: "wrong-secret-value" } },
     });
     const pending = sink.publish(note(1)).catch((e: { code: string }) => e.code);
-    await sleep(1500);
+    // Logged once, not once per attempt: wait until a later attempt has been refused too.
+    await waitUntil("a repeated refusal", () =>
+      logger.entries.some((e) => e.msg === "MQTT connection error (repeated)"),
+    );
     expect(sink.status()).toEqual({ ready: false, queueDepth: 1 });
     const errors = logger.entries.filter((e) => e.level === "error");
     expect(errors).toHaveLength(1);

@@ -109,6 +109,7 @@ export interface ShutdownReport {
 export async function drainNotifications(booted: Booted): Promise<ShutdownReport> {
   const { notifier, sink, logger, settings } = booted;
   const pending = notifier.pending();
+  logger.info("flushing notifications", { pending, timeout_ms: settings.mqttFlushTimeoutMs });
   const result = await notifier.flush(settings.mqttFlushTimeoutMs);
   await sink.close();
   logger.info("notifications flushed", { pending_at_shutdown: pending, ...result });

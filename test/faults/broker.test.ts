@@ -76,7 +76,8 @@ describe.skipIf(!available)("fault suite: the broker", () => {
       `SIGSTOP: requests ${figures.requests}, errors ${figures.errors}, slowest ${figures.maxMs.toFixed(0)} ms, dead link found after ${detectedMs.toFixed(0)} ms (keepalive ${keepalive} s), queued ${queued}, delivered ${m.success}, dropped ${m.dropped}`,
     );
     expect(figures.errors).toBe(0);
-    expect(figures.maxMs).toBeLessThan(1000);
+    // No timing bound on the requests: the broker is thawed only after putLoad returns, so a
+    // request that waited for it would never finish and the test would time out.
     // mqtt.js checks every keepalive/2, so the bound is 1.5× keepalive plus one check.
     expect(detectedMs).toBeLessThanOrEqual(1.5 * keepalive * 1000 + 600);
     expect(m.success + m.dropped).toBe(figures.saved);
@@ -93,7 +94,7 @@ describe.skipIf(!available)("fault suite: the broker", () => {
     const figures = await putLoad(server.url, 20, 1);
     broker.setBlocked(false);
     await waitUntil("the queue to drain", async () => (await health(server)).notifications.pending === 0);
-    await sleep(300);
+    await waitUntil("the subscriber to receive the survivors", () => sub.messages.length >= 5);
     const m = await metrics(server);
     const got = sub.messages.map((msg) => (JSON.parse(msg.payload) as { filename: string }).filename);
     console.log(
@@ -121,12 +122,13 @@ describe.skipIf(!available)("fault suite: the broker", () => {
     // The next connections are cut after ~2 KB from the server: a few publishes each, mid-replay.
     link.cutAfterClientBytes(2000);
     link.setBlocked(false);
-    await sleep(2500);
+    await waitUntil("four cut connections", () => link.connections() > 4);
     link.cutAfterClientBytes(undefined);
     await waitUntil("the queue to drain", async () => (await health(server)).notifications.pending === 0, 30_000);
-    await sleep(300);
+    const uniquePayloads = () => new Set(sub.messages.map((msg) => msg.payload));
+    await waitUntil("the subscriber to receive every save", () => uniquePayloads().size >= figures.saved);
     const m = await metrics(server);
-    const unique = new Set(sub.messages.map((msg) => msg.payload));
+    const unique = uniquePayloads();
     console.log(
       `replay cut: saved ${figures.saved}, connections ${link.connections()}, delivered ${m.success}, dropped ${m.dropped}, received ${unique.size} unique`,
     );

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { testKeys } from "../support/keys.js";
 import { mosquittoAvailable, startBroker } from "../support/mosquitto.js";
-import { health, sleep, startBundled, waitUntil } from "./support.js";
+import { health, startBundled, waitUntil } from "./support.js";
 
 const available = mosquittoAvailable();
 const PASSWORD = "Tr0ub4dor&3-horse:battery@staple";
@@ -67,7 +67,7 @@ describe.skipIf(!available)("fault suite: secrets", () => {
       };
       await exercise();
       await broker.stop("SIGKILL");
-      await sleep(500);
+      await waitUntil("the servers to notice", async () => !(await health(servers[0]!)).notifications.ready);
       await exercise();
       await broker.start();
       await waitUntil("reconnect", async () => (await health(servers[0]!)).notifications.ready, 15_000);

@@ -2,7 +2,7 @@
 import { metricValue } from "../support/http.js";
 import { type SpawnedServer, spawnServer } from "../support/server.js";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep, waitUntil } from "../support/wait.js";
 
 /** The bundled server (built by the fault suite's global set-up): fast to start, as `npm start` runs it. */
 export const startBundled = (env: Record<string, string>) =>
@@ -73,13 +73,4 @@ export async function health(server: SpawnedServer) {
   return (await (await fetch(`${server.url}/api/health`)).json()) as {
     notifications: { ready: boolean; queue_depth: number; pending: number };
   };
-}
-
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<number> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-  return performance.now() - started;
 }

@@ -4,10 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isSinkError, type NotificationSink, TOPICS } from "../../src/core/notify.js";
+import { waitUntil } from "./wait.js";
 
 export interface SinkUnderTest {
   sink: NotificationSink;
-  /** What the far end received so far, when the sink can be observed (e.g. a subscriber). */
+  /** What the far end has received so far, when the sink can be observed (e.g. a subscriber); polled. */
   received?(): Promise<Array<{ topic: string; payload: unknown }>>;
   cleanup(): Promise<void>;
 }
@@ -21,6 +22,19 @@ const note = (i: number) => ({
   topic: TOPICS.configs,
   payload: { filename: `00-00-00-00-00-${String(i).padStart(2, "0")}.json` },
 });
+
+/** Waits until the far end has every one of the notes (a delivered message may still be on its way to an observer). */
+async function receivedAll(sut: SinkUnderTest, notes: number[]): Promise<void> {
+  const missing = async () => {
+    const received = new Set((await sut.received?.())?.map((m) => JSON.stringify([m.topic, m.payload])));
+    return notes.filter((i) => !received.has(JSON.stringify([TOPICS.configs, note(i).payload])));
+  };
+  await waitUntil("the far end to receive every notification", async () => (await missing()).length === 0).catch(
+    async (error: Error) => {
+      throw new Error(`${error.message}; missing: ${(await missing()).join(", ")}`);
+    },
+  );
+}
 
 export function testSink(options: SinkConformanceOptions): void {
   describe(`sink conformance: ${options.name}`, () => {
@@ -42,20 +56,17 @@ export function testSink(options: SinkConformanceOptions): void {
 
     it("resolves a publish once delivered", async () => {
       await expect(sut.sink.publish(note(1))).resolves.toBeUndefined();
-      if (sut.received) {
-        const received = await sut.received();
-        expect(received).toContainEqual({ topic: TOPICS.configs, payload: note(1).payload });
-      }
+      if (sut.received) await receivedAll(sut, [1]);
     });
 
     it("resolves 20 concurrent publishes, each delivered", async () => {
       const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => sut.sink.publish(note(i))));
       expect(results.map((r) => r.status)).toEqual(Array(20).fill("fulfilled"));
-      if (sut.received) {
-        const received = await sut.received();
-        for (let i = 0; i < 20; i++)
-          expect(received).toContainEqual({ topic: TOPICS.configs, payload: note(i).payload });
-      }
+      if (sut.received)
+        await receivedAll(
+          sut,
+          Array.from({ length: 20 }, (_, i) => i),
+        );
       expect(sut.sink.status().queueDepth).toBe(0);
     });
 

@@ -17,6 +17,8 @@ export interface TcpProxy {
   /** Holds every chunk from the broker to the client this long (e.g. slow PUBACKs). */
   delayDownstream(ms: number): void;
   connections(): number;
+  /** Connections closed at once because the proxy was blocked. */
+  refused(): number;
   close(): Promise<void>;
 }
 
@@ -26,8 +28,10 @@ export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promis
   let blocked = false;
   let delayMs = 0;
   let total = 0;
+  let refused = 0;
   const server: Server = createServer((client) => {
     if (blocked) {
+      refused++;
       client.destroy();
       return;
     }
@@ -85,6 +89,7 @@ export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promis
       delayMs = ms;
     },
     connections: () => total,
+    refused: () => refused,
     async close() {
       for (const socket of open) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
