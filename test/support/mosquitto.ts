@@ -77,7 +77,20 @@ function mosquittoUid(): { uid: number; gid: number } | undefined {
   }
 }
 
+/** Ports come from freePort(), which another test process may take before mosquitto binds them: retry then. */
+const PORT_ATTEMPTS = 3;
+
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBrokerOnce(options);
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !String(error).includes("Address already in use")) throw error;
+    }
+  }
+}
+
+async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
   const binary = mosquittoPath();
   if (!binary) throw new Error("mosquitto not found");
   const dir = await mkdtemp(join(tmpdir(), "iot-mosquitto-"));
@@ -141,7 +154,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     );
   };
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
     wsUrl: `ws://127.0.0.1:${wsPort}`,
@@ -191,7 +209,12 @@ async function waitForBroker(
       });
       probe.on("close", () => resolve(false));
     });
-    if (ok) return;
+    // A probe can reach another broker that holds the port; ours then exits with "Address already in use".
+    if (ok && !dead()) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (!dead()) return;
+    }
+    if (dead()) throw new Error(`mosquitto exited at start:\n${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`mosquitto did not accept connections within 10 s:\n${output()}`);

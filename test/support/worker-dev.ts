@@ -29,7 +29,20 @@ const dotenv = (vars: Record<string, string>) =>
     .map(([name, value]) => `${name}="${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)
     .join("\n");
 
+/** Ports come from freePort(), which another test process may take before wrangler binds them: retry then. */
+const PORT_ATTEMPTS = 3;
+
 export async function startWorkerDev(vars: Record<string, string>): Promise<WorkerDev> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(vars);
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !String(error).includes("Address already in use")) throw error;
+    }
+  }
+}
+
+async function startOnce(vars: Record<string, string>): Promise<WorkerDev> {
   const dir = await mkdtemp(join(tmpdir(), "iot-worker-"));
   const envFile = join(dir, "worker.env");
   await writeFile(envFile, `${dotenv(vars)}\n`);
