@@ -199,7 +199,8 @@ describe("parseMultipart", () => {
       ["empty", ""],
       ["plain", undefined],
       ["u", "été ✓.bin"],
-      ["bad", "ok.bin"],
+      // Invalid UTF-8 in filename* is kept visible as U+FFFD (the upload refuses it), not swapped for filename.
+      ["bad", "\ufffd"],
       ['say "hi"; x', "a;b.txt"],
       ["bare", "b.txt"],
       ["raw", "naïve-✓.bin"],

@@ -27,6 +27,7 @@ describe("loadSettings defaults", () => {
       dataDir: "./data",
       configsDir: "./data/configs",
       assetsDir: "./data/assets",
+      stateDir: "./data/state",
       signingKeyPath: undefined,
       signingKey: undefined,
       timestampToleranceSeconds: 300,
@@ -46,6 +47,10 @@ describe("loadSettings defaults", () => {
       mqttTlsInsecure: false,
       maxUploadBytes: 104_857_600,
       maxConfigBytes: 1_048_576,
+      uploadSignatureMinVersion: 1,
+      uploadSignatureReuse: "deny",
+      maxConcurrentUploads: 8,
+      uploadIdleTimeoutMs: 30_000,
       logLevel: "info",
     });
   });
@@ -169,14 +174,15 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
 });
 
 describe("redaction", () => {
-  const secrets = ["s3cret", "hunter2", "t0ken"];
+  const secrets = ["s3cret", "hunter2", "t0ken", "fleet-user-token"];
   const pem = testKeys().pkcs8;
   const keyLines = pem.split("\n").filter((l) => l.length > 0 && !l.startsWith("-----"));
 
   it("redactSettings keeps no password, URL credential, query token or key text", () => {
     const settings = loadSettings({
       MQTT_URL: "mqtt://user:s3cret@broker.example:1883/base?token=t0ken",
-      MQTT_USERNAME: "fleet",
+      // Some brokers take a token as the user name: it is redacted too.
+      MQTT_USERNAME: "fleet-user-token",
       MQTT_PASSWORD: "hunter2",
       SIGNING_KEY: pem,
     });
@@ -186,7 +192,7 @@ describe("redaction", () => {
     expect(printed).not.toContain("BEGIN");
     // What is safe to show stays, so an operator can still read the log.
     expect(printed).toContain("broker.example:1883");
-    expect(printed).toContain('"mqttUsername":"fleet"');
+    expect(printed).toContain('"mqttUsername":"[redacted]"');
     expect(printed).toContain('"mqttPassword":"[redacted]"');
     expect(printed).toContain('"signingKey":"[redacted]"');
   });

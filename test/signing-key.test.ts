@@ -123,6 +123,20 @@ describe("importVerificationKey", () => {
     await expectKeyError(publicKey.export({ type: "spki", format: "pem" }).toString(), /not a usable RSA key/);
   });
 
+  it.each([512, 1024, 2047])(
+    "refuses a %i-bit RSA key in every PEM form, saying how many bits are required",
+    async (bits) => {
+      const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: bits });
+      for (const pem of [
+        privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+        publicKey.export({ type: "spki", format: "pem" }).toString(),
+      ]) {
+        await expectKeyError(pem, new RegExp(`has ${bits} bits; at least 2048`));
+      }
+    },
+  );
+
   it("rejects other PEM blocks such as certificates", async () => {
     await expectKeyError("-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----", /unsupported PEM block/);
   });

@@ -1,17 +1,26 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isAppError } from "../src/core/errors.js";
 import { createMemoryLogger } from "../src/core/logger.js";
+import { readAllBytes } from "../src/core/storage.js";
 import { createFsStorage } from "../src/plugins/storage/fs.js";
 import { testStorageDriver } from "./support/storage-conformance.js";
+import { mountSmallVolume, smallVolumesAvailable } from "./support/tmpfs.js";
 
 async function fsDriver() {
   const root = await mkdtemp(join(tmpdir(), "iot-fs-"));
-  const dirs = { configs: join(root, "configs"), assets: join(root, "assets") };
+  const dirs = { configs: join(root, "configs"), assets: join(root, "assets"), state: join(root, "state") };
   const logger = createMemoryLogger();
-  const driver = await createFsStorage({ configsDir: dirs.configs, assetsDir: dirs.assets, logger });
+  const driver = await createFsStorage({
+    configsDir: dirs.configs,
+    assetsDir: dirs.assets,
+    stateDir: dirs.state,
+    logger,
+  });
   return {
     root,
     dirs,
@@ -24,6 +33,8 @@ async function fsDriver() {
 
 testStorageDriver({ name: "filesystem", create: fsDriver });
 
+const canMount = await smallVolumesAvailable();
+
 describe("filesystem driver specifics", () => {
   it("sweeps temporary files left by an interrupted write at start-up", async () => {
     const root = await mkdtemp(join(tmpdir(), "iot-fs-"));
@@ -32,7 +43,12 @@ describe("filesystem driver specifics", () => {
       await writeFile(join(root, "configs", ".iotsupport-0000.tmp"), "partial");
       await writeFile(join(root, "configs", "aa-bb-cc-dd-ee-ff.json"), "{}");
       const logger = createMemoryLogger();
-      await createFsStorage({ configsDir: join(root, "configs"), assetsDir: join(root, "assets"), logger });
+      await createFsStorage({
+        configsDir: join(root, "configs"),
+        assetsDir: join(root, "assets"),
+        stateDir: join(root, "state"),
+        logger,
+      });
       expect(await readdir(join(root, "configs"))).toEqual(["aa-bb-cc-dd-ee-ff.json"]);
       expect(logger.entries.some((e) => e.msg.includes("temporary files") && e.count === 1)).toBe(true);
     } finally {
@@ -52,7 +68,7 @@ describe("filesystem driver specifics", () => {
       expect(isAppError(write) && write.code).toBe("STORAGE_UNAVAILABLE");
       await expect(sut.driver.read("configs", "x.json")).rejects.toMatchObject({ code: "STORAGE_UNAVAILABLE" });
       await expect(sut.driver.list("configs")).rejects.toMatchObject({ code: "STORAGE_UNAVAILABLE" });
-      expect(await readdir(sut.root)).toEqual(["assets"]);
+      expect((await readdir(sut.root)).sort()).toEqual(["assets", "state"]);
     } finally {
       await sut.cleanup();
     }
@@ -70,4 +86,92 @@ describe("filesystem driver specifics", () => {
       await sut.cleanup();
     }
   });
+
+  it("reads regular files only, inside their directory: escaping links, FIFOs, sockets and folders are absent, and nothing blocks", async () => {
+    const sut = await fsDriver();
+    const socketServer = createServer();
+    try {
+      const text = async (name: string) => {
+        const object = await sut.driver.read("assets", name);
+        return object ? new TextDecoder().decode(await readAllBytes(object.body)) : null;
+      };
+      await writeFile(join(sut.root, "dev-signing-key.pem"), "-----BEGIN PRIVATE KEY-----secret");
+      await writeFile(join(sut.dirs.assets, "fw-1.2.bin"), "firmware");
+      await symlink("../dev-signing-key.pem", join(sut.dirs.assets, "key.bin"));
+      await symlink(join(sut.root, "dev-signing-key.pem"), join(sut.dirs.assets, "abs.bin"));
+      await symlink("fw-1.2.bin", join(sut.dirs.assets, "latest.bin"));
+      await symlink("missing.bin", join(sut.dirs.assets, "dangling.bin"));
+      await symlink("loop.bin", join(sut.dirs.assets, "loop.bin"));
+      execFileSync("mkfifo", [join(sut.dirs.assets, "pipe.bin")]);
+      await new Promise<void>((resolve) => socketServer.listen(join(sut.dirs.assets, "sock.bin"), resolve));
+      await mkdir(join(sut.dirs.assets, "folder.bin"));
+      // Ten FIFO reads at once: more than libuv's four file-system threads, so one blocking open would hang the rest.
+      const fifoReads = await Promise.all(Array.from({ length: 10 }, () => sut.driver.read("assets", "pipe.bin")));
+      expect(fifoReads.every((o) => o === null)).toBe(true);
+      for (const name of ["key.bin", "abs.bin", "dangling.bin", "loop.bin", "sock.bin", "folder.bin"]) {
+        expect(await text(name), name).toBeNull();
+      }
+      // A link that stays in the directory (e.g. "latest") is served.
+      expect(await text("latest.bin")).toBe("firmware");
+      expect(await text("fw-1.2.bin")).toBe("firmware");
+      expect((await sut.driver.list("assets")).sort()).toEqual(["fw-1.2.bin"]);
+    } finally {
+      socketServer.close();
+      await sut.cleanup();
+    }
+  });
+
+  it("shares one-time claims between two drivers on the same directories, as two server processes would", async () => {
+    const first = await fsDriver();
+    try {
+      const second = await createFsStorage({
+        configsDir: first.dirs.configs,
+        assetsDir: first.dirs.assets,
+        stateDir: first.dirs.state,
+        logger: createMemoryLogger(),
+      });
+      const key = "0f".repeat(32);
+      const outcomes = await Promise.all([
+        ...Array.from({ length: 10 }, () => first.driver.claimOnce(key, 600)),
+        ...Array.from({ length: 10 }, () => second.claimOnce(key, 600)),
+      ]);
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+    } finally {
+      await first.cleanup();
+    }
+  });
+
+  it.runIf(canMount)(
+    "answers STORAGE_FULL (507) on a full volume and leaves no partial or temporary file",
+    async () => {
+      const volume = await mountSmallVolume(512);
+      try {
+        const driver = await createFsStorage({
+          configsDir: join(volume.dir, "configs"),
+          assetsDir: join(volume.dir, "assets"),
+          stateDir: join(volume.dir, "state"),
+          logger: createMemoryLogger(),
+        });
+        const big = new Uint8Array(256 * 1024).fill(1);
+        const staged = await driver.stage("assets", "big.bin");
+        let failure: unknown;
+        try {
+          for (let i = 0; i < 8; i++) await staged.write(big);
+        } catch (error) {
+          failure = error;
+        }
+        await staged.abort();
+        expect(isAppError(failure) && failure.code).toBe("STORAGE_FULL");
+        expect(isAppError(failure) && failure.status).toBe(507);
+        const whole = await driver
+          .write("configs", "aa-bb-cc-dd-ee-ff.json", new Uint8Array(600 * 1024))
+          .catch((e: unknown) => e);
+        expect(isAppError(whole) && whole.code).toBe("STORAGE_FULL");
+      } finally {
+        expect(await readdir(join(volume.dir, "assets"))).toEqual([]);
+        expect(await readdir(join(volume.dir, "configs"))).toEqual([]);
+        await volume.cleanup();
+      }
+    },
+  );
 });

@@ -10,6 +10,7 @@ import { isAppError } from "../src/core/errors.js";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { readAllBytes } from "../src/core/storage.js";
 import { createR2Storage, STAGING_PREFIX } from "../src/plugins/storage/r2.js";
+import { LEDGER_PREFIX } from "../src/plugins/storage/r2-ledger.js";
 import { testStorageDriver } from "./support/storage-conformance.js";
 
 type Bucket = typeof env.BUCKET;
@@ -172,5 +173,24 @@ describe("r2 driver specifics", () => {
     const error = await driver.check().catch((e: unknown) => e);
     expect(isAppError(error) && error.code).toBe("STORAGE_UNAVAILABLE");
     expect((error as Error).message).toContain("object storage (R2) is not reachable");
+  });
+
+  it("shares one-time claims between two drivers on the same bucket, as two isolates would, and sweeps expired ones", async () => {
+    await emptyBucket();
+    const first = createR2Storage({ bucket, logger: createMemoryLogger() });
+    const second = createR2Storage({ bucket, logger: createMemoryLogger() });
+    const key = "5a".repeat(32);
+    const outcomes = await Promise.all([
+      ...Array.from({ length: 10 }, () => first.claimOnce(key, 600)),
+      ...Array.from({ length: 10 }, () => second.claimOnce(key, 600)),
+    ]);
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    // Markers live outside configs/ and assets/.
+    expect(await first.list("assets")).toEqual([]);
+    expect((await allKeys()).every((k) => k.startsWith(LEDGER_PREFIX))).toBe(true);
+    // A retention of 0 s makes every marker expired: the next claim (a fresh driver: no sweep yet) removes them.
+    const third = createR2Storage({ bucket, logger: createMemoryLogger() });
+    expect(await third.claimOnce("6b".repeat(32), 0)).toBe(true);
+    expect(await bucket.head(`${LEDGER_PREFIX}${key}`)).toBeNull();
   });
 });

@@ -20,6 +20,11 @@ export function createApp(deps: AppDeps) {
   const version = deps.version ?? "unknown";
 
   app.use(requestId());
+  app.use(async function noSniffing(c, next) {
+    await next();
+    // Every answer is typed on purpose (JSON, the stored bytes' type): browsers must not guess another.
+    c.header("X-Content-Type-Options", "nosniff");
+  });
   app.use(async function observeRequest(c, next) {
     const start = performance.now();
     await next();

@@ -31,10 +31,11 @@ export interface Composed {
 
 export function compose(options: ComposeOptions): Composed {
   const { settings, logger, storage, sink } = options;
+  warnAboutPolicies(settings, logger);
   const notifier = createNotifier({ sink, logger, track: options.track });
   const deps: AppDeps = {
     storage,
-    configs: createConfigStore(storage, logger),
+    configs: createConfigStore(storage, logger, settings.maxConfigBytes),
     assets: createAssetStore(storage),
     notifier,
     sink,
@@ -45,10 +46,27 @@ export function compose(options: ComposeOptions): Composed {
       timestampToleranceSeconds: settings.timestampToleranceSeconds,
       maxUploadBytes: settings.maxUploadBytes,
       maxConfigBytes: settings.maxConfigBytes,
+      maxConcurrentUploads: settings.maxConcurrentUploads,
+      idleTimeoutMs: settings.uploadIdleTimeoutMs,
+    },
+    signatures: {
+      minVersion: settings.uploadSignatureMinVersion,
+      allowReuse: settings.uploadSignatureReuse === "allow",
     },
     corsOrigins: settings.corsOrigins,
     metrics: options.metrics,
     version: options.version,
   };
   return { app: createApp(deps), deps, notifier };
+}
+
+/** Settings that weaken a protection on purpose are said once, loudly, at boot, on every runtime. */
+function warnAboutPolicies(settings: Settings, logger: Logger): void {
+  if (settings.uploadSignatureReuse === "allow") {
+    logger.warn(
+      "UPLOAD_SIGNATURE_REUSE=allow: an upload signature can be replayed while its timestamp is valid " +
+        "(with version 1, for any file under any name); use it only for legacy scripts that upload several files with one signature",
+      { tolerance_seconds: settings.timestampToleranceSeconds },
+    );
+  }
 }

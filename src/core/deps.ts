@@ -19,6 +19,15 @@ export interface AppDeps {
     timestampToleranceSeconds: number;
     maxUploadBytes: number;
     maxConfigBytes: number;
+    maxConcurrentUploads: number;
+    /** An upload (or config body) that sends nothing for this long is cut. */
+    idleTimeoutMs: number;
+  };
+  signatures: {
+    /** Oldest accepted version: 1 (timestamp only) or 2 (timestamp, filename and content). */
+    minVersion: 1 | 2;
+    /** Whether an accepted signature may be used again (the original's behaviour). */
+    allowReuse: boolean;
   };
   corsOrigins: string[];
   /** Renders the Prometheus exposition; absent when the runtime has no metrics. */

@@ -5,32 +5,35 @@
  * `instanceof` (which breaks across duplicated package copies) or message text.
  */
 
-export type ErrorCode =
-  | "VALIDATION_FAILED"
-  | "INVALID_OPERATION"
-  | "RECORD_NOT_FOUND"
-  | "RECORD_EXISTS"
-  | "PAYLOAD_TOO_LARGE"
-  | "ROUTE_NOT_FOUND"
-  | "STORAGE_UNAVAILABLE"
-  | "INTERNAL_ERROR";
-
-const STATUS: Record<ErrorCode, number> = {
+const STATUS = {
   VALIDATION_FAILED: 400,
   INVALID_OPERATION: 400,
   RECORD_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
   RECORD_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
-  STORAGE_UNAVAILABLE: 503,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
-};
+  STORAGE_UNAVAILABLE: 503,
+  SERVER_BUSY: 503,
+  STORAGE_FULL: 507,
+} as const;
+
+export type ErrorCode = keyof typeof STATUS;
+/** Every code the API answers with; a code is never reused for another meaning. */
+export const ERROR_CODES = Object.keys(STATUS) as [ErrorCode, ...ErrorCode[]];
+
+/** The HTTP status of an error code. */
+export const statusOf = (code: ErrorCode): number => STATUS[code];
 
 const MARKER = Symbol.for("iot-support.AppError");
 
 export interface AppErrorOptions {
   details?: Record<string, unknown>;
   cause?: unknown;
+  /** Response headers that belong to the error, e.g. Retry-After on a 503. */
+  headers?: Record<string, string>;
 }
 
 export class AppError extends Error {
@@ -38,6 +41,7 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: Record<string, unknown>;
+  readonly headers: Record<string, string>;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, { cause: options.cause });
@@ -45,6 +49,7 @@ export class AppError extends Error {
     this.code = code;
     this.status = STATUS[code];
     this.details = options.details ?? {};
+    this.headers = options.headers ?? {};
   }
 }
 

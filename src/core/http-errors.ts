@@ -40,7 +40,7 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
 }
 
 function respond(c: Context<AppEnv>, error: AppError, correlationId: string) {
-  return c.json(toErrorBody(error, correlationId), error.status as 400);
+  return c.json(toErrorBody(error, correlationId), error.status as 400, error.headers);
 }
 
 export function notFoundHandler(): NotFoundHandler<AppEnv> {

@@ -79,15 +79,23 @@ function decodeExtended(value: string): string | undefined {
   // RFC 5987: charset'lang'percent-encoded
   const m = /^([\w-]+)'[^']*'(.*)$/.exec(value);
   if (!m || (m[1] as string).toLowerCase() !== "utf-8") return undefined;
-  try {
-    return decodeURIComponent(m[2] as string);
-  } catch {
-    // Malformed percent-encoding: fall back to the plain filename parameter.
-    return undefined;
+  const encoded = m[2] as string;
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    const hex = encoded.slice(i + 1, i + 3);
+    if (encoded[i] === "%" && /^[0-9a-f]{2}$/i.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...new TextEncoder().encode(encoded[i]));
+    }
   }
+  // Not fatal on purpose: invalid UTF-8 becomes U+FFFD, which the filename rules refuse by name.
+  return new TextDecoder("utf-8").decode(new Uint8Array(bytes));
 }
 
 function parseHeaders(block: Uint8Array): PartInfo {
+  // Not fatal: a filename with invalid UTF-8 keeps a U+FFFD, which the filename rules refuse as such.
   const text = new TextDecoder("utf-8").decode(block);
   let disposition: string | undefined;
   let contentType: string | undefined;

@@ -4,6 +4,7 @@
  * the docs cannot drift from the behaviour.
  */
 import { z } from "zod";
+import { ERROR_CODES } from "./errors.js";
 
 export const MacParam = z.string().meta({
   description: "Device MAC address, six hex pairs separated by dashes, any letter case",
@@ -75,16 +76,7 @@ export const UploadResult = z.object({
 export const ErrorBody = z.object({
   error: z.string(),
   details: z.record(z.string(), z.unknown()),
-  code: z.enum([
-    "VALIDATION_FAILED",
-    "INVALID_OPERATION",
-    "RECORD_NOT_FOUND",
-    "RECORD_EXISTS",
-    "PAYLOAD_TOO_LARGE",
-    "ROUTE_NOT_FOUND",
-    "STORAGE_UNAVAILABLE",
-    "INTERNAL_ERROR",
-  ]),
+  code: z.enum(ERROR_CODES),
   status: z.number().int(),
   correlationId: z.string(),
 });

@@ -94,6 +94,7 @@ const SCHEMA = {
   DATA_DIR: z.string().trim().min(1).default("./data"),
   ESP32_CONFIGS_DIR: optionalText,
   ASSETS_DIR: optionalText,
+  STATE_DIR: optionalText,
   SIGNING_KEY_PATH: optionalText,
   SIGNING_KEY: pem.optional(),
   TIMESTAMP_TOLERANCE_SECONDS: int(0, 31_536_000).default(300),
@@ -113,6 +114,12 @@ const SCHEMA = {
   MQTT_TLS_INSECURE: bool.default(false),
   MAX_UPLOAD_BYTES: int(1).default(104_857_600),
   MAX_CONFIG_BYTES: int(1).default(1_048_576),
+  UPLOAD_SIGNATURE_MIN_VERSION: z.enum(["1", "2"], { message: "must be 1 or 2" }).transform(Number).default(1),
+  UPLOAD_SIGNATURE_REUSE: z
+    .enum(["deny", "allow"], { message: "must be deny (each signature accepted once) or allow" })
+    .default("deny"),
+  MAX_CONCURRENT_UPLOADS: int(1, 10_000).default(8),
+  UPLOAD_IDLE_TIMEOUT_MS: int(100).default(30_000),
   LOG_LEVEL: z
     .enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" })
     .default("info"),
@@ -127,6 +134,8 @@ export interface Settings {
   dataDir: string;
   configsDir: string;
   assetsDir: string;
+  /** Server bookkeeping that is never served (used upload signatures); shared by servers sharing the data. */
+  stateDir: string;
   signingKeyPath?: string;
   signingKey?: string;
   timestampToleranceSeconds: number;
@@ -146,6 +155,12 @@ export interface Settings {
   mqttTlsInsecure: boolean;
   maxUploadBytes: number;
   maxConfigBytes: number;
+  /** Oldest accepted upload signature version (1: timestamp only; 2: timestamp, filename and content). */
+  uploadSignatureMinVersion: 1 | 2;
+  /** "deny": every accepted signature is refused the next time; "allow": the original's replayable behaviour. */
+  uploadSignatureReuse: "deny" | "allow";
+  maxConcurrentUploads: number;
+  uploadIdleTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -178,6 +193,7 @@ export function loadSettings(env: Env): Settings {
     dataDir,
     configsDir: parseOne("ESP32_CONFIGS_DIR", env.ESP32_CONFIGS_DIR) ?? joinPath(dataDir, "configs"),
     assetsDir: parseOne("ASSETS_DIR", env.ASSETS_DIR) ?? joinPath(dataDir, "assets"),
+    stateDir: parseOne("STATE_DIR", env.STATE_DIR) ?? joinPath(dataDir, "state"),
     signingKeyPath,
     signingKey,
     timestampToleranceSeconds: parseOne("TIMESTAMP_TOLERANCE_SECONDS", env.TIMESTAMP_TOLERANCE_SECONDS),
@@ -197,6 +213,10 @@ export function loadSettings(env: Env): Settings {
     mqttTlsInsecure: parseOne("MQTT_TLS_INSECURE", env.MQTT_TLS_INSECURE),
     maxUploadBytes: parseOne("MAX_UPLOAD_BYTES", env.MAX_UPLOAD_BYTES),
     maxConfigBytes: parseOne("MAX_CONFIG_BYTES", env.MAX_CONFIG_BYTES),
+    uploadSignatureMinVersion: parseOne("UPLOAD_SIGNATURE_MIN_VERSION", env.UPLOAD_SIGNATURE_MIN_VERSION) as 1 | 2,
+    uploadSignatureReuse: parseOne("UPLOAD_SIGNATURE_REUSE", env.UPLOAD_SIGNATURE_REUSE),
+    maxConcurrentUploads: parseOne("MAX_CONCURRENT_UPLOADS", env.MAX_CONCURRENT_UPLOADS),
+    uploadIdleTimeoutMs: parseOne("UPLOAD_IDLE_TIMEOUT_MS", env.UPLOAD_IDLE_TIMEOUT_MS),
     logLevel: parseOne("LOG_LEVEL", env.LOG_LEVEL),
   };
 }
@@ -217,11 +237,15 @@ export function redactUrl(url: URL | undefined): string | undefined {
   return copy.href;
 }
 
-/** Settings as they may be logged: no password, no key material, no URL credentials. */
+/**
+ * Settings as they may be logged: no password, no key material, no URL credentials, and
+ * no broker user name either (some brokers take a token as the user name).
+ */
 export function redactSettings(settings: Settings): Record<string, unknown> {
   return {
     ...settings,
     mqttUrl: redactUrl(settings.mqttUrl),
+    mqttUsername: settings.mqttUsername ? REDACTED : undefined,
     mqttPassword: settings.mqttPassword ? REDACTED : undefined,
     signingKey: settings.signingKey ? REDACTED : undefined,
   };

@@ -74,8 +74,22 @@ async function importPublicFromPrivate(pkcs8: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true }, ALGORITHM, true, ["verify"]);
 }
 
-/** Imports the verification (public) key from any supported PEM form. */
+/** Shorter RSA keys are factorable with public effort (768 bits was factored in 2009; 1024 is deprecated by NIST). */
+export const MIN_RSA_BITS = 2048;
+
+/** Imports the verification (public) key from any supported PEM form; refuses keys under 2048 bits. */
 export async function importVerificationKey(pem: string): Promise<CryptoKey> {
+  const key = await importAnyVerificationKey(pem);
+  const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength;
+  if (bits < MIN_RSA_BITS) {
+    throw new SigningKeyError(
+      `the RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required (make one with: openssl genrsa -out signing-key.pem 3072)`,
+    );
+  }
+  return key;
+}
+
+async function importAnyVerificationKey(pem: string): Promise<CryptoKey> {
   const block = readPem(pem);
   try {
     switch (block.label) {

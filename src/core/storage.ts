@@ -9,7 +9,7 @@
  * Checks that are the same for every driver (name validation, JSON parsing,
  * summaries) live here once, not in each driver.
  */
-import { AppError, notFound, recordExists } from "./errors.js";
+import { AppError, notFound, payloadTooLarge, recordExists } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { checkFilename, isMac, macOfConfigFile } from "./names.js";
 
@@ -46,6 +46,11 @@ export type WriteOutcome = "created" | "replaced" | "exists";
 /** A streamed write that becomes visible all at once on `commit`, or leaves nothing on `abort`. */
 export interface StagedWrite {
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * SHA-256 (lower-case hex) of everything written, hashed as it streamed, so checking a
+   * content-bound signature costs no second read. Ends the writing: call it after the last write.
+   */
+  digest(): Promise<string>;
   commit(): Promise<{ outcome: Exclude<WriteOutcome, "exists">; size: number }>;
   abort(): Promise<void>;
 }
@@ -62,6 +67,15 @@ export interface StorageDriver {
   remove(area: Area, name: string): Promise<boolean>;
   /** Object names in the area, in no particular order. */
   list(area: Area): Promise<string[]>;
+  /**
+   * Records a one-time `key` (lower-case hex, e.g. the hash of a used upload signature)
+   * with a create-only marker: true when this call recorded it, false when it was already
+   * recorded. Exactly one of concurrent callers gets true, across every process or isolate
+   * sharing the storage. Markers older than `retainSeconds` may be forgotten.
+   */
+  claimOnce(key: string, retainSeconds: number): Promise<boolean>;
+  /** Forgets a marker made by `claimOnce` (its upload failed after the claim, so a retry must not be refused). */
+  releaseClaim(key: string): Promise<void>;
   /** Throws a STORAGE_UNAVAILABLE AppError (reason without server paths) when unusable. */
   check(): Promise<void>;
   dispose?(): Promise<void>;
@@ -79,6 +93,12 @@ export async function sha256Hex(data: Uint8Array): Promise<string> {
 
 export const storageUnavailable = (reason: string, cause?: unknown) =>
   new AppError("STORAGE_UNAVAILABLE", `Storage unavailable: ${reason}`, { details: { reason }, cause });
+
+export const storageFull = (cause?: unknown) =>
+  new AppError("STORAGE_FULL", "Storage is full: nothing was stored; free space on the server and retry", { cause });
+
+/** Keys of one-time markers: hex digests only, so a key can never name a path or an object elsewhere. */
+export const CLAIM_KEY = /^[0-9a-f]{16,128}$/;
 
 // --- typed views -----------------------------------------------------------
 
@@ -166,7 +186,11 @@ export interface ConfigStore {
 /** Reads at most this many config files at once while listing, to bound open file handles. */
 const LIST_CONCURRENCY = 16;
 
-export function createConfigStore(driver: StorageDriver, logger: Logger): ConfigStore {
+/**
+ * `maxBytes` bounds both ways: nothing larger is written, and a larger file placed in the
+ * directory by something else is treated as unreadable rather than parsed into memory.
+ */
+export function createConfigStore(driver: StorageDriver, logger: Logger, maxBytes: number): ConfigStore {
   const assertMac = (mac: string) => {
     // Routes normalise first; this guards every other caller, so no name escapes the area.
     if (!isMac(mac)) throw new AppError("INVALID_OPERATION", "Invalid MAC address format");
@@ -175,6 +199,10 @@ export function createConfigStore(driver: StorageDriver, logger: Logger): Config
   const load = async (mac: string): Promise<ConfigContent | null> => {
     const object = await driver.read("configs", configFile(mac));
     if (!object) return null;
+    if (object.size > maxBytes) {
+      if (!object.bytes) await object.body.cancel();
+      throw new CorruptConfigError(`config ${mac} is larger than MAX_CONFIG_BYTES (${object.size} bytes)`);
+    }
     return parseContent(object.bytes ?? (await readAllBytes(object.body)), mac);
   };
 
@@ -222,6 +250,8 @@ export function createConfigStore(driver: StorageDriver, logger: Logger): Config
     async save(mac, content, allowOverwrite) {
       assertMac(mac);
       const bytes = new TextEncoder().encode(JSON.stringify(content, null, 2));
+      // The route checks the stored size before serialising; this guards every other caller.
+      if (bytes.length > maxBytes) throw payloadTooLarge(maxBytes);
       const outcome = await driver.write("configs", configFile(mac), bytes, { ifAbsent: !allowOverwrite });
       if (outcome === "exists") {
         throw recordExists(`Configuration for ${mac} already exists and allow_overwrite is false`, {
@@ -241,12 +271,18 @@ export function createConfigStore(driver: StorageDriver, logger: Logger): Config
 }
 
 export interface AssetStore {
+  /** Starts the streamed write of an asset, stored under the NFC form of `name`. */
   stage(name: string): Promise<StagedWrite>;
+  /** One-time use of upload signatures: true when this call recorded `key`. */
+  claimSignature(key: string, retainSeconds: number): Promise<boolean>;
+  releaseSignature(key: string): Promise<void>;
 }
 
 export function createAssetStore(driver: StorageDriver): AssetStore {
   return {
     // Checked here too, not only by the route, so no caller can write outside the area.
     stage: async (name) => driver.stage("assets", checkFilename(name)),
+    claimSignature: (key, retainSeconds) => driver.claimOnce(key, retainSeconds),
+    releaseSignature: (key) => driver.releaseClaim(key),
   };
 }

@@ -1,17 +1,31 @@
 /**
- * The asset upload pipeline, apart from HTTP: read a multipart stream, spool the
- * file part into a staged write, then validate in SPEC's order (fields present,
- * filename, timestamp, signature) and commit only when everything passed.
- * Whatever the order of the parts, a rejected upload leaves nothing behind.
+ * The asset upload pipeline, apart from HTTP: read a multipart stream, spool the file
+ * part into a staged write (hashed as it streams), then validate in SPEC's order (fields
+ * present, filename, timestamp, signature), claim the signature once, and commit only
+ * when everything passed. Whatever the order of the parts, a rejected upload leaves
+ * nothing behind. When the fields come before the file, everything that can be checked
+ * without the file's bytes (a version 1 signature included) is checked before a byte of
+ * it is written, so a bad request is answered at once.
  */
-import { AppError, isAppError, payloadTooLarge, validationFailed } from "./errors.js";
+import { guardBody } from "./body-guard.js";
+import { AppError, isAppError, validationFailed } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { errorFields } from "./logger.js";
 import { drain, type Part, parseMultipart, readTextPart } from "./multipart.js";
-import { filenameProblem } from "./names.js";
+import { filenameProblem, normaliseFilename } from "./names.js";
 import type { OperationObserver, UploadErrorType } from "./observer.js";
 import { secondsSince } from "./observer.js";
-import { decodeSignature, verifySignature } from "./signing-key.js";
 import type { AssetStore, StagedWrite } from "./storage.js";
-import { driftSeconds, parseTimestamp } from "./timestamp.js";
+import { driftSeconds, type ParsedTimestamp, parseTimestamp } from "./timestamp.js";
+import {
+  decodedSignature,
+  type SignatureVersion,
+  signatureKey,
+  signatureReused,
+  signatureVersion,
+  signedText,
+  verifyUploadSignature,
+} from "./upload-signature.js";
 
 export interface UploadResultBody {
   filename: string;
@@ -22,14 +36,26 @@ export interface UploadResultBody {
 export interface UploadDeps {
   assets: AssetStore;
   observer: OperationObserver;
+  logger: Logger;
   verifyKey: CryptoKey;
   toleranceSeconds: number;
   maxBytes: number;
+  /** An upload that sends nothing for this long is cut (408) and discarded. */
+  idleMs: number;
+  minVersion: SignatureVersion;
+  /** The original's behaviour: a signature may be used again while its timestamp is valid. */
+  allowReuse: boolean;
   now: () => number;
 }
 
 const MAX_FIELD_BYTES = 4096;
 const REQUIRED = ["file", "timestamp", "signature"] as const;
+const TEXT_FIELDS = new Set(["timestamp", "signature", "signature_version"]);
+/**
+ * How long a used signature is remembered: a timestamp accepted at server time S is valid
+ * until at most S + 2 × tolerance; a minute more covers clock differences between servers.
+ */
+const retainSeconds = (toleranceSeconds: number) => 2 * toleranceSeconds + 60;
 
 /** A storage failure during an upload, kept apart so metrics can say "filesystem". */
 class UploadStorageError extends AppError {
@@ -58,30 +84,77 @@ export function uploadErrorType(error: unknown): UploadErrorType {
   return "unknown";
 }
 
-/** Counts bytes as they pass and fails the stream once the limit is crossed. */
-export function limitStream(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
-  let seen = 0;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (seen > maxBytes) controller.error(payloadTooLarge(maxBytes));
-        else controller.enqueue(chunk);
-      },
-    }),
-  );
-}
-
 interface Collected {
   fields: Map<string, string>;
   file?: { filename: string; problem?: string; staged?: StagedWrite; size: number };
+  /** The signature version already verified (and claimed) before the file arrived. */
+  verifiedEarly?: SignatureVersion;
+  /** The one-time marker this upload holds; released unless the upload is committed. */
+  claimedKey?: string;
+}
+
+function missingFields(collected: Collected): void {
+  const missing = REQUIRED.filter((f) => (f === "file" ? !collected.file : !collected.fields.has(f)));
+  if (missing.length > 0) {
+    throw fieldError(
+      missing[0] as string,
+      `Missing required field${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`,
+    );
+  }
+}
+
+function checkedTimestamp(deps: UploadDeps, text: string): ParsedTimestamp {
+  const timestamp = parseTimestamp(text);
+  if (!timestamp) throw fieldError("timestamp", "Invalid timestamp: expected ISO 8601, e.g. 2026-01-01T12:00:00Z");
+  if (driftSeconds(timestamp, deps.now()) > deps.toleranceSeconds) {
+    throw fieldError(
+      "timestamp",
+      `Invalid timestamp: more than ${deps.toleranceSeconds} seconds away from server time`,
+    );
+  }
+  return timestamp;
+}
+
+/** Accepts the signature once: a second upload with it is refused, here or on any server sharing the storage. */
+async function claim(deps: UploadDeps, collected: Collected, signature: Uint8Array): Promise<void> {
+  if (deps.allowReuse || collected.claimedKey) return;
+  const key = await signatureKey(signature);
+  let claimed: boolean;
+  try {
+    claimed = await deps.assets.claimSignature(key, retainSeconds(deps.toleranceSeconds));
+  } catch (error) {
+    throw new UploadStorageError(error);
+  }
+  if (!claimed) throw signatureReused();
+  collected.claimedKey = key;
+}
+
+/**
+ * The fields came before the file: check, in SPEC's order, all that needs no file bytes,
+ * so a bad request is refused before anything is written. Version 2 still needs the
+ * content's hash, which only the end of the file gives.
+ */
+async function checkBeforeFile(deps: UploadDeps, collected: Collected, filename: string): Promise<void> {
+  const problem = filenameProblem(filename);
+  if (problem) throw fieldError("filename", `Invalid filename: ${problem}`);
+  const timestamp = collected.fields.get("timestamp") as string;
+  checkedTimestamp(deps, timestamp);
+  const version = signatureVersion(collected.fields.get("signature_version"), deps.minVersion);
+  const signature = decodedSignature(deps, collected.fields.get("signature") as string);
+  if (version !== 1) return;
+  await verifyUploadSignature(deps, 1, timestamp, signature);
+  await claim(deps, collected, signature);
+  collected.verifiedEarly = 1;
 }
 
 /** Reads every part into `collected`, which the caller owns so it can abort a staged file on any failure. */
-async function collect(parts: AsyncIterable<Part>, assets: AssetStore, collected: Collected): Promise<void> {
+async function collect(parts: AsyncIterable<Part>, deps: UploadDeps, collected: Collected): Promise<void> {
   for await (const part of parts) {
     if (part.name === "file" && part.filename !== undefined) {
       if (collected.file) throw fieldError("file", "Only one file may be uploaded per request");
+      if (collected.fields.has("timestamp") && collected.fields.has("signature")) {
+        await checkBeforeFile(deps, collected, part.filename);
+      }
       const problem = filenameProblem(part.filename);
       const file: NonNullable<Collected["file"]> = { filename: part.filename, problem, size: 0 };
       collected.file = file;
@@ -91,7 +164,7 @@ async function collect(parts: AsyncIterable<Part>, assets: AssetStore, collected
         continue;
       }
       try {
-        file.staged = await assets.stage(part.filename);
+        file.staged = await deps.assets.stage(part.filename);
       } catch (error) {
         throw new UploadStorageError(error);
       }
@@ -103,13 +176,37 @@ async function collect(parts: AsyncIterable<Part>, assets: AssetStore, collected
         }
         file.size += chunk.byteLength;
       }
-    } else if ((part.name === "timestamp" || part.name === "signature") && part.filename === undefined) {
+    } else if (TEXT_FIELDS.has(part.name) && part.filename === undefined) {
       if (collected.fields.has(part.name)) throw fieldError(part.name, `Field ${part.name} was sent more than once`);
       collected.fields.set(part.name, await readTextPart(part, MAX_FIELD_BYTES));
     } else {
       await drain(part);
     }
   }
+}
+
+/** Every check, in SPEC's order, once all parts are in; returns the parsed timestamp. */
+async function checkAll(deps: UploadDeps, collected: Collected): Promise<ParsedTimestamp> {
+  missingFields(collected);
+  const upload = collected.file as NonNullable<Collected["file"]>;
+  if (upload.problem) throw fieldError("filename", `Invalid filename: ${upload.problem}`);
+  const timestampText = collected.fields.get("timestamp") as string;
+  const timestamp = checkedTimestamp(deps, timestampText);
+  const version = signatureVersion(collected.fields.get("signature_version"), deps.minVersion);
+  const signature = decodedSignature(deps, collected.fields.get("signature") as string);
+  if (collected.verifiedEarly !== version) {
+    let sha256 = "";
+    if (version === 2) {
+      try {
+        sha256 = await (upload.staged as StagedWrite).digest();
+      } catch (error) {
+        throw new UploadStorageError(error);
+      }
+    }
+    await verifyUploadSignature(deps, version, signedText(version, timestampText, upload.filename, sha256), signature);
+  }
+  await claim(deps, collected, signature);
+  return timestamp;
 }
 
 /**
@@ -127,7 +224,8 @@ export async function handleUpload(
   try {
     if (!body) throw fieldError("file", "Missing required field: file");
     try {
-      await collect(parseMultipart(limitStream(body, deps.maxBytes), boundary), deps.assets, collected);
+      const guarded = guardBody(body, { maxBytes: deps.maxBytes, idleMs: deps.idleMs });
+      await collect(parseMultipart(guarded, boundary), deps, collected);
     } catch (error) {
       if (isAppError(error)) throw error;
       // Not ours and not storage's (that is wrapped above): the client's body stream broke,
@@ -137,33 +235,8 @@ export async function handleUpload(
         cause: error,
       });
     }
-    const { fields, file } = collected;
-
-    const missing = REQUIRED.filter((f) => (f === "file" ? !file : !fields.has(f)));
-    if (missing.length > 0) {
-      throw fieldError(
-        missing[0] as string,
-        `Missing required field${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`,
-      );
-    }
-    const upload = file as NonNullable<typeof file>;
-    if (upload.problem) throw fieldError("filename", `Invalid filename: ${upload.problem}`);
-
-    const timestampText = fields.get("timestamp") as string;
-    const timestamp = parseTimestamp(timestampText);
-    if (!timestamp) {
-      throw fieldError("timestamp", "Invalid timestamp: expected ISO 8601, e.g. 2026-01-01T12:00:00Z");
-    }
-    const drift = driftSeconds(timestamp, deps.now());
-    if (drift > deps.toleranceSeconds) {
-      throw fieldError(
-        "timestamp",
-        `Invalid timestamp: more than ${deps.toleranceSeconds} seconds away from server time`,
-      );
-    }
-
-    await verify(deps, timestampText, fields.get("signature") as string);
-
+    const timestamp = await checkAll(deps, collected);
+    const upload = collected.file as NonNullable<Collected["file"]>;
     let size: number;
     try {
       ({ size } = await (upload.staged as StagedWrite).commit());
@@ -172,32 +245,22 @@ export async function handleUpload(
     }
     committed = true;
     deps.observer.assetUpload("success", "none", secondsSince(start), size);
-    return { filename: upload.filename, size, uploaded_at: timestamp.utcIso };
+    return { filename: normaliseFilename(upload.filename), size, uploaded_at: timestamp.utcIso };
   } catch (error) {
     deps.observer.assetUpload("error", uploadErrorType(error), secondsSince(start));
     throw error;
   } finally {
     if (collected.file?.staged && !committed) await collected.file.staged.abort();
+    if (collected.claimedKey && !committed) await release(deps, collected.claimedKey);
   }
 }
 
-async function verify(deps: UploadDeps, timestamp: string, signatureText: string): Promise<void> {
-  const started = performance.now();
-  const signature = decodeSignature(signatureText);
-  if (!signature) {
-    deps.observer.signatureVerified("invalid", secondsSince(started));
-    throw fieldError("signature", "Invalid signature: not base64");
-  }
-  let valid: boolean;
+/** A failed upload gives its signature back, so the client may retry the same signed request. */
+async function release(deps: UploadDeps, key: string): Promise<void> {
   try {
-    valid = await verifySignature(deps.verifyKey, timestamp, signature);
+    await deps.assets.releaseSignature(key);
   } catch (error) {
-    deps.observer.signatureVerified("error", secondsSince(started));
-    throw new AppError("VALIDATION_FAILED", "Invalid signature: could not be verified", {
-      details: { field: "signature" },
-      cause: error,
-    });
+    // The upload's own error is what the client must see; this one only burns the signature.
+    deps.logger.warn("could not release a signature marker; that signature cannot be used again", errorFields(error));
   }
-  deps.observer.signatureVerified(valid ? "valid" : "invalid", secondsSince(started));
-  if (!valid) throw fieldError("signature", "Invalid signature: does not match the timestamp");
 }

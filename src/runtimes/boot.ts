@@ -15,8 +15,9 @@ import { createOperationMetrics, exposition } from "../plugins/metrics/operation
 import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
 import { defaultSinkRegistry } from "../plugins/sinks/index.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
-import { loadSigningKeyPem } from "../plugins/storage/signing-key-file.js";
 import { VERSION } from "../version.js";
+import { prepareDataDirectories } from "./data-dirs.js";
+import { loadSigningKeyPem } from "./signing-key-file.js";
 import { sinkOptions } from "./sink-options.js";
 
 export class BootError extends Error {
@@ -51,12 +52,14 @@ export async function boot(options: BootOptions): Promise<Booted> {
     const logger = createJsonLogger({ level: settings.logLevel, write: options.write });
     logger.info("starting", { runtime: options.runtime, version: VERSION, settings: redactSettings(settings) });
 
+    await prepareDataDirectories(settings);
     const storage = await createFsStorage({
       configsDir: settings.configsDir,
       assetsDir: settings.assetsDir,
+      stateDir: settings.stateDir,
       logger,
     });
-    const verifyKey = await importVerificationKey(await loadSigningKeyPem(settings, logger));
+    const verifyKey = await verificationKey(settings, logger);
     const registry = new Registry();
     options.instrument?.(registry);
     const sinks = options.sinks ?? defaultSinkRegistry();
@@ -85,6 +88,17 @@ export async function boot(options: BootOptions): Promise<Booted> {
     return { ...composed, settings, logger, sink, registry };
   } catch (error) {
     if (isOperatorError(error)) throw new BootError((error as Error).message, { cause: error });
+    throw error;
+  }
+}
+
+/** The upload-verification key; a key that cannot be used names the setting it came from. */
+async function verificationKey(settings: Settings, logger: Logger): Promise<CryptoKey> {
+  const { pem, variable } = await loadSigningKeyPem(settings, logger);
+  try {
+    return await importVerificationKey(pem);
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw new SettingsError(variable, error.message);
     throw error;
   }
 }

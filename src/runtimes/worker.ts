@@ -22,7 +22,7 @@ import { AppError, toErrorBody } from "../core/errors.js";
 import { createJsonLogger, errorFields, type Logger } from "../core/logger.js";
 import { SinkRegistry } from "../core/notify.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
-import { importVerificationKey } from "../core/signing-key.js";
+import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
 import { countConfigFiles } from "../core/storage.js";
 import { createOperationMetrics, exposition } from "../plugins/metrics/operations.js";
 import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
@@ -114,7 +114,9 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
     logger.info("starting", { runtime: RUNTIME, version: VERSION, settings: shown });
 
     const storage = createR2Storage({ bucket, logger });
-    const verifyKey = await importVerificationKey(settings.signingKey as string);
+    const verifyKey = await importVerificationKey(settings.signingKey as string).catch((error: unknown) => {
+      throw error instanceof SigningKeyError ? new SettingsError("SIGNING_KEY", error.message) : error;
+    });
     const registry = new Registry();
     const scopes = createRequestScopes();
     const sinks = new SinkRegistry()

@@ -57,7 +57,12 @@ export async function createTestApp(kind: StorageKind = "fs", env: Record<string
   const logger = createMemoryLogger();
   const storage =
     kind === "fs"
-      ? await createFsStorage({ configsDir: settings.configsDir, assetsDir: settings.assetsDir, logger })
+      ? await createFsStorage({
+          configsDir: settings.configsDir,
+          assetsDir: settings.assetsDir,
+          stateDir: settings.stateDir,
+          logger,
+        })
       : createMemoryStorage();
   const keys = testKeys();
   const sink = createRecordingSink();

@@ -200,19 +200,50 @@ function depthOf(value: unknown): number {
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** A decimal number token as an exact rational m × 10^e (m a BigInt), for comparing values, not spellings. */
+function decimalValue(token: string): { m: bigint; e: number } {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(token);
+  if (!match) throw new Error(`not a number token: ${token}`);
+  const [, sign, int, frac = "", exp = "0"] = match;
+  const m = BigInt(`${sign}${int}${frac}`);
+  return { m, e: Number(exp) - frac.length };
+}
+
+const sameValue = (a: string, b: string) => {
+  const x = decimalValue(a);
+  const y = decimalValue(b);
+  const e = Math.min(x.e, y.e);
+  return x.m * 10n ** BigInt(x.e - e) === y.m * 10n ** BigInt(y.e - e);
+};
+
+/** SPEC: a number a double cannot hold as sent (1e400, integers past 2^53, too many digits) is refused. */
+function numbersHeldExactly(text: string): boolean {
+  const outsideStrings = text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const token of outsideStrings.match(/-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g) ?? []) {
+    const n = Number(token);
+    if (!Number.isFinite(n)) return false;
+    // String(n) is the shortest text that reads back as n: the value the server would store.
+    if (!sameValue(token, String(n))) return false;
+  }
+  return true;
+}
+
 /**
- * SPEC's PUT body rule, read as a JSON client reads the bytes (UTF-8, BOM dropped, bad
- * bytes replaced): valid when the type is JSON and the body an object whose `content`
- * is an object (nested at most the server's documented MAX_CONTENT_DEPTH levels) and
- * whose `allow_overwrite`, if present, is a boolean.
+ * SPEC's PUT body rule: UTF-8 (BOM dropped; invalid bytes refused), valid when the type is
+ * JSON and the body an object whose `content` is an object (nested at most the server's
+ * documented MAX_CONTENT_DEPTH levels) and whose `allow_overwrite`, if present, is a
+ * boolean, with every number held exactly by a double.
  */
 export function putOracle(bytes: Uint8Array, contentType: string | undefined) {
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    parsed = JSON.parse(text);
   } catch {
     return { valid: false as const };
   }
+  if (!numbersHeldExactly(text)) return { valid: false as const };
   const valid =
     contentType !== undefined &&
     JSON_TYPES.includes(contentType) &&

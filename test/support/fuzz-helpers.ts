@@ -39,30 +39,32 @@ export async function emptyDirs(...dirs: string[]): Promise<void> {
 }
 
 /**
- * Asserts the layout of a data root: only the configs and assets directories, no
- * subdirectory or special file anywhere, no temporary file; returns the file names
- * found in each directory for the caller's own checks.
+ * Asserts the layout of a data root: only the configs and assets directories and the
+ * state directory's signature markers, no other subdirectory or special file anywhere,
+ * no temporary file; returns the file names found in each for the caller's own checks.
  */
 export async function layout(
   root: string,
-  configsDir: string,
-  assetsDir: string,
-): Promise<{ configs: string[]; assets: string[] }> {
-  const configs: string[] = [];
-  const assets: string[] = [];
+  dirs: { configsDir: string; assetsDir: string; stateDir: string },
+): Promise<{ configs: string[]; assets: string[]; markers: string[] }> {
+  const markersDir = join(dirs.stateDir, "used-signatures");
+  const found = { configs: [] as string[], assets: [] as string[], markers: [] as string[] };
   for (const entry of await walk(root)) {
     const name = entry.path.slice(entry.path.lastIndexOf("/") + 1);
     expect(name.startsWith(".iotsupport-"), `temporary file left behind: ${entry.path}`).toBe(false);
     if (entry.kind === "dir") {
-      expect([configsDir, assetsDir], `unexpected directory ${entry.path}`).toContain(entry.path);
+      expect([dirs.configsDir, dirs.assetsDir, dirs.stateDir, markersDir], `unexpected directory ${entry.path}`).toContain(
+        entry.path,
+      );
       continue;
     }
     expect(entry.kind, `not a regular file: ${entry.path}`).toBe("file");
-    if (entry.path === join(configsDir, name)) configs.push(name);
-    else if (entry.path === join(assetsDir, name)) assets.push(name);
+    if (entry.path === join(dirs.configsDir, name)) found.configs.push(name);
+    else if (entry.path === join(dirs.assetsDir, name)) found.assets.push(name);
+    else if (entry.path === join(markersDir, name) && /^[0-9a-f]{64}$/.test(name)) found.markers.push(name);
     else expect.fail(`file written outside the data directories: ${entry.path}`);
   }
-  return { configs: configs.sort(), assets: assets.sort() };
+  return { configs: found.configs.sort(), assets: found.assets.sort(), markers: found.markers.sort() };
 }
 
 export interface ErrorBody {
@@ -115,9 +117,16 @@ export function acceptableFilename(name: string): boolean {
   for (const ch of name) {
     const code = ch.codePointAt(0) as number;
     if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return false;
+    // SPEC: format characters (Cf) and invalid UTF-8 (decoded as U+FFFD); README: look-alike
+    // spaces, line/paragraph separators, private use and lone surrogates.
+    if (code === 0xfffd || /[\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}]/u.test(ch) || (code !== 0x20 && /\p{Zs}/u.test(ch))) {
+      return false;
+    }
   }
-  if (name.startsWith(".") || /\.tmp$/i.test(name) || name.trim() !== name) return false;
-  return new TextEncoder().encode(name).length <= 255;
+  if (name.startsWith(".") || name.endsWith(".") || /\.tmp$/i.test(name) || name.trim() !== name) return false;
+  // SPEC: Windows device names, with or without an extension.
+  if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i.test(name)) return false;
+  return new TextEncoder().encode(name.normalize("NFC")).length <= 255;
 }
 
 /** A quoted parameter value as browsers send it (WHATWG): `"`, CR and LF percent-encoded, the rest raw. */

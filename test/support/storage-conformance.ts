@@ -3,6 +3,7 @@
  * `testStorageDriver(...)` in one line; capabilities a driver lacks are skipped
  * explicitly, with the reason printed.
  */
+import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readAllBytes, type StorageDriver } from "../../src/core/storage.js";
 
@@ -164,6 +165,39 @@ export function testStorageDriver(options: ConformanceOptions): void {
       expect(await readAllBytes(part!.body)).toEqual(data.subarray(70_000, 170_001));
       const tail = await sut.driver.read("assets", "r.bin", { range: { offset: 199_999, length: 1 } });
       expect(await readAllBytes(tail!.body)).toEqual(data.subarray(199_999));
+    });
+
+    it("hashes a staged write as it streams: digest() before commit is the stored object's SHA-256", async () => {
+      const staged = await sut.driver.stage("assets", "digest.bin");
+      const chunks = [bytes("first chunk "), bytes("second chunk "), new Uint8Array(70_000).fill(7)];
+      for (const chunk of chunks) await staged.write(chunk);
+      const digest = await staged.digest();
+      expect(digest).toMatch(/^[0-9a-f]{64}$/);
+      // Writing after the digest would make it a lie: refused.
+      await expect(staged.write(bytes("late"))).rejects.toThrow();
+      await staged.commit();
+      expect((await sut.driver.read("assets", "digest.bin"))?.sha256).toBe(digest);
+      const whole = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let offset = 0;
+      for (const chunk of chunks) {
+        whole.set(chunk, offset);
+        offset += chunk.length;
+      }
+      expect(digest).toBe(createHash("sha256").update(whole).digest("hex"));
+    });
+
+    it("claims a one-time key exactly once, also among 20 concurrent claimers, and releases it", async () => {
+      const key = "ab".repeat(32);
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => sut.driver.claimOnce(key, 600)));
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      expect(await sut.driver.claimOnce(key, 600)).toBe(false);
+      expect(await sut.driver.claimOnce("cd".repeat(32), 600)).toBe(true);
+      await sut.driver.releaseClaim(key);
+      expect(await sut.driver.claimOnce(key, 600)).toBe(true);
+      // Markers are not objects of either area.
+      expect(await sut.driver.list("assets")).toEqual([]);
+      expect(await sut.driver.list("configs")).toEqual([]);
+      await expect(sut.driver.claimOnce("../escape", 600)).rejects.toThrow();
     });
 
     it("passes its health check when usable", async () => {

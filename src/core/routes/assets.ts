@@ -1,14 +1,32 @@
-/** POST /api/assets: signed, streamed asset upload. */
+/** POST /api/assets: signed, streamed asset upload, at most MAX_CONCURRENT_UPLOADS at once. */
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
-import { payloadTooLarge, validationFailed } from "../errors.js";
+import { AppError, payloadTooLarge, validationFailed } from "../errors.js";
 import { boundaryOf } from "../multipart.js";
-import { handleUpload } from "../upload.js";
+import { handleUpload, type UploadDeps } from "../upload.js";
+
+/** Seconds a refused client is told to wait: about how long a typical firmware upload takes on a LAN. */
+const RETRY_AFTER_SECONDS = 5;
 
 export function assetRoutes(deps: AppDeps) {
-  const now = deps.now ?? Date.now;
+  const max = deps.limits.maxUploadBytes;
+  const uploadDeps: UploadDeps = {
+    assets: deps.assets,
+    observer: deps.observer,
+    logger: deps.logger,
+    verifyKey: deps.verifyKey,
+    toleranceSeconds: deps.limits.timestampToleranceSeconds,
+    maxBytes: max,
+    idleMs: deps.limits.idleTimeoutMs,
+    minVersion: deps.signatures.minVersion,
+    allowReuse: deps.signatures.allowReuse,
+    now: deps.now ?? Date.now,
+  };
+  // Uploads in progress in this process (this isolate, on Workers): each holds a staged
+  // file and a connection, so a flood of slow ones must not exhaust either.
+  let active = 0;
+
   return new Hono<AppEnv>().post("/", async (c) => {
-    const max = deps.limits.maxUploadBytes;
     // A declared length over the limit is refused before a byte of the body is read.
     const declared = c.req.header("content-length");
     if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > max) {
@@ -22,19 +40,24 @@ export function assetRoutes(deps: AppDeps) {
         field: "file",
       });
     }
-    const result = await handleUpload(
-      {
-        assets: deps.assets,
-        observer: deps.observer,
-        verifyKey: deps.verifyKey,
-        toleranceSeconds: deps.limits.timestampToleranceSeconds,
-        maxBytes: max,
-        now,
-      },
-      c.req.raw.body,
-      boundary,
-    );
-    deps.notifier.assetUploaded(result.filename);
-    return c.json(result, 200);
+    if (active >= deps.limits.maxConcurrentUploads) {
+      deps.observer.assetUpload("error", "unknown", 0);
+      throw new AppError(
+        "SERVER_BUSY",
+        `Too many uploads in progress (at most ${deps.limits.maxConcurrentUploads}); retry in a few seconds`,
+        {
+          details: { max_concurrent_uploads: deps.limits.maxConcurrentUploads },
+          headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
+        },
+      );
+    }
+    active++;
+    try {
+      const result = await handleUpload(uploadDeps, c.req.raw.body, boundary);
+      deps.notifier.assetUploaded(result.filename);
+      return c.json(result, 200);
+    } finally {
+      active--;
+    }
   });
 }

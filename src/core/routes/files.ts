@@ -27,6 +27,11 @@ async function serve(c: Context<AppEnv>, driver: StorageDriver, area: Area, name
     // Devices must revalidate each time, cheaply, with If-None-Match.
     "Cache-Control": "no-cache",
     "Content-Type": area === "configs" ? "application/json" : contentTypeFor(name),
+    // An uploaded .html or .svg opened in a browser must not run script on the API's
+    // origin (it could call PUT/DELETE with the admin's session): no sniffing into an
+    // active type, and a sandbox with no permissions if it is rendered at all.
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
   };
   if (ranges) headers["Accept-Ranges"] = "bytes";
 

@@ -11,8 +11,7 @@
  * while running is reported as unavailable, never silently re-created.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { constants } from "node:fs";
-import { access, type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
 import {
@@ -25,18 +24,30 @@ import {
   storageUnavailable,
   type WriteOutcome,
 } from "../../core/storage.js";
+import { createFsLedger } from "./fs-ledger.js";
+import { openRegularFile } from "./fs-open.js";
+import {
+  bytesStream,
+  directoryProblem,
+  errno,
+  fileStream,
+  hashFile,
+  isTempName,
+  sweepTemporaryFiles,
+  syncDirectory,
+  TEMP_PREFIX,
+  throwIfDiskFull,
+} from "./fs-util.js";
 
 export interface FsStorageOptions {
   configsDir: string;
   assetsDir: string;
+  /** Server bookkeeping outside the served directories (used upload signatures). */
+  stateDir: string;
   logger: Logger;
 }
 
-const TEMP_PREFIX = ".iotsupport-";
-const TEMP_SUFFIX = ".tmp";
-const isTempName = (name: string) => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
-const tempName = () => `${TEMP_PREFIX}${randomUUID()}${TEMP_SUFFIX}`;
-const READ_CHUNK = 64 * 1024;
+const tempName = () => `${TEMP_PREFIX}${randomUUID()}.tmp`;
 /** Remembered file hashes; beyond this many the oldest are forgotten (and recomputed on demand). */
 const HASH_CACHE_LIMIT = 10_000;
 
@@ -47,9 +58,6 @@ const CONTENT_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Identity of one version of a file: a rewrite changes the inode (we always rename) or size or mtime. */
 const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) => `${info.ino}:${info.size}:${info.mtimeNs}`;
-
-const errno = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null ? ((error as { code?: string }).code ?? undefined) : undefined;
 
 export async function createFsStorage(options: FsStorageOptions): Promise<StorageDriver> {
   const { logger } = options;
@@ -103,9 +111,11 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     await mkdir(dirs[area], { recursive: true });
     await sweepTemporaryFiles(dirs[area], area, logger);
   }
+  const ledger = await createFsLedger(options.stateDir, logger);
 
-  /** Maps a failure on the directory itself to "unavailable"; other errors pass through. */
+  /** Maps a failure on the directory itself to "unavailable", a full volume to "full"; others pass through. */
   const translate = async (area: Area, error: unknown): Promise<never> => {
+    throwIfDiskFull(error);
     if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") {
       const problem = await directoryProblem(dirs[area], area);
       if (problem) throw storageUnavailable(problem, error);
@@ -179,11 +189,11 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         }
         forgetContent(path);
       }
-      let handle: FileHandle;
+      let opened: Awaited<ReturnType<typeof openRegularFile>>;
       try {
-        handle = await open(path, "r");
+        opened = await openRegularFile(dirs[area], name);
       } catch (error) {
-        if (errno(error) === "ENOENT" || errno(error) === "EISDIR") {
+        if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") {
           // A missing directory is an outage, not a missing record.
           const problem = await directoryProblem(dirs[area], area);
           if (problem) throw storageUnavailable(problem, error);
@@ -191,12 +201,9 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         }
         throw error;
       }
+      if (!opened) return null;
+      const { handle, info } = opened;
       try {
-        const info = await handle.stat({ bigint: true });
-        if (!info.isFile()) {
-          await handle.close();
-          return null;
-        }
         const version = versionOf(info);
         const size = Number(info.size);
         if (size <= SMALL_FILE_BYTES) {
@@ -238,6 +245,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
       } catch (error) {
         await handle.close();
         await removeQuietly(path, { area });
+        throwIfDiskFull(error);
         throw error;
       }
       await handle.close();
@@ -254,33 +262,49 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     async stage(area, name): Promise<StagedWrite> {
       const { path, handle } = await openTemp(area);
       const hash = createHash("sha256");
+      let sha256: string | undefined;
       let size = 0;
       let settled = false;
       const settle = () => {
         if (settled) throw new Error("staged write already committed or aborted");
         settled = true;
       };
+      const digest = () => {
+        sha256 ??= hash.digest("hex");
+        return sha256;
+      };
       return {
         async write(chunk) {
+          if (settled || sha256) throw new Error("staged write already digested, committed or aborted");
           let offset = 0;
-          while (offset < chunk.byteLength) {
-            const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-            offset += bytesWritten;
+          try {
+            while (offset < chunk.byteLength) {
+              const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+              offset += bytesWritten;
+            }
+          } catch (error) {
+            throwIfDiskFull(error);
+            throw error;
           }
           hash.update(chunk);
           size += chunk.byteLength;
         },
+        digest: async () => digest(),
         async commit() {
           settle();
           let version: string;
           try {
             await handle.sync();
             version = versionOf(await handle.stat({ bigint: true }));
-          } finally {
+          } catch (error) {
             await handle.close();
+            await removeQuietly(path, { area });
+            throwIfDiskFull(error);
+            throw error;
           }
+          await handle.close();
           const outcome = await publish(area, path, name, false);
-          remember(join(dirs[area], name), version, hash.digest("hex"));
+          remember(join(dirs[area], name), version, digest());
           return { outcome: outcome === "created" ? "created" : "replaced", size };
         },
         async abort() {
@@ -317,6 +341,9 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
       }
     },
 
+    claimOnce: ledger.claimOnce,
+    releaseClaim: ledger.releaseClaim,
+
     async check() {
       for (const area of Object.keys(dirs) as Area[]) {
         const problem = await directoryProblem(dirs[area], area);
@@ -324,99 +351,4 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
       }
     },
   };
-}
-
-/** Why the area's directory is unusable, in words that name the area but not the server path. */
-async function directoryProblem(dir: string, area: Area): Promise<string | undefined> {
-  try {
-    const info = await stat(dir);
-    if (!info.isDirectory()) return `${area} directory is not a directory`;
-    await access(dir, constants.W_OK | constants.R_OK);
-    return undefined;
-  } catch (error) {
-    if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") return `${area} directory is missing`;
-    if (errno(error) === "EACCES" || errno(error) === "EPERM") return `${area} directory is not accessible`;
-    return `${area} directory cannot be checked (${errno(error) ?? "unknown error"})`;
-  }
-}
-
-/** Flushes a directory entry to disk. Some platforms cannot fsync a directory; that is logged, not fatal. */
-async function syncDirectory(dir: string, logger: Logger): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch (error) {
-    const code = errno(error);
-    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw error;
-    logger.debug("directory fsync not supported here", { errCode: code });
-  } finally {
-    await handle?.close();
-  }
-}
-
-async function sweepTemporaryFiles(dir: string, area: Area, logger: Logger): Promise<void> {
-  const names = (await readdir(dir)).filter(isTempName);
-  for (const name of names) await unlink(join(dir, name));
-  if (names.length > 0)
-    logger.info("removed temporary files left by an interrupted write", { area, count: names.length });
-}
-
-function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      if (bytes.length > 0) controller.enqueue(bytes);
-      controller.close();
-    },
-  });
-}
-
-/** SHA-256 of a whole open file, read by position (the handle stays usable for streaming). */
-async function hashFile(handle: FileHandle, size: number): Promise<string> {
-  const hash = createHash("sha256");
-  const buffer = new Uint8Array(Math.min(READ_CHUNK * 16, Math.max(size, 1)));
-  let position = 0;
-  while (position < size) {
-    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return hash.digest("hex");
-}
-
-/** Streams bytes [start, end) of a file in fixed-size chunks; closes the handle when done or cancelled. */
-function fileStream(handle: FileHandle, start: number, end: number): ReadableStream<Uint8Array> {
-  let position = start;
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await handle.close();
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const want = Math.min(READ_CHUNK, end - position);
-        if (want <= 0) {
-          await close();
-          controller.close();
-          return;
-        }
-        const buffer = new Uint8Array(want);
-        const { bytesRead } = await handle.read(buffer, 0, want, position);
-        if (bytesRead === 0) {
-          await close();
-          controller.close();
-          return;
-        }
-        position += bytesRead;
-        controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
-      } catch (error) {
-        await close();
-        controller.error(error);
-      }
-    },
-    cancel: close,
-  });
 }

@@ -4,7 +4,7 @@
  * memory, so it is not meant for large uploads.
  */
 import type { Area, ReadOptions, StagedWrite, StorageDriver, StoredObject, WriteOutcome } from "../../core/storage.js";
-import { sha256Hex, storageUnavailable } from "../../core/storage.js";
+import { CLAIM_KEY, sha256Hex, storageUnavailable } from "../../core/storage.js";
 
 interface Entry {
   bytes: Uint8Array;
@@ -19,6 +19,8 @@ export interface MemoryStorage extends StorageDriver {
 
 export function createMemoryStorage(): MemoryStorage {
   const areas: Record<Area, Map<string, Entry>> = { configs: new Map(), assets: new Map() };
+  /** One-time markers: key → when it was claimed (ms). */
+  const claims = new Map<string, number>();
   let available = true;
   const guard = () => {
     if (!available) throw storageUnavailable("memory storage is switched off");
@@ -62,21 +64,31 @@ export function createMemoryStorage(): MemoryStorage {
       guard();
       const chunks: Uint8Array[] = [];
       let settled = false;
+      let digested = false;
+      const joined = () => {
+        const size = chunks.reduce((n, c) => n + c.length, 0);
+        const bytes = new Uint8Array(size);
+        let offset = 0;
+        for (const c of chunks) {
+          bytes.set(c, offset);
+          offset += c.length;
+        }
+        return { bytes, size };
+      };
       return {
         async write(chunk) {
+          if (settled || digested) throw new Error("staged write already digested, committed or aborted");
           chunks.push(chunk.slice());
+        },
+        async digest() {
+          digested = true;
+          return sha256Hex(joined().bytes);
         },
         async commit() {
           if (settled) throw new Error("staged write already committed or aborted");
           settled = true;
           guard();
-          const size = chunks.reduce((n, c) => n + c.length, 0);
-          const bytes = new Uint8Array(size);
-          let offset = 0;
-          for (const c of chunks) {
-            bytes.set(c, offset);
-            offset += c.length;
-          }
+          const { bytes, size } = joined();
           const sha256 = await sha256Hex(bytes);
           const existed = areas[area].has(name);
           areas[area].set(name, { bytes, lastModified: new Date(), sha256 });
@@ -95,6 +107,18 @@ export function createMemoryStorage(): MemoryStorage {
     async list(area) {
       guard();
       return [...areas[area].keys()];
+    },
+    async claimOnce(key, retainSeconds) {
+      guard();
+      if (!CLAIM_KEY.test(key)) throw new Error("claim keys are hex digests");
+      const now = Date.now();
+      for (const [old, at] of claims) if (at < now - retainSeconds * 1000) claims.delete(old);
+      if (claims.has(key)) return false;
+      claims.set(key, now);
+      return true;
+    },
+    async releaseClaim(key) {
+      claims.delete(key);
     },
     async check() {
       guard();

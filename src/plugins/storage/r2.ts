@@ -55,6 +55,7 @@ import {
   toHex,
   type WriteOutcome,
 } from "../../core/storage.js";
+import { createR2Ledger } from "./r2-ledger.js";
 
 export interface R2StorageOptions {
   bucket: R2Bucket;
@@ -99,6 +100,7 @@ export function createR2Storage(options: R2StorageOptions): StorageDriver {
   const partBytes = options.partBytes ?? MIN_PART_BYTES;
   const listPageSize = options.listPageSize ?? 1000;
   const hashes = new Map<string, { version: string; sha256: string }>();
+  const ledger = createR2Ledger(bucket, logger);
 
   /** SHA-256 of an object that was written without one: streamed, so memory stays flat. */
   const hashOf = async (object: R2Object): Promise<string> => {
@@ -176,6 +178,11 @@ export function createR2Storage(options: R2StorageOptions): StorageDriver {
     async stage(area, name): Promise<StagedWrite> {
       const stagingKey = `${STAGING_PREFIX}${crypto.randomUUID()}`;
       const hash = createHash("sha256");
+      let sha256: string | undefined;
+      const digest = () => {
+        sha256 ??= hash.digest("hex");
+        return sha256;
+      };
       const buffer = partBuffer();
       let size = 0;
       let upload: R2MultipartUpload | undefined;
@@ -205,23 +212,23 @@ export function createR2Storage(options: R2StorageOptions): StorageDriver {
 
       return {
         async write(chunk) {
-          if (settled) throw new Error("staged write already committed or aborted");
+          if (settled || sha256) throw new Error("staged write already digested, committed or aborted");
           hash.update(chunk);
           size += chunk.byteLength;
           buffer.push(chunk);
           // Every part but the last must have the same size: always exactly `partBytes`.
           while (buffer.length >= partBytes) await uploadPart(buffer.take(partBytes));
         },
+        digest: async () => digest(),
         async commit() {
           if (settled) throw new Error("staged write already committed or aborted");
           settled = true;
-          const sha256 = hash.digest("hex");
           try {
             if (!upload) {
-              const outcome = await putBytes(area, name, buffer.take(buffer.length), sha256, false);
+              const outcome = await putBytes(area, name, buffer.take(buffer.length), digest(), false);
               return { outcome: outcome === "created" ? "created" : "replaced", size };
             }
-            return { outcome: await publishStaged(sha256), size };
+            return { outcome: await publishStaged(digest()), size };
           } catch (error) {
             const staged = upload;
             if (completed) await cleanUp(stagingKey, () => bucket.delete(stagingKey));
@@ -257,6 +264,9 @@ export function createR2Storage(options: R2StorageOptions): StorageDriver {
       } while (cursor);
       return names;
     },
+
+    claimOnce: ledger.claimOnce,
+    releaseClaim: ledger.releaseClaim,
 
     async check() {
       try {

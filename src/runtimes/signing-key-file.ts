@@ -3,11 +3,11 @@
  * SIGNING_KEY_PATH file, or a development key generated once under the data
  * directory (so a newcomer can sign and upload at once). Key material is never logged.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../../core/logger.js";
-import type { Settings } from "../../core/settings.js";
-import { SigningKeyError } from "../../core/signing-key.js";
+import type { Logger } from "../core/logger.js";
+import { type Settings, SettingsError } from "../core/settings.js";
+import { assertNotServed, prepareDirectory } from "./data-dirs.js";
 
 export const DEV_KEY_FILE = "dev-signing-key.pem";
 
@@ -36,39 +36,53 @@ async function generateDevKey(path: string): Promise<string> {
   return pem;
 }
 
-export async function loadSigningKeyPem(settings: Settings, logger: Logger): Promise<string> {
-  if (settings.signingKey) return settings.signingKey;
+export interface KeySource {
+  pem: string;
+  /** The setting the key came from, named in any error about it. */
+  variable: "SIGNING_KEY" | "SIGNING_KEY_PATH" | "DATA_DIR";
+}
+
+const isPrivate = (pem: string) => /-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----/.test(pem);
+const codeOf = (error: unknown) => (error as { code?: string }).code ?? "unknown error";
+
+export async function loadSigningKeyPem(settings: Settings, logger: Logger): Promise<KeySource> {
+  if (settings.signingKey) return { pem: settings.signingKey, variable: "SIGNING_KEY" };
   if (settings.signingKeyPath) {
+    let pem: string;
     try {
-      return await readFile(settings.signingKeyPath, "utf8");
+      pem = await readFile(settings.signingKeyPath, "utf8");
     } catch (error) {
-      const code = (error as { code?: string }).code ?? "unknown error";
-      throw new SigningKeyError(`Invalid setting SIGNING_KEY_PATH: cannot read the key file (${code})`, {
-        cause: error,
-      });
+      throw new SettingsError("SIGNING_KEY_PATH", `cannot read the key file (${codeOf(error)})`);
     }
+    // A public key may sit anywhere; a private one never where it could be served.
+    if (isPrivate(pem)) await assertNotServed(settings.signingKeyPath, "SIGNING_KEY_PATH", settings);
+    return { pem, variable: "SIGNING_KEY_PATH" };
   }
-  await mkdir(settings.dataDir, { recursive: true });
+  await prepareDirectory(settings.dataDir, "DATA_DIR");
   const path = join(settings.dataDir, DEV_KEY_FILE);
+  // Checked before the key is generated, so a misplaced DATA_DIR never gets a key written into it.
+  await assertNotServed(path, "DATA_DIR", settings);
   let pem: string;
   try {
     pem = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as { code?: string }).code !== "ENOENT") throw error;
+    if (codeOf(error) !== "ENOENT") throw new SettingsError("DATA_DIR", `cannot read ${path} (${codeOf(error)})`);
     try {
       pem = await generateDevKey(path);
       logger.warn("no signing key configured: generated a development key pair; set SIGNING_KEY_PATH in production", {
         private_key: path,
         public_key: path.replace(/\.pem$/, ".pub.pem"),
       });
-      return pem;
+      return { pem, variable: "DATA_DIR" };
     } catch (writeError) {
-      if ((writeError as { code?: string }).code !== "EEXIST") throw writeError;
+      if (codeOf(writeError) !== "EEXIST") {
+        throw new SettingsError("DATA_DIR", `cannot write the development key ${path} (${codeOf(writeError)})`);
+      }
       pem = await readFile(path, "utf8");
     }
   }
   logger.warn("no signing key configured: using the development key; set SIGNING_KEY_PATH in production", {
     private_key: path,
   });
-  return pem;
+  return { pem, variable: "DATA_DIR" };
 }

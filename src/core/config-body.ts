@@ -1,0 +1,89 @@
+/**
+ * Reads and checks the body of `PUT /api/configs/{mac}`: JSON, at most MAX_CONFIG_BYTES
+ * as sent AND as it would be stored (two-space indentation can multiply a body of
+ * nested empty arrays sixty-fold), numbers that a double holds exactly, and the shape
+ * of PutConfigBody. Nothing here touches storage; a refusal means nothing is written.
+ */
+import { readGuardedBytes } from "./body-guard.js";
+import { AppError, payloadTooLarge, validationFailed } from "./errors.js";
+import { inexactNumber } from "./json-numbers.js";
+import { indentedJsonSize } from "./json-size.js";
+import { CONTENT_TOO_DEEP, nestsWithin, PutConfigBody } from "./schemas.js";
+import type { ConfigContent } from "./storage.js";
+
+export interface ConfigBodyLimits {
+  maxBytes: number;
+  idleMs: number;
+}
+
+export interface ConfigBody {
+  content: ConfigContent;
+  allowOverwrite: boolean;
+}
+
+const isJson = (contentType: string | undefined) =>
+  !!contentType && /^application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType.trim());
+
+const bodyError = (message: string, field = "body", details: Record<string, unknown> = {}) =>
+  validationFailed(message, { field, ...details });
+
+export async function readConfigBody(request: Request, limits: ConfigBodyLimits): Promise<ConfigBody> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limits.maxBytes) {
+    throw payloadTooLarge(limits.maxBytes);
+  }
+  if (!isJson(request.headers.get("content-type") ?? undefined)) {
+    throw bodyError("Request body must be JSON (Content-Type: application/json)");
+  }
+  const bytes = request.body ? await readGuardedBytes(request.body, limits) : new Uint8Array(0);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new AppError("VALIDATION_FAILED", "Request body is not valid UTF-8", {
+      details: { field: "body" },
+      cause: error,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new AppError("VALIDATION_FAILED", "Malformed JSON in request body", {
+      details: { field: "body" },
+      cause: error,
+    });
+  }
+  const inexact = inexactNumber(text);
+  if (inexact !== undefined) {
+    throw bodyError(
+      `Invalid request body: the number ${inexact.slice(0, 40)} cannot be stored exactly ` +
+        "(JSON numbers are read as IEEE-754 doubles); send it as a string",
+      "content",
+    );
+  }
+  const result = PutConfigBody.safeParse(parsed);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+    const first = issues[0];
+    throw bodyError(
+      first ? `Invalid request body: ${first.path || "body"}: ${first.message}` : "Invalid request body",
+      first?.path.split(".")[0] || "body",
+      { issues },
+    );
+  }
+  // zod rebuilds a record key by key and drops a "__proto__" key (against prototype
+  // pollution), so its copy could lose a key and still answer 200. Store the content
+  // exactly as sent: JSON.parse makes every key an own property. The schema checked the
+  // depth of zod's copy; check the kept key's subtree too, by checking it all.
+  const { content } = parsed as { content: ConfigContent };
+  if (!nestsWithin(content)) throw bodyError(`Invalid request body: content: ${CONTENT_TOO_DEEP}`, "content");
+  if (indentedJsonSize(content, limits.maxBytes) > limits.maxBytes) {
+    throw new AppError(
+      "PAYLOAD_TOO_LARGE",
+      `The configuration would be stored as more than ${limits.maxBytes} bytes (two-space indented JSON)`,
+      { details: { max_bytes: limits.maxBytes } },
+    );
+  }
+  return { content, allowOverwrite: result.data.allow_overwrite };
+}
