@@ -1,0 +1,144 @@
+/**
+ * One upload attempt: sign, stream the multipart body to the server with an exact
+ * Content-Length, and turn the answer into a result or a typed CliError.
+ */
+
+import { type KeyObject, randomUUID } from "node:crypto";
+import { CliError, isCliError } from "./errors.js";
+import type { FileSource } from "./file-source.js";
+import { multipartBody } from "./multipart-body.js";
+import { networkError, type Transfer } from "./network-error.js";
+import type { Progress } from "./progress.js";
+import { refusalError, refusalOf } from "./server-error.js";
+import { type SignatureVersion, signUpload } from "./signature.js";
+
+export interface AttemptInput {
+  endpoint: URL;
+  name: string;
+  key: KeyObject;
+  version: SignatureVersion;
+  source: FileSource;
+  /** A pinned timestamp; otherwise the current time, in milliseconds, so each attempt signs afresh. */
+  timestamp?: string;
+}
+
+export interface AttemptDeps {
+  fetch: typeof fetch;
+  /** Wall clock: the signed timestamp, Retry-After dates, the clock comparison on a timestamp refusal. */
+  clock: () => Date;
+  progress: Progress;
+}
+
+export interface Uploaded {
+  filename: string;
+  size: number;
+  uploaded_at: string;
+}
+
+// RequestInit in the DOM lib predates streaming request bodies, which need `duplex`.
+type StreamingInit = RequestInit & { duplex: "half" };
+
+export async function attemptUpload(input: AttemptInput, deps: AttemptDeps): Promise<Uploaded> {
+  const timestamp = input.timestamp ?? deps.clock().toISOString();
+  const signature = signUpload(input.key, input.version, {
+    timestamp,
+    filename: input.name,
+    sha256: input.source.sha256,
+  });
+  // Version 2 fields come first and the file last: the server checks what precedes the file before storing any of it.
+  const fields: Array<[string, string]> = [
+    ...(input.version === 2 ? [["signature_version", "2"] as [string, string]] : []),
+    ["timestamp", timestamp],
+    ["signature", signature],
+  ];
+  const body = multipartBody({
+    fields,
+    filename: input.name,
+    fileSize: input.source.size,
+    fileChunks: () => input.source.chunks(),
+  });
+  // Sent as X-Request-Id, which the server adopts as its correlation id: even a request
+  // whose answer never arrives can then be found in the server's log.
+  const requestId = randomUUID();
+  let sent = 0;
+  const transfer = () => ({ endpoint: input.endpoint, sent, total: body.length, requestId });
+  let bodyError: unknown;
+  const stream = body.stream(
+    (n) => {
+      sent += n;
+      deps.progress.update(sent);
+    },
+    (error) => {
+      bodyError = error;
+    },
+  );
+
+  deps.progress.start(body.length);
+  let response: Response;
+  try {
+    const init: StreamingInit = {
+      method: "POST",
+      headers: {
+        "Content-Type": body.contentType,
+        "Content-Length": String(body.length),
+        "X-Request-Id": requestId,
+        Accept: "application/json",
+      },
+      body: stream,
+      duplex: "half",
+      // Not following redirects is what keeps memory flat: otherwise fetch clones the request
+      // for a possible redirect, teeing the body, and the unread branch buffers the whole file
+      // (nodejs/undici#4058, in Node 20's fetch). A streamed body could not be resent anyway.
+      redirect: "error",
+    };
+    response = await deps.fetch(input.endpoint, init);
+  } catch (error) {
+    deps.progress.finish();
+    // A local failure while reading the file surfaces here only as "fetch failed".
+    if (isCliError(bodyError)) throw bodyError;
+    throw networkError(error, transfer());
+  }
+  // The answer's headers are here: as far as sending goes, the upload is over.
+  deps.progress.finish();
+  const text = await readText(response, transfer);
+  if (isCliError(bodyError)) throw bodyError;
+
+  if (response.ok) return parseResult(text, response.status, requestId);
+
+  throw refusalError(refusalOf(response, text, requestId, deps.clock().getTime()), {
+    signatureVersion: input.version,
+    timestampPinned: input.timestamp !== undefined,
+    bodyBytes: body.length,
+    fileBytes: input.source.size,
+    localDate: deps.clock().toUTCString(),
+  });
+}
+
+async function readText(response: Response, transfer: () => Transfer): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    // The answer's headers came, then the connection broke before its body did.
+    throw networkError(error, transfer());
+  }
+}
+
+function parseResult(text: string, status: number, requestId: string): Uploaded {
+  let value: Partial<Uploaded> | undefined;
+  try {
+    value = JSON.parse(text) as Partial<Uploaded>;
+  } catch {
+    // Handled below with the same message as a JSON answer of the wrong shape.
+    value = undefined;
+  }
+  if (typeof value?.filename !== "string" || typeof value.size !== "number" || typeof value.uploaded_at !== "string") {
+    throw new CliError(
+      "REFUSED",
+      `the server answered ${status} but not with an upload result; is --server an IoT Support server?`,
+      {
+        notes: [`request id: ${requestId}`],
+      },
+    );
+  }
+  return { filename: value.filename, size: value.size, uploaded_at: value.uploaded_at };
+}
