@@ -42,6 +42,8 @@ const GOALS: Goal[] = [
     met: (v, r) => r !== undefined && v <= v / r + 1,
   },
   { pattern: /^sink throughput/, goal: "≥ 0.8× raw mqtt.js", met: (_v, r) => (r ?? 0) >= 0.8 },
+  { pattern: /^upload v2 .* throughput/, goal: "≥ 0.95× version 1", met: (_v, r) => (r ?? 0) >= 0.95 },
+  { pattern: /^upload v2 .* p50/, goal: "≤ 1.05× version 1", met: (_v, r) => (r ?? 99) <= 1.05 },
   { pattern: /^upload .* throughput/, goal: "≥ 0.5× fs copy", met: (_v, r) => (r ?? 0) >= 0.5 },
   { pattern: /^upload .* peak RSS/, goal: "< 150 MB", met: (v) => v * 1.048576 < 150 },
   { pattern: /^write PUT p99 with the broker down/, goal: "≤ 1.2× broker up", met: (_v, r) => (r ?? 99) <= 1.2 },

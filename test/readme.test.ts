@@ -1,6 +1,6 @@
 /** The README's commands, run as written against a real server. */
 import { execFile } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,18 +24,36 @@ describe("README", () => {
     await server.cleanup();
   });
 
-  it("signs and uploads with openssl and curl exactly as documented", async () => {
-    const script = await readmeBlock("upload");
-    // The block runs from the directory where `npm start` ran; here DATA_DIR is that directory's data/.
-    const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], {
-      cwd: server.dataDir,
+  /** Runs a README block as written, with SERVER and KEY pointing at the test's server. */
+  const runBlock = async (marker: string, cwd: string) =>
+    run("bash", ["-euo", "pipefail", "-c", await readmeBlock(marker)], {
+      cwd,
       env: { ...process.env, SERVER: server.url, KEY: join(server.dataDir, "dev-signing-key.pem") },
     });
-    const body = JSON.parse(stdout) as { filename: string; size: number; uploaded_at: string };
-    expect(body.filename).toBe("firmware.bin");
-    expect(body.size).toBe(12);
-    expect(body.uploaded_at).toMatch(/\+00:00$/);
-    expect(await readdir(join(server.dataDir, "assets"))).toEqual(["firmware.bin"]);
+
+  const uploaded = async () => (await readdir(join(server.dataDir, "assets"))).sort();
+
+  it.each(["upload", "upload-v2"])(
+    "signs and uploads with openssl and curl exactly as documented (%s)",
+    async (marker) => {
+      await rm(join(server.dataDir, "assets", "firmware.bin"), { force: true });
+      // The block runs from the directory where `npm start` ran; here DATA_DIR is that directory's data/.
+      const { stdout } = await runBlock(marker, server.dataDir);
+      const body = JSON.parse(stdout) as { filename: string; size: number; uploaded_at: string };
+      expect(body.filename).toBe("firmware.bin");
+      expect(body.size).toBe(12);
+      expect(body.uploaded_at).toMatch(/\+00:00$/);
+      expect(await uploaded()).toEqual(["firmware.bin"]);
+      // The block cleans up after itself: nothing left where it ran.
+      expect(await readdir(server.dataDir)).not.toContain("firmware.bin");
+    },
+  );
+
+  it("uploads with `npx iot-upload` exactly as documented", async () => {
+    await rm(join(server.dataDir, "assets", "firmware.bin"), { force: true });
+    const { stdout } = await runBlock("iot-upload", ROOT);
+    expect(stdout).toMatch(/^uploaded firmware\.bin \(12 bytes\) at /);
+    expect(await uploaded()).toEqual(["firmware.bin"]);
   });
 
   it("documents every setting the code reads", async () => {

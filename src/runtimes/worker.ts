@@ -41,7 +41,7 @@ export interface WorkerEnv {
 const RUNTIME = "Cloudflare Workers";
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** Settings about files and sockets of a server process: meaningless on Workers, ignored. */
-const NOT_ON_WORKERS = ["PORT", "HOST", "DATA_DIR", "ESP32_CONFIGS_DIR", "ASSETS_DIR"];
+const NOT_ON_WORKERS = ["PORT", "HOST", "DATA_DIR", "ESP32_CONFIGS_DIR", "ASSETS_DIR", "STATE_DIR"];
 /** Settings that name a file: there is no filesystem, so they are refused with what to use instead. */
 const FILE_SETTINGS: Record<string, string> = {
   SIGNING_KEY_PATH: "there is no filesystem on Workers; give the PEM itself as the secret SIGNING_KEY",
@@ -110,7 +110,15 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
         "BUCKET",
       );
     }
-    const { port: _port, host: _host, dataDir: _d, configsDir: _c, assetsDir: _a, ...shown } = redactSettings(settings);
+    const {
+      port: _port,
+      host: _host,
+      dataDir: _d,
+      configsDir: _c,
+      assetsDir: _a,
+      stateDir: _s,
+      ...shown
+    } = redactSettings(settings);
     logger.info("starting", { runtime: RUNTIME, version: VERSION, settings: shown });
 
     const storage = createR2Storage({ bucket, logger });

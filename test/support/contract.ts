@@ -151,6 +151,46 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
       expect((missing.details as { field: string }).field).toBe("signature");
     });
 
+    it("accepts each upload signature once, binds version 2 to the name and bytes, serves assets inertly", async () => {
+      const timestamp = new Date().toISOString();
+      const name = randomName("html");
+      expect((await upload(name, "<script>alert(1)</script>", timestamp)).status).toBe(200);
+      // The captured pair, replayed with another file under another name: refused, not stored.
+      const evil = randomName();
+      const replay = await expectErrorShape(await upload(evil, "malware", timestamp), 400, "VALIDATION_FAILED");
+      expect(replay.details).toMatchObject({ field: "signature" });
+      expect(String(replay.error)).toContain("already used");
+      await expectErrorShape(await t.fetch(`/files/assets/${evil}`), 404, "RECORD_NOT_FOUND");
+      const served = await t.fetch(`/files/assets/${name}`);
+      expect(served.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(served.headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
+      await served.arrayBuffer();
+
+      const v2 = (file: string, data: string, signedData = data) => {
+        const ts = new Date().toISOString();
+        const form = new FormData();
+        form.set("signature_version", "2");
+        form.set("timestamp", ts);
+        form.set("signature", t.sign(`${ts}\n${file}\n${sha256(signedData)}`));
+        form.set("file", new Blob([data]), file);
+        return t.fetch("/api/assets", { method: "POST", body: form });
+      };
+      const good = randomName();
+      expect((await v2(good, "firmware v2")).status).toBe(200);
+      const tampered = await expectErrorShape(await v2(randomName(), "malware", "firmware"), 400, "VALIDATION_FAILED");
+      expect(tampered.details).toMatchObject({ field: "signature" });
+      expect(await (await t.fetch(`/files/assets/${good}`)).text()).toBe("firmware v2");
+    });
+
+    it("refuses a config number a double cannot hold exactly", async () => {
+      const res = await t.fetch(`/api/configs/${randomMac()}`, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: '{"content":{"big":12345678901234567890}}',
+      });
+      expect((await expectErrorShape(res, 400, "VALIDATION_FAILED")).details).toMatchObject({ field: "content" });
+    });
+
     it("answers 413 for an upload over MAX_UPLOAD_BYTES and stores nothing", async () => {
       const name = randomName();
       await expectErrorShape(
