@@ -106,9 +106,7 @@ export async function uploadBench(mib = 1024): Promise<string[]> {
           big[version].push(await curlUpload(server.url, key, file, `firmware-v${version}.bin`, version));
         }
       }
-      lines.push(
-        report(`upload v2 ${mib} MiB throughput`, mib / median(big[2]), "MiB/s", mib / median(big[1]), 0),
-      );
+      lines.push(report(`upload v2 ${mib} MiB throughput`, mib / median(big[2]), "MiB/s", mib / median(big[1]), 0));
       const small = join(dir, "small.bin");
       await makeFile(small, 16);
       const times: Record<1 | 2, number[]> = { 1: [], 2: [] };

@@ -1,34 +1,45 @@
 /**
- * Answers requests that Node's HTTP parser refuses before they reach the app (for
+ * Node's `clientError`: requests its parser refuses before they reach the app (for
  * example Content-Length together with Transfer-Encoding, the request-smuggling
- * pattern RFC 9112 says to treat as an error) in SPEC's error shape instead of
- * Node's bare "400 Bad Request", then closes the connection.
+ * pattern RFC 9112 says to treat as an error) and the headers deadline. Answered
+ * in SPEC's error shape instead of Node's bare "400 Bad Request", then closed.
  */
-import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
+import type { Logger } from "../core/logger.js";
+import { endWithRawError } from "./node-error-response.js";
+import { type ClientErrorLike, describeClientError, type ParserLimits } from "./node-parse-errors.js";
 
-const REASONS: Record<string, string> = {
-  HPE_UNEXPECTED_CONTENT_LENGTH: "Content-Length must not be sent together with Transfer-Encoding",
-  HPE_INVALID_CONTENT_LENGTH: "Content-Length is invalid",
-  HPE_INVALID_TRANSFER_ENCODING: "Transfer-Encoding is invalid",
-  HPE_HEADER_OVERFLOW: "Request headers are too large",
-};
+export interface ClientErrorOptions extends ParserLimits {
+  logger?: Logger;
+}
 
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (error.code === "ECONNRESET" || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-  const body = JSON.stringify({
-    error: `Malformed HTTP request: ${REASONS[error.code ?? ""] ?? "the request could not be parsed"}`,
-    details: { reason: error.code ?? "unknown" },
-    code: "VALIDATION_FAILED",
-    status,
-    correlationId: randomUUID(),
-  });
-  const text = status === 431 ? "Request Header Fields Too Large" : "Bad Request";
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+/**
+ * Node sets `_httpMessage` on the socket from the moment a request is dispatched
+ * until its response has been written; responses to pipelined requests queue
+ * behind it and take its place in turn, so it is empty only when none is owed.
+ */
+const responseOutstanding = (socket: Duplex) => (socket as { _httpMessage?: unknown })._httpMessage != null;
+
+export function createClientErrorHandler(options: ClientErrorOptions) {
+  // Sockets already answered: the parser keeps failing on whatever else arrives, one event per chunk.
+  const answered = new WeakSet<Duplex>();
+
+  return function answerClientError(error: Error & ClientErrorLike, socket: Duplex): void {
+    if (answered.has(socket)) return;
+    const refusal = describeClientError(error, options);
+    // Writing now would put our bytes into, or ahead of, a response the client is already reading;
+    // a connection cut short is detectable through Content-Length, spliced bytes are not.
+    const canAnswer = refusal !== undefined && socket.writable && !responseOutstanding(socket);
+    options.logger?.debug("client error", {
+      errCode: error.code ?? "unknown",
+      reason: error.reason,
+      answered: canAnswer ? refusal.status : false,
+    });
+    if (!canAnswer) {
+      socket.destroy();
+      return;
+    }
+    answered.add(socket);
+    endWithRawError(socket, refusal);
+  };
 }

@@ -3,10 +3,10 @@
  * SIGTERM/SIGINT (stop accepting, flush notifications up to MQTT_FLUSH_TIMEOUT_MS,
  * close the sink), and prints one clear line and exits 1 on invalid settings.
  */
-import { serve } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics } from "prom-client";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
-import { answerClientError } from "./node-client-error.js";
+import { createNodeServer } from "./node-http.js";
 
 async function main(): Promise<void> {
   const booted = await bootOrExit({
@@ -16,11 +16,13 @@ async function main(): Promise<void> {
   });
   const { app, settings } = booted;
 
-  const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) =>
-    logListening(booted, info.address, info.port),
-  );
+  const server = createNodeServer(app, settings, { logger: booted.logger });
   server.on("error", (error) => exitOnServerError(booted, error));
-  server.on("clientError", answerClientError);
+  server.listen(settings.port, settings.host, () => {
+    // Listening on TCP, so the address is an AddressInfo (a string only for pipes).
+    const { address, port } = server.address() as AddressInfo;
+    logListening(booted, address, port);
+  });
 
   // `close` reports ERR_SERVER_NOT_RUNNING when listening never succeeded; either way it has stopped accepting.
   shutdownOnSignals(booted, () => new Promise<void>((resolve) => server.close(() => resolve())));

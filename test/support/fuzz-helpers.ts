@@ -53,9 +53,10 @@ export async function layout(
     const name = entry.path.slice(entry.path.lastIndexOf("/") + 1);
     expect(name.startsWith(".iotsupport-"), `temporary file left behind: ${entry.path}`).toBe(false);
     if (entry.kind === "dir") {
-      expect([dirs.configsDir, dirs.assetsDir, dirs.stateDir, markersDir], `unexpected directory ${entry.path}`).toContain(
-        entry.path,
-      );
+      expect(
+        [dirs.configsDir, dirs.assetsDir, dirs.stateDir, markersDir],
+        `unexpected directory ${entry.path}`,
+      ).toContain(entry.path);
       continue;
     }
     expect(entry.kind, `not a regular file: ${entry.path}`).toBe("file");

@@ -1,0 +1,69 @@
+/**
+ * SPEC's error shape for the answers Node's server gives before a request reaches
+ * the app (refused request targets, Expect: 100-continue over a limit, parser
+ * errors): the same body and X-Request-Id rule as the app's own error handler.
+ */
+import { randomUUID } from "node:crypto";
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import { type AppError, toErrorBody } from "../core/errors.js";
+
+/**
+ * The correlation id the app would use: the client's X-Request-Id when it is a
+ * plausible id (the rule of Hono's requestId middleware), else a fresh UUID.
+ */
+export function correlationIdOf(given: string | string[] | undefined): string {
+  return typeof given === "string" && given.length > 0 && given.length <= 255 && !/[^\w\-=]/.test(given)
+    ? given
+    : randomUUID();
+}
+
+/** Answers `error` on a response that has not started, with extra headers (e.g. Connection: close). */
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: AppError,
+  headers: Record<string, string> = {},
+): void {
+  const correlationId = correlationIdOf(req.headers["x-request-id"]);
+  const body = JSON.stringify(toErrorBody(error, correlationId));
+  res.writeHead(error.status, {
+    ...error.headers,
+    ...headers,
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+    "X-Request-Id": correlationId,
+  });
+  res.end(body);
+}
+
+/**
+ * After answering on a raw socket, what the client still sends is read and dropped
+ * for this long before the socket is destroyed: closing with unread data makes the
+ * kernel send a reset, which can discard the answer before the client has read it.
+ */
+const LINGER_MS = 5_000;
+
+/**
+ * Answers `error` on a raw socket (no ServerResponse: the parser failed or gave the
+ * socket up), then closes it. With no correlation id (the headers are unknown) a fresh one.
+ */
+export function endWithRawError(socket: Duplex, error: AppError, correlationId: string = randomUUID()): void {
+  socket.end(rawErrorResponse(error, correlationId));
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once("close", () => clearTimeout(linger));
+}
+
+/** The whole HTTP/1.1 response, as bytes for a raw socket; it always closes the connection. */
+function rawErrorResponse(error: AppError, correlationId: string): string {
+  const body = JSON.stringify(toErrorBody(error, correlationId));
+  const extra = Object.entries(error.headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +
+    "Content-Type: application/json\r\n" +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `X-Request-Id: ${correlationId}\r\n` +
+    `${extra.join("")}Connection: close\r\n\r\n${body}`
+  );
+}
