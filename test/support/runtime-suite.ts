@@ -4,6 +4,9 @@
  * a graceful exit 0 on SIGTERM/SIGINT after flushing notifications, and a one-line,
  * non-zero boot failure on an invalid setting. Called in one line per runtime.
  */
+import { execFileSync } from "node:child_process";
+import { symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./contract.js";
 import { testKeys } from "./keys.js";
@@ -69,6 +72,24 @@ export function runtimeSuite(runtime: "deno" | "bun"): void {
       expect(lines.find((l) => l.msg === "shutting down")?.signal).toBe(signal);
       expect(lines.find((l) => l.msg === "notifications flushed")).toMatchObject({ abandoned: 0 });
       expect(lines.some((l) => l.topic === "iotsupport/updates/configs")).toBe(true);
+    });
+
+    it("serves regular files only: a link out of the directory and a FIFO are 404 at once", async () => {
+      server = await spawnServer({}, undefined, command);
+      const assets = join(server.dataDir, "assets");
+      await writeFile(join(server.dataDir, "secret.pem"), "-----BEGIN PRIVATE KEY-----");
+      await symlink("../secret.pem", join(assets, "key.bin"));
+      execFileSync("mkfifo", [join(assets, "pipe.bin")]);
+      await writeFile(join(assets, "fw.bin"), "firmware");
+      await symlink("fw.bin", join(assets, "latest.bin"));
+      const status = async (name: string) => {
+        const res = await fetch(`${server?.url}/files/assets/${name}`);
+        await res.arrayBuffer();
+        return res.status;
+      };
+      expect(await Promise.all(["key.bin", "pipe.bin", "pipe.bin", "latest.bin"].map(status))).toEqual([
+        404, 404, 404, 200,
+      ]);
     });
 
     it("stops at boot with one line naming PORT for PORT=abc, exit code non-zero", async () => {

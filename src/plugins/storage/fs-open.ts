@@ -12,7 +12,7 @@
  *   regular file is read; a FIFO, socket, device or directory is absent.
  */
 import { type BigIntStats, constants } from "node:fs";
-import { type FileHandle, open, realpath } from "node:fs/promises";
+import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errno } from "./fs-util.js";
 
@@ -23,20 +23,40 @@ export interface OpenedFile {
   info: BigIntStats;
 }
 
+/** Tries again when the name was swapped between opening it and checking it (an atomic replace). */
+const ATTEMPTS = 3;
+
 /** The open regular file, or null when there is none the reader may see. ENOENT passes through. */
 export async function openRegularFile(dir: string, name: string): Promise<OpenedFile | null> {
   const path = join(dir, name);
-  let handle: FileHandle;
-  try {
-    handle = await open(path, FLAGS);
-  } catch (error) {
-    const code = errno(error);
-    if (code === "ELOOP") return openLinkWithinDirectory(dir, path);
-    // ENXIO: a Unix socket. EACCES: someone else's file we may not read; treated as absent too.
-    if (code === "ENXIO" || code === "EACCES") return null;
-    throw error;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, FLAGS);
+    } catch (error) {
+      const code = errno(error);
+      if (code === "ELOOP") return openLinkWithinDirectory(dir, path);
+      // ENXIO: a Unix socket. EACCES: someone else's file we may not read; treated as absent too.
+      if (code === "ENXIO" || code === "EACCES") return null;
+      throw error;
+    }
+    const opened = await regularOnly(handle);
+    if (!opened) return null;
+    // Not every runtime honours O_NOFOLLOW: Deno with scoped --allow-read resolves links
+    // itself before opening. So the name is checked again without following it: it must
+    // be the very file we hold, not a link.
+    const seen = await lstat(path, { bigint: true }).catch((error: unknown) => {
+      if (errno(error) === "ENOENT") return undefined;
+      throw error;
+    });
+    if (seen?.isSymbolicLink()) {
+      await opened.handle.close();
+      return openLinkWithinDirectory(dir, path);
+    }
+    if (seen && seen.ino === opened.info.ino && seen.dev === opened.info.dev) return opened;
+    await opened.handle.close();
   }
-  return regularOnly(handle);
+  return null;
 }
 
 async function openLinkWithinDirectory(dir: string, path: string): Promise<OpenedFile | null> {
@@ -58,7 +78,17 @@ async function openLinkWithinDirectory(dir: string, path: string): Promise<Opene
     if (["ENOENT", "ELOOP", "ENXIO", "EACCES"].includes(errno(error) ?? "")) return null;
     throw error;
   }
-  return regularOnly(handle);
+  const opened = await regularOnly(handle);
+  if (!opened) return null;
+  // As above, for runtimes that follow links whatever the flags: the target must not be one.
+  const seen = await lstat(target, { bigint: true }).catch((error: unknown) => {
+    // Gone since it was opened: replaced or removed, so not the file we hold.
+    if (errno(error) === "ENOENT") return undefined;
+    throw error;
+  });
+  if (seen && !seen.isSymbolicLink() && seen.ino === opened.info.ino && seen.dev === opened.info.dev) return opened;
+  await opened.handle.close();
+  return null;
 }
 
 async function regularOnly(handle: FileHandle): Promise<OpenedFile | null> {
