@@ -110,7 +110,7 @@ export async function uploadBench(mib = 1024): Promise<string[]> {
       const small = join(dir, "small.bin");
       await makeFile(small, 16);
       const times: Record<1 | 2, number[]> = { 1: [], 2: [] };
-      for (let i = 0; i < 9; i++) {
+      for (let i = 0; i < 15; i++) {
         for (const version of [1, 2] as const) {
           times[version].push(await curlUpload(server.url, key, small, `small-${i}-v${version}.bin`, version));
         }
