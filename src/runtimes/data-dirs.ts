@@ -5,32 +5,61 @@
  */
 import { constants } from "node:fs";
 import { access, mkdir, realpath, stat } from "node:fs/promises";
-import { basename, dirname, join, sep } from "node:path";
+import { basename, dirname, join, normalize, sep } from "node:path";
 import type { Settings } from "../core/settings.js";
 import { SettingsError } from "../core/settings.js";
 
-const codeOf = (error: unknown) => (error as { code?: string }).code ?? "unknown error";
+/** The errno code, or the error's name where a runtime gives none (Deno's NotCapable, for one). */
+const codeOf = (error: unknown) =>
+  (error as { code?: string }).code ?? (error instanceof Error ? error.name : "unknown error");
+
+const notADirectory = () => Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
 
 /** Creates a directory if missing and checks it can be read and written; names `variable` if not. */
 export async function prepareDirectory(dir: string, variable: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
-    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+    // A file in the way would make mkdir say EEXIST; say what is wrong instead.
+    const existing = await stat(dir).catch((error: unknown) => {
+      if (codeOf(error) === "ENOENT") return undefined;
+      throw error;
+    });
+    if (existing && !existing.isDirectory()) throw notADirectory();
+    if (!existing) await mkdir(dir, { recursive: true });
+    if (!(await stat(dir)).isDirectory()) throw notADirectory();
     await access(dir, constants.R_OK | constants.W_OK);
   } catch (error) {
     throw new SettingsError(variable, `cannot use "${dir}" as a readable, writable directory (${codeOf(error)})`);
   }
 }
 
+const isWithin = (path: string, root: string) =>
+  path === root || path.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+
 export async function prepareDataDirectories(settings: Settings): Promise<void> {
-  await prepareDirectory(settings.configsDir, "ESP32_CONFIGS_DIR");
-  await prepareDirectory(settings.assetsDir, "ASSETS_DIR");
-  await prepareDirectory(settings.stateDir, "STATE_DIR");
+  const dirs: Array<[string, string]> = [
+    [settings.configsDir, "ESP32_CONFIGS_DIR"],
+    [settings.assetsDir, "ASSETS_DIR"],
+    [settings.stateDir, "STATE_DIR"],
+  ];
+  // When a directory lies under DATA_DIR (the defaults do), a broken DATA_DIR is named as such.
+  if (dirs.some(([dir]) => isWithin(normalize(dir), normalize(settings.dataDir)))) {
+    await prepareDirectory(settings.dataDir, "DATA_DIR");
+  }
+  for (const [dir, variable] of dirs) await prepareDirectory(dir, variable);
 }
 
-/** The path with its directory resolved (the file itself may not exist yet). */
-async function resolvedPath(path: string): Promise<string> {
-  return join(await realpath(dirname(path)), basename(path));
+/**
+ * Where a key file is, both as named (its folder resolved) and, when it is a link, where
+ * the link leads: a static file server that follows links would serve either.
+ */
+async function keyLocations(path: string): Promise<string[]> {
+  const named = join(await realpath(dirname(path)), basename(path));
+  const target = await realpath(path).catch((error: unknown) => {
+    // Not there yet (the development key is generated after this check).
+    if (codeOf(error) === "ENOENT") return named;
+    throw error;
+  });
+  return named === target ? [named] : [named, target];
 }
 
 /**
@@ -38,16 +67,17 @@ async function resolvedPath(path: string): Promise<string> {
  * serve those directories' files, and a static file server may serve their whole tree.
  */
 export async function assertNotServed(keyPath: string, variable: string, settings: Settings): Promise<void> {
-  const key = await resolvedPath(keyPath);
+  const locations = await keyLocations(keyPath);
   for (const [dir, served] of [
     [settings.configsDir, "ESP32_CONFIGS_DIR"],
     [settings.assetsDir, "ASSETS_DIR"],
   ] as const) {
     const root = await realpath(dir);
-    if (key === root || key.startsWith(root.endsWith(sep) ? root : `${root}${sep}`)) {
+    const inside = locations.find((key) => isWithin(key, root));
+    if (inside) {
       throw new SettingsError(
         variable,
-        `the private signing key ${key} would be inside ${served} (${root}), which is served to devices; ` +
+        `the private signing key ${inside} would be inside ${served} (${root}), which is served to devices; ` +
           `keep private keys outside ESP32_CONFIGS_DIR and ASSETS_DIR`,
       );
     }
