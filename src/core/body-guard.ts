@@ -53,6 +53,35 @@ export function guardBody(body: ReadableStream<Uint8Array>, limits: BodyLimits):
   });
 }
 
+/** Most of a refused body that is read and thrown away so the connection stays usable. */
+export const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads what is left of a body that was refused before it was read, and throws it away,
+ * in the background, so the client can finish sending and read the answer, and the
+ * connection stays usable for its next request. Past MAX_DISCARD_BYTES (or the guard's
+ * idle timeout) it gives up and cancels: the connection is then closed instead, which a
+ * client sending that much more must expect.
+ */
+export function discardRest(body: ReadableStream<Uint8Array>): void {
+  if (body.locked) return;
+  const reader = body.getReader();
+  const run = async () => {
+    let discarded = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      discarded += value.byteLength;
+      if (discarded > MAX_DISCARD_BYTES) {
+        await reader.cancel();
+        return;
+      }
+    }
+  };
+  // The client may go away meanwhile; a failed discard needs nothing more than being dropped.
+  run().catch((gone: unknown) => gone);
+}
+
 /** Reads a whole (small) body under the same guard. */
 export const readGuardedBytes = (body: ReadableStream<Uint8Array>, limits: BodyLimits): Promise<Uint8Array> =>
   readAllBytes(guardBody(body, limits));

@@ -39,19 +39,8 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
   };
 }
 
-/** Whether the request came with a body, which an error answer may have left partly unread. */
-const hasBody = (c: Context<AppEnv>) => {
-  const length = c.req.header("content-length");
-  return (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
-};
-
 function respond(c: Context<AppEnv>, error: AppError, correlationId: string) {
-  // A refusal may come before the body was read (a full disk, a replayed signature, an
-  // oversized declared length): the rest of it is still on the connection, and the server
-  // cannot tell the next request from it. Say so, so the client opens a fresh connection
-  // instead of having its next request dropped.
-  const headers = hasBody(c) ? { ...error.headers, Connection: "close" } : error.headers;
-  return c.json(toErrorBody(error, correlationId), error.status as 400, headers);
+  return c.json(toErrorBody(error, correlationId), error.status as 400, error.headers);
 }
 
 export function notFoundHandler(): NotFoundHandler<AppEnv> {

@@ -7,7 +7,7 @@
  * without the file's bytes (a version 1 signature included) is checked before a byte of
  * it is written, so a bad request is answered at once.
  */
-import { guardBody } from "./body-guard.js";
+import { discardRest, guardBody } from "./body-guard.js";
 import { AppError, isAppError, validationFailed } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { errorFields } from "./logger.js";
@@ -221,10 +221,11 @@ export async function handleUpload(
   const start = performance.now();
   const collected: Collected = { fields: new Map() };
   let committed = false;
+  let guarded: ReadableStream<Uint8Array> | undefined;
   try {
     if (!body) throw fieldError("file", "Missing required field: file");
     try {
-      const guarded = guardBody(body, { maxBytes: deps.maxBytes, idleMs: deps.idleMs });
+      guarded = guardBody(body, { maxBytes: deps.maxBytes, idleMs: deps.idleMs });
       await collect(parseMultipart(guarded, boundary), deps, collected);
     } catch (error) {
       if (isAppError(error)) throw error;
@@ -248,6 +249,9 @@ export async function handleUpload(
     return { filename: normaliseFilename(upload.filename), size, uploaded_at: timestamp.utcIso };
   } catch (error) {
     deps.observer.assetUpload("error", uploadErrorType(error), secondsSince(start));
+    // Refused before the whole body arrived (an early signature check, a full disk): keep
+    // reading it in the background, so the answer reaches the client and its connection stays usable.
+    if (guarded) discardRest(guarded);
     throw error;
   } finally {
     if (collected.file?.staged && !committed) await collected.file.staged.abort();
