@@ -21,6 +21,8 @@ export interface ComposeOptions {
   metrics?: AppDeps["metrics"];
   version?: string;
   track?: (settled: Promise<void>) => void;
+  /** See AppDeps.drainRefusedBodies; true unless a runtime says otherwise. */
+  drainRefusedBodies?: boolean;
 }
 
 export interface Composed {
@@ -54,6 +56,7 @@ export function compose(options: ComposeOptions): Composed {
       allowReuse: settings.uploadSignatureReuse === "allow",
     },
     corsOrigins: settings.corsOrigins,
+    drainRefusedBodies: options.drainRefusedBodies ?? true,
     metrics: options.metrics,
     version: options.version,
   };

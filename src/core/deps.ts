@@ -30,6 +30,13 @@ export interface AppDeps {
     allowReuse: boolean;
   };
   corsOrigins: string[];
+  /**
+   * Read the rest of a refused upload's body in the background, so a keep-alive client can
+   * read the answer and reuse its connection. Server runtimes (Node, Deno, Bun) want it; on
+   * Workers the edge owns the client's connection, and reading a request's body after its
+   * response restarts the isolate.
+   */
+  drainRefusedBodies?: boolean;
   /** Renders the Prometheus exposition; absent when the runtime has no metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   version?: string;

@@ -45,6 +45,8 @@ export interface UploadDeps {
   minVersion: SignatureVersion;
   /** The original's behaviour: a signature may be used again while its timestamp is valid. */
   allowReuse: boolean;
+  /** Read what is left of a refused body in the background (see AppDeps.drainRefusedBodies). */
+  drainRefused: boolean;
   now: () => number;
 }
 
@@ -251,7 +253,7 @@ export async function handleUpload(
     deps.observer.assetUpload("error", uploadErrorType(error), secondsSince(start));
     // Refused before the whole body arrived (an early signature check, a full disk): keep
     // reading it in the background, so the answer reaches the client and its connection stays usable.
-    if (guarded) discardRest(guarded);
+    if (guarded && deps.drainRefused) discardRest(guarded);
     throw error;
   } finally {
     if (collected.file?.staged && !committed) await collected.file.staged.abort();

@@ -68,6 +68,7 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
   let backoff = RECONNECT_MIN_MS;
   let lastErrorKey: string | undefined;
   let failedAttempts = 0;
+  let everConnected = false;
 
   if (options.tlsInsecure && (url.protocol === "mqtts:" || url.protocol === "wss:")) {
     logger.warn("MQTT TLS certificate verification is disabled (MQTT_TLS_INSECURE)", { broker: target.display });
@@ -189,13 +190,15 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
       backoff = RECONNECT_MIN_MS;
       const receiveMaximum = connack.properties?.receiveMaximum;
       window = Math.max(1, Math.min(options.maxInflight, receiveMaximum ?? options.maxInflight));
-      logger.info(failedAttempts > 0 ? "MQTT connection restored" : "MQTT connected", {
+      // "Restored" after any outage, even one healed by the very first reconnect attempt.
+      logger.info(failedAttempts > 0 || everConnected ? "MQTT connection restored" : "MQTT connected", {
         broker: target.display,
         protocol_version: options.protocolVersion,
         queued: queue.length,
         failed_attempts: failedAttempts,
       });
       failedAttempts = 0;
+      everConnected = true;
       lastErrorKey = undefined;
       pump();
     });
