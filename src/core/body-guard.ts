@@ -63,8 +63,8 @@ export const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
  * idle timeout) it gives up and cancels: the connection is then closed instead, which a
  * client sending that much more must expect.
  */
-export function discardRest(body: ReadableStream<Uint8Array>): void {
-  if (body.locked) return;
+export function discardRest(body: ReadableStream<Uint8Array>): Promise<void> {
+  if (body.locked) return Promise.resolve();
   const reader = body.getReader();
   const run = async () => {
     let discarded = 0;
@@ -79,7 +79,9 @@ export function discardRest(body: ReadableStream<Uint8Array>): void {
     }
   };
   // The client may go away meanwhile; a failed discard needs nothing more than being dropped.
-  run().catch((gone: unknown) => gone);
+  return run().catch((gone: unknown) => {
+    void gone;
+  });
 }
 
 /** Reads a whole (small) body under the same guard. */

@@ -21,8 +21,8 @@ export interface ComposeOptions {
   metrics?: AppDeps["metrics"];
   version?: string;
   track?: (settled: Promise<void>) => void;
-  /** See AppDeps.drainRefusedBodies; true unless a runtime says otherwise. */
-  drainRefusedBodies?: boolean;
+  /** See AppDeps.refusedBodies; "background" unless a runtime says otherwise. */
+  refusedBodies?: AppDeps["refusedBodies"];
 }
 
 export interface Composed {
@@ -56,7 +56,7 @@ export function compose(options: ComposeOptions): Composed {
       allowReuse: settings.uploadSignatureReuse === "allow",
     },
     corsOrigins: settings.corsOrigins,
-    drainRefusedBodies: options.drainRefusedBodies ?? true,
+    refusedBodies: options.refusedBodies ?? "background",
     metrics: options.metrics,
     version: options.version,
   };

@@ -31,12 +31,13 @@ export interface AppDeps {
   };
   corsOrigins: string[];
   /**
-   * Read the rest of a refused upload's body in the background, so a keep-alive client can
-   * read the answer and reuse its connection. Server runtimes (Node, Deno, Bun) want it; on
-   * Workers the edge owns the client's connection, and reading a request's body after its
-   * response restarts the isolate.
+   * What happens to the unread rest of a refused upload's body (up to 64 MiB is read and
+   * thrown away, so the connection it came on stays usable). "background" (Node, Deno,
+   * Bun): the answer goes out at once and the rest is read after it. "before-answer"
+   * (Workers): read first, then answer — a Worker cannot read a request's body after its
+   * response, and a body left unread broke the runtime's next request on that connection.
    */
-  drainRefusedBodies?: boolean;
+  refusedBodies?: "background" | "before-answer";
   /** Renders the Prometheus exposition; absent when the runtime has no metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   version?: string;

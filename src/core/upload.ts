@@ -45,8 +45,8 @@ export interface UploadDeps {
   minVersion: SignatureVersion;
   /** The original's behaviour: a signature may be used again while its timestamp is valid. */
   allowReuse: boolean;
-  /** Read what is left of a refused body in the background (see AppDeps.drainRefusedBodies). */
-  drainRefused: boolean;
+  /** When to read what is left of a refused body (see AppDeps.refusedBodies). */
+  refusedBodies: "background" | "before-answer";
   now: () => number;
 }
 
@@ -251,9 +251,12 @@ export async function handleUpload(
     return { filename: normaliseFilename(upload.filename), size, uploaded_at: timestamp.utcIso };
   } catch (error) {
     deps.observer.assetUpload("error", uploadErrorType(error), secondsSince(start));
-    // Refused before the whole body arrived (an early signature check, a full disk): keep
-    // reading it in the background, so the answer reaches the client and its connection stays usable.
-    if (guarded && deps.drainRefused) discardRest(guarded);
+    // Refused before the whole body arrived (an early signature check, a full disk): the
+    // rest is read and dropped, so the answer reaches the client and its connection stays usable.
+    if (guarded) {
+      const discarded = discardRest(guarded);
+      if (deps.refusedBodies === "before-answer") await discarded;
+    }
     throw error;
   } finally {
     if (collected.file?.staged && !committed) await collected.file.staged.abort();

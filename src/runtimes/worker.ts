@@ -148,7 +148,7 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
       verifyKey,
       version: VERSION,
       track: scopes.track,
-      drainRefusedBodies: false,
+      refusedBodies: "before-answer",
       metrics: async () => {
         // Isolates come and go, so the count is taken from R2 now rather than kept since boot.
         observer.configFilesCounted(await countConfigFiles(storage));

@@ -20,7 +20,7 @@ export function assetRoutes(deps: AppDeps) {
     idleMs: deps.limits.idleTimeoutMs,
     minVersion: deps.signatures.minVersion,
     allowReuse: deps.signatures.allowReuse,
-    drainRefused: deps.drainRefusedBodies ?? true,
+    refusedBodies: deps.refusedBodies ?? "background",
     now: deps.now ?? Date.now,
   };
   // Uploads in progress in this process (this isolate, on Workers): each holds a staged
