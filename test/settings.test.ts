@@ -51,6 +51,15 @@ describe("loadSettings defaults", () => {
       uploadSignatureReuse: "deny",
       maxConcurrentUploads: 8,
       uploadIdleTimeoutMs: 30_000,
+      apiTokenHashes: undefined,
+      metricsTokenHashes: undefined,
+      deviceTokenHashes: undefined,
+      oidcIssuer: undefined,
+      oidcAudience: undefined,
+      oidcRequiredRole: undefined,
+      oidcJwksCooldownSeconds: 30,
+      allowedHosts: undefined,
+      allowAnonymousAdmin: false,
       logLevel: "info",
     });
   });
@@ -151,12 +160,41 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
     ["MAX_CONFIG_BYTES", "0"],
     ["LOG_LEVEL", "verbose"],
     ["SIGNING_KEY", "not a pem"],
+    ["API_TOKEN_HASHES", "not-a-hash"],
+    ["API_TOKEN_HASHES", `${"a".repeat(64)},${"b".repeat(63)}`],
+    ["METRICS_TOKEN_HASHES", "secret-token"],
+    ["DEVICE_TOKEN_HASHES", " , "],
+    ["OIDC_ISSUER", "http://login.example.com/realms/fleet"],
+    ["OIDC_ISSUER", "not a url"],
+    ["OIDC_ISSUER", "https://user:pw@login.example.com"],
+    ["OIDC_JWKS_COOLDOWN_SECONDS", "soon"],
+    ["ALLOWED_HOSTS", "iot.example.com:8080"],
+    ["ALLOWED_HOSTS", "http://iot.example.com"],
+    ["ALLOW_ANONYMOUS_ADMIN", "maybe"],
+    ["UPLOAD_SIGNATURE_MIN_VERSION", "3"],
+    ["UPLOAD_SIGNATURE_REUSE", "sometimes"],
+    ["MAX_CONCURRENT_UPLOADS", "0"],
+    ["UPLOAD_IDLE_TIMEOUT_MS", "10"],
   ])("%s=%j", (variable, value) => {
     const error = settingsError({ [variable]: value });
     expect(error.variable).toBe(variable);
     expect(error.code).toBe("INVALID_SETTING");
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain("\n");
+  });
+
+  it("needs OIDC_AUDIENCE with OIDC_ISSUER, and OIDC_ISSUER for the audience and the role", () => {
+    expect(settingsError({ OIDC_ISSUER: "https://login.example.com" }).variable).toBe("OIDC_AUDIENCE");
+    expect(settingsError({ OIDC_AUDIENCE: "iot" }).variable).toBe("OIDC_AUDIENCE");
+    expect(settingsError({ OIDC_REQUIRED_ROLE: "admin" }).variable).toBe("OIDC_REQUIRED_ROLE");
+    // http:// only for a loopback issuer (a local test issuer).
+    expect(loadSettings({ OIDC_ISSUER: "http://127.0.0.1:8080", OIDC_AUDIENCE: "iot" }).oidcIssuer).toBe(
+      "http://127.0.0.1:8080",
+    );
+  });
+
+  it("never repeats a token given where a hash belongs", () => {
+    expect(settingsError({ API_TOKEN_HASHES: "iot_my-real-secret-token" }).message).not.toContain("my-real-secret");
   });
 
   it("refuses SIGNING_KEY and SIGNING_KEY_PATH together, naming both", () => {
@@ -183,6 +221,7 @@ describe("redaction", () => {
       MQTT_URL: "mqtt://user:s3cret@broker.example:1883/base?token=t0ken",
       // Some brokers take a token as the user name: it is redacted too.
       MQTT_USERNAME: "fleet-user-token",
+      API_TOKEN_HASHES: "ab".repeat(32),
       MQTT_PASSWORD: "hunter2",
       SIGNING_KEY: pem,
     });
@@ -193,6 +232,9 @@ describe("redaction", () => {
     // What is safe to show stays, so an operator can still read the log.
     expect(printed).toContain("broker.example:1883");
     expect(printed).toContain('"mqttUsername":"[redacted]"');
+    // Token hashes stay out of logs too; only how many are configured.
+    expect(printed).not.toContain("ab".repeat(32));
+    expect(printed).toContain('"apiTokenHashes":"[1 hashes]"');
     expect(printed).toContain('"mqttPassword":"[redacted]"');
     expect(printed).toContain('"signingKey":"[redacted]"');
   });

@@ -5,6 +5,8 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { authGate, isAdminRoute } from "./auth/gate.js";
+import { allowedHosts } from "./auth/hosts.js";
 import type { AppDeps, AppEnv } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./http-errors.js";
 import { secondsSince } from "./observer.js";
@@ -40,11 +42,12 @@ export function createApp(deps: AppDeps) {
       ms: Math.round(seconds * 1000),
     });
   });
+  if (deps.auth.allowedHosts) app.use(allowedHosts(deps.auth.allowedHosts));
   const corsHeaders = cors({
     origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins,
     allowMethods: ["GET", "PUT", "POST", "DELETE", "OPTIONS"],
-    allowHeaders: ["Content-Type", "X-Request-Id"],
-    exposeHeaders: ["X-Request-Id"],
+    allowHeaders: ["Content-Type", "X-Request-Id", "Authorization"],
+    exposeHeaders: ["X-Request-Id", "WWW-Authenticate", "Retry-After"],
     maxAge: 600,
   });
   app.use("/api/*", async function corsForBrowsers(c, next) {
@@ -54,6 +57,20 @@ export function createApp(deps: AppDeps) {
     c.header("Vary", "Origin");
     await next();
   });
+
+  // Authentication comes after CORS, so that a refusal still carries the CORS headers a browser needs to read it.
+  const { admin, metrics, devices } = deps.auth;
+  if (admin) app.use("/api/*", authGate(admin, deps.observer, isAdminRoute));
+  if (metrics)
+    app.use(
+      "/metrics",
+      authGate(metrics, deps.observer, () => true),
+    );
+  if (devices)
+    app.use(
+      "/files/*",
+      authGate(devices, deps.observer, () => true),
+    );
 
   app.route("/api/configs", configRoutes(deps));
   app.route("/api/assets", assetRoutes(deps));

@@ -4,11 +4,12 @@
  * the parts only they can build (storage driver, metrics registry, key, sink).
  */
 import { createApp } from "./app.js";
+import { createAuthPolicy } from "./auth/policy.js";
 import type { AppDeps } from "./deps.js";
 import type { Logger } from "./logger.js";
 import { createNotifier, type NotificationSink, type Notifier } from "./notify.js";
 import type { OperationObserver } from "./observer.js";
-import type { Settings } from "./settings.js";
+import { adminAuthConfigured, isLoopbackHost, type Settings } from "./settings.js";
 import { createAssetStore, createConfigStore, type StorageDriver } from "./storage.js";
 
 export interface ComposeOptions {
@@ -21,6 +22,8 @@ export interface ComposeOptions {
   metrics?: AppDeps["metrics"];
   version?: string;
   track?: (settled: Promise<void>) => void;
+  /** False where HOST means nothing (Workers, which say their own word about anonymous admin). */
+  publicHost?: boolean;
   /** See AppDeps.refusedBodies; "background" unless a runtime says otherwise. */
   refusedBodies?: AppDeps["refusedBodies"];
 }
@@ -33,7 +36,7 @@ export interface Composed {
 
 export function compose(options: ComposeOptions): Composed {
   const { settings, logger, storage, sink } = options;
-  warnAboutPolicies(settings, logger);
+  warnAboutPolicies(settings, logger, options);
   const notifier = createNotifier({ sink, logger, track: options.track });
   const deps: AppDeps = {
     storage,
@@ -56,6 +59,7 @@ export function compose(options: ComposeOptions): Composed {
       allowReuse: settings.uploadSignatureReuse === "allow",
     },
     corsOrigins: settings.corsOrigins,
+    auth: createAuthPolicy(settings),
     refusedBodies: options.refusedBodies ?? "background",
     metrics: options.metrics,
     version: options.version,
@@ -64,7 +68,16 @@ export function compose(options: ComposeOptions): Composed {
 }
 
 /** Settings that weaken a protection on purpose are said once, loudly, at boot, on every runtime. */
-function warnAboutPolicies(settings: Settings, logger: Logger): void {
+function warnAboutPolicies(settings: Settings, logger: Logger, options: ComposeOptions): void {
+  if (!adminAuthConfigured(settings) && !isLoopbackHost(settings.host) && options.publicHost !== false) {
+    logger.warn(
+      `the admin API needs no credentials and the server listens on ${settings.host}: anyone who can reach it can ` +
+        "rewrite or delete every device's configuration; set API_TOKEN_HASHES or OIDC_ISSUER (see README, Securing the server)",
+    );
+  }
+  if (!adminAuthConfigured(settings) && settings.allowAnonymousAdmin) {
+    logger.warn("ALLOW_ANONYMOUS_ADMIN=true: the admin API needs no credentials (local development only)");
+  }
   if (settings.uploadSignatureReuse === "allow") {
     logger.warn(
       "UPLOAD_SIGNATURE_REUSE=allow: an upload signature can be replayed while its timestamp is valid " +

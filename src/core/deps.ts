@@ -1,4 +1,5 @@
 /** Everything the HTTP app needs, passed in by a runtime entry point (or a test). */
+import type { AuthPolicy } from "./auth/policy.js";
 import type { Logger } from "./logger.js";
 import type { NotificationSink, Notifier } from "./notify.js";
 import type { OperationObserver } from "./observer.js";
@@ -38,6 +39,8 @@ export interface AppDeps {
    * response, and a body left unread broke the runtime's next request on that connection.
    */
   refusedBodies?: "background" | "before-answer";
+  /** Who may call what; an empty policy is the original's anonymous behaviour. */
+  auth: AuthPolicy;
   /** Renders the Prometheus exposition; absent when the runtime has no metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   version?: string;

@@ -3,6 +3,7 @@
  * the metrics plugin implements it with prom-client, and tests or runtimes without
  * metrics pass `silentObserver`.
  */
+import type { AuthFailureReason } from "./auth/outcome.js";
 
 export type ConfigOperation = "list" | "get" | "save" | "delete";
 export type OperationStatus = "success" | "error";
@@ -19,6 +20,8 @@ export interface OperationObserver {
   assetUpload(status: OperationStatus, errorType: UploadErrorType, seconds: number, sizeBytes?: number): void;
   signatureVerified(result: SignatureResult, seconds: number): void;
   httpRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A request refused by authentication, by bounded reason (never the token). */
+  authFailure(reason: AuthFailureReason): void;
 }
 
 export const silentObserver: OperationObserver = {
@@ -28,6 +31,7 @@ export const silentObserver: OperationObserver = {
   assetUpload() {},
   signatureVerified() {},
   httpRequest() {},
+  authFailure() {},
 };
 
 /** Seconds since `start` (a `performance.now()` reading). */

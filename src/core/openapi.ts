@@ -9,6 +9,22 @@ const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string) => ({ "application/json": { schema: ref(id) } });
 const error = (description: string) => ({ description, content: json("Error") });
 
+/** Admin operations: a bearer token when the server has API_TOKEN_HASHES or OIDC_ISSUER set. */
+const BEARER = [{ bearerAuth: [] }];
+const authErrors = {
+  401: error(
+    "Missing or invalid bearer token, when authentication is configured (UNAUTHORIZED; WWW-Authenticate: Bearer)",
+  ),
+  403: error("Valid token without the required role (FORBIDDEN)"),
+};
+/** Open unless a token list is configured for it (METRICS_TOKEN_HASHES, DEVICE_TOKEN_HASHES). */
+const OPTIONAL_BEARER = [{}, { bearerAuth: [] }];
+const admin = <T extends { responses: Record<string | number, unknown> }>(operation: T) => ({
+  ...operation,
+  security: BEARER,
+  responses: { ...operation.responses, ...authErrors },
+});
+
 const macParameter = {
   name: "mac",
   in: "path",
@@ -44,22 +60,22 @@ export function buildOpenApiDocument(version: string) {
     },
     paths: {
       "/api/configs": {
-        get: {
+        get: admin({
           summary: "List device configurations (summaries), sorted by MAC",
           responses: { 200: { description: "All readable configurations", content: json("ConfigList") } },
-        },
+        }),
       },
       "/api/configs/{mac}": {
         parameters: [macParameter],
-        get: {
+        get: admin({
           summary: "Get one device configuration",
           responses: {
             200: { description: "The configuration", content: json("DeviceConfig") },
             400: error("Invalid MAC address (INVALID_OPERATION)"),
             404: error("No configuration for this MAC (RECORD_NOT_FOUND)"),
           },
-        },
-        put: {
+        }),
+        put: admin({
           summary: "Create or update a device configuration; devices are notified",
           requestBody: { required: true, content: json("PutConfigBody") },
           responses: {
@@ -68,19 +84,22 @@ export function buildOpenApiDocument(version: string) {
             409: error("Exists and allow_overwrite is false (RECORD_EXISTS)"),
             413: error("Body larger than MAX_CONFIG_BYTES (PAYLOAD_TOO_LARGE)"),
           },
-        },
-        delete: {
+        }),
+        delete: admin({
           summary: "Delete a device configuration (no notification)",
           responses: {
             204: { description: "Deleted" },
             400: error("Invalid MAC address (INVALID_OPERATION)"),
             404: error("No configuration for this MAC (RECORD_NOT_FOUND)"),
           },
-        },
+        }),
       },
       "/api/assets": {
         post: {
           summary: "Upload a signed asset (firmware, …); devices are notified",
+          description:
+            "Authenticated by its RSA signature (version 1: the timestamp; version 2: timestamp, filename and SHA-256 of the content), not by a bearer token. Each signature is accepted once.",
+          security: [],
           requestBody: { required: true, content: { "multipart/form-data": { schema: ref("UploadForm") } } },
           responses: {
             200: { description: "Stored", content: json("UploadResult") },
@@ -92,6 +111,7 @@ export function buildOpenApiDocument(version: string) {
       "/files/configs/{file}": {
         get: {
           summary: "Device read of a config file (<mac>.json), bytes exactly as stored",
+          security: OPTIONAL_BEARER,
           parameters: [
             { name: "file", in: "path", required: true, schema: { type: "string", example: "aa-bb-cc-dd-ee-ff.json" } },
           ],
@@ -106,6 +126,7 @@ export function buildOpenApiDocument(version: string) {
       "/files/assets/{name}": {
         get: {
           summary: "Device read of an asset; resumable with a single Range",
+          security: OPTIONAL_BEARER,
           parameters: [
             { name: "name", in: "path", required: true, schema: { type: "string", example: "firmware.bin" } },
           ],
@@ -125,6 +146,7 @@ export function buildOpenApiDocument(version: string) {
       "/api/health": {
         get: {
           summary: "Health: storage usable, notification sink readiness (information)",
+          security: [],
           responses: {
             200: { description: "Healthy", content: json("Health") },
             503: { description: "Storage not usable", content: json("Health") },
@@ -134,10 +156,22 @@ export function buildOpenApiDocument(version: string) {
       "/metrics": {
         get: {
           summary: "Prometheus metrics",
+          security: OPTIONAL_BEARER,
           responses: { 200: { description: "Text exposition format", content: { "text/plain": {} } } },
         },
       },
     },
-    components: { schemas },
+    // No top-level `security`: health, the docs and uploads need none; admin operations say so themselves.
+    components: {
+      schemas,
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "An API token (its SHA-256 in API_TOKEN_HASHES; make one with `npx iot-token`) or an OIDC access token from OIDC_ISSUER. Required on admin operations when either is configured; /metrics and /files take their own tokens when METRICS_TOKEN_HASHES or DEVICE_TOKEN_HASHES are set.",
+        },
+      },
+    },
   };
 }

@@ -5,6 +5,20 @@
  * can print one line and exit non-zero.
  */
 import { z } from "zod";
+import {
+  bool,
+  hashList,
+  hostList,
+  int,
+  isLoopbackHost,
+  issuerUrl,
+  mqttUrl,
+  optionalText,
+  origins,
+  pem,
+} from "./setting-types.js";
+
+export { isLoopbackHost };
 
 export type Env = Record<string, string | undefined>;
 
@@ -18,74 +32,6 @@ export class SettingsError extends Error {
     this.name = "SettingsError";
   }
 }
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
-
-const parseOrigins = (raw: string): string[] => {
-  const text = raw.trim();
-  if (text.startsWith("[")) {
-    const parsed: unknown = JSON.parse(text);
-    if (!Array.isArray(parsed) || !parsed.every((o) => typeof o === "string")) {
-      throw new Error("must be a JSON array of strings");
-    }
-    return parsed.map((o) => o.trim()).filter(Boolean);
-  }
-  return text
-    .split(",")
-    .map((o) => o.trim())
-    .filter(Boolean);
-};
-
-const origins = z.string().transform((raw, ctx) => {
-  try {
-    // Browsers send an Origin without a trailing slash; accept one in the setting anyway.
-    const list = parseOrigins(raw).map((o) => o.replace(/\/+$/, ""));
-    for (const origin of list) {
-      if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-        ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin like http://host:port` });
-        return z.NEVER;
-      }
-    }
-    return list;
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : "cannot be parsed" });
-    return z.NEVER;
-  }
-});
-
-const mqttUrl = z.string().transform((raw, ctx) => {
-  const text = raw.trim();
-  if (text === "") return undefined;
-  // `console:` has no authority part; URL still parses it, which is all we need here.
-  // Scheme support is decided by the sink registry, not here.
-  try {
-    return new URL(text);
-  } catch {
-    // The raw value may hold credentials, so the message never repeats it.
-    ctx.addIssue({ code: "custom", message: "is not a valid URL (expected e.g. mqtt://host:1883 or console:)" });
-    return z.NEVER;
-  }
-});
-
-const pem = z.string().refine((s) => s.includes("-----BEGIN "), "must contain a PEM block (-----BEGIN ...-----)");
-
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ["true", "false", "1", "0", "yes", "no"].includes(v), "must be true or false")
-  .transform((v) => v === "true" || v === "1" || v === "yes");
-
-const optionalText = z
-  .string()
-  .transform((s) => (s === "" ? undefined : s))
-  .optional();
 
 /** Variable name → schema. Declared as data so docs and tests can iterate it. */
 const SCHEMA = {
@@ -120,6 +66,16 @@ const SCHEMA = {
     .default("deny"),
   MAX_CONCURRENT_UPLOADS: int(1, 10_000).default(8),
   UPLOAD_IDLE_TIMEOUT_MS: int(100).default(30_000),
+  API_TOKEN_HASHES: hashList.optional(),
+  METRICS_TOKEN_HASHES: hashList.optional(),
+  DEVICE_TOKEN_HASHES: hashList.optional(),
+  OIDC_ISSUER: issuerUrl.optional(),
+  OIDC_AUDIENCE: optionalText,
+  OIDC_REQUIRED_ROLE: optionalText,
+  OIDC_JWKS_COOLDOWN_SECONDS: int(0, 86_400).default(30),
+  OIDC_JWKS_URL: issuerUrl.optional(),
+  ALLOWED_HOSTS: hostList.optional(),
+  ALLOW_ANONYMOUS_ADMIN: bool.default(false),
   LOG_LEVEL: z
     .enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" })
     .default("info"),
@@ -161,6 +117,18 @@ export interface Settings {
   uploadSignatureReuse: "deny" | "allow";
   maxConcurrentUploads: number;
   uploadIdleTimeoutMs: number;
+  /** SHA-256 hex digests of accepted admin bearer tokens. */
+  apiTokenHashes?: string[];
+  metricsTokenHashes?: string[];
+  deviceTokenHashes?: string[];
+  oidcIssuer?: string;
+  oidcAudience?: string;
+  oidcRequiredRole?: string;
+  oidcJwksCooldownSeconds: number;
+  /** Skips discovery: for issuers that publish only a key set (Cloudflare Access). */
+  oidcJwksUrl?: string;
+  allowedHosts?: string[];
+  allowAnonymousAdmin: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -217,9 +185,37 @@ export function loadSettings(env: Env): Settings {
     uploadSignatureReuse: parseOne("UPLOAD_SIGNATURE_REUSE", env.UPLOAD_SIGNATURE_REUSE),
     maxConcurrentUploads: parseOne("MAX_CONCURRENT_UPLOADS", env.MAX_CONCURRENT_UPLOADS),
     uploadIdleTimeoutMs: parseOne("UPLOAD_IDLE_TIMEOUT_MS", env.UPLOAD_IDLE_TIMEOUT_MS),
+    ...authSettings(env),
     logLevel: parseOne("LOG_LEVEL", env.LOG_LEVEL),
   };
 }
+
+function authSettings(env: Env) {
+  const oidcIssuer = parseOne("OIDC_ISSUER", env.OIDC_ISSUER);
+  const oidcAudience = parseOne("OIDC_AUDIENCE", env.OIDC_AUDIENCE);
+  const oidcRequiredRole = parseOne("OIDC_REQUIRED_ROLE", env.OIDC_REQUIRED_ROLE);
+  if (oidcIssuer && !oidcAudience) {
+    throw new SettingsError("OIDC_AUDIENCE", "missing: with OIDC_ISSUER, set the audience your tokens are issued for");
+  }
+  if (!oidcIssuer && (oidcAudience || oidcRequiredRole)) {
+    throw new SettingsError(oidcAudience ? "OIDC_AUDIENCE" : "OIDC_REQUIRED_ROLE", "needs OIDC_ISSUER");
+  }
+  return {
+    apiTokenHashes: parseOne("API_TOKEN_HASHES", env.API_TOKEN_HASHES),
+    metricsTokenHashes: parseOne("METRICS_TOKEN_HASHES", env.METRICS_TOKEN_HASHES),
+    deviceTokenHashes: parseOne("DEVICE_TOKEN_HASHES", env.DEVICE_TOKEN_HASHES),
+    oidcIssuer,
+    oidcAudience,
+    oidcRequiredRole,
+    oidcJwksCooldownSeconds: parseOne("OIDC_JWKS_COOLDOWN_SECONDS", env.OIDC_JWKS_COOLDOWN_SECONDS),
+    oidcJwksUrl: parseOne("OIDC_JWKS_URL", env.OIDC_JWKS_URL),
+    allowedHosts: parseOne("ALLOWED_HOSTS", env.ALLOWED_HOSTS),
+    allowAnonymousAdmin: parseOne("ALLOW_ANONYMOUS_ADMIN", env.ALLOW_ANONYMOUS_ADMIN),
+  };
+}
+
+/** True when any admin authentication is configured. */
+export const adminAuthConfigured = (settings: Settings) => !!settings.apiTokenHashes || !!settings.oidcIssuer;
 
 const REDACTED = "[redacted]";
 
@@ -246,6 +242,10 @@ export function redactSettings(settings: Settings): Record<string, unknown> {
     ...settings,
     mqttUrl: redactUrl(settings.mqttUrl),
     mqttUsername: settings.mqttUsername ? REDACTED : undefined,
+    // Token hashes are not tokens, but SPEC keeps them out of logs too: only how many.
+    apiTokenHashes: settings.apiTokenHashes ? `[${settings.apiTokenHashes.length} hashes]` : undefined,
+    metricsTokenHashes: settings.metricsTokenHashes ? `[${settings.metricsTokenHashes.length} hashes]` : undefined,
+    deviceTokenHashes: settings.deviceTokenHashes ? `[${settings.deviceTokenHashes.length} hashes]` : undefined,
     mqttPassword: settings.mqttPassword ? REDACTED : undefined,
     signingKey: settings.signingKey ? REDACTED : undefined,
   };

@@ -21,7 +21,14 @@ import { type Composed, compose } from "../core/compose.js";
 import { AppError, toErrorBody } from "../core/errors.js";
 import { createJsonLogger, errorFields, type Logger } from "../core/logger.js";
 import { SinkRegistry } from "../core/notify.js";
-import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
+import {
+  adminAuthConfigured,
+  type Env,
+  loadSettings,
+  redactSettings,
+  type Settings,
+  SettingsError,
+} from "../core/settings.js";
 import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
 import { countConfigFiles } from "../core/storage.js";
 import { createOperationMetrics, exposition } from "../plugins/metrics/operations.js";
@@ -90,6 +97,14 @@ function workerSettings(env: Env): Settings {
   if (settings.mqttCa) {
     throw new SettingsError("MQTT_CA", "not supported: outbound WebSockets on Workers trust public CAs only");
   }
+  if (!adminAuthConfigured(settings) && !settings.allowAnonymousAdmin) {
+    throw new SettingsError(
+      "API_TOKEN_HASHES",
+      "a Worker is reachable from the internet, so the admin API needs credentials: set API_TOKEN_HASHES " +
+        "(npx iot-token) or OIDC_ISSUER and OIDC_AUDIENCE; ALLOW_ANONYMOUS_ADMIN=true accepts anonymous admin " +
+        "on purpose (local development only)",
+    );
+  }
   if (settings.mqttTlsInsecure) {
     throw new SettingsError("MQTT_TLS_INSECURE", "not supported: Workers always verify TLS certificates");
   }
@@ -148,6 +163,7 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
       verifyKey,
       version: VERSION,
       track: scopes.track,
+      publicHost: false,
       refusedBodies: "before-answer",
       metrics: async () => {
         // Isolates come and go, so the count is taken from R2 now rather than kept since boot.

@@ -4,6 +4,7 @@
  * request metrics labelled by route *pattern* (never a MAC or a filename).
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { AUTH_FAILURE_REASONS } from "../../core/auth/outcome.js";
 import type { OperationObserver } from "../../core/observer.js";
 
 const SIZE_BUCKETS = [
@@ -80,7 +81,19 @@ export function createOperationMetrics(registry: Registry): OperationObserver {
     registers,
   });
 
+  const authFailures = new Counter({
+    name: "iot_auth_failures_total",
+    help: "Requests refused by authentication, by reason (missing, malformed, expired, bad_signature, …)",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  // Every reason starts at 0, so a dashboard's rate() sees the series before the first failure.
+  for (const reason of AUTH_FAILURE_REASONS) authFailures.labels({ reason });
+
   return {
+    authFailure(reason) {
+      authFailures.inc({ reason });
+    },
     configOperation(operation, status, seconds) {
       configOps.inc({ operation, status });
       configDuration.observe({ operation }, seconds);

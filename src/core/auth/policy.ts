@@ -1,0 +1,39 @@
+/**
+ * Settings → who may do what. With neither API_TOKEN_HASHES nor OIDC_ISSUER the admin
+ * API is anonymous, as in the original (a boot warning says so off loopback, and a
+ * Worker refuses unless ALLOW_ANONYMOUS_ADMIN=true). /metrics and the device reads are
+ * open unless their own token lists are set.
+ */
+import type { Settings } from "../settings.js";
+import { type Authenticator, createAuthenticator } from "./authenticator.js";
+import { createOidcVerifier } from "./oidc.js";
+import { createTokenHashes } from "./token-hashes.js";
+
+export interface AuthPolicy {
+  admin?: Authenticator;
+  metrics?: Authenticator;
+  devices?: Authenticator;
+  allowedHosts?: string[];
+}
+
+export function createAuthPolicy(settings: Settings, options: { fetch?: typeof fetch } = {}): AuthPolicy {
+  const oidc =
+    settings.oidcIssuer && settings.oidcAudience
+      ? createOidcVerifier({
+          issuer: settings.oidcIssuer,
+          audience: settings.oidcAudience,
+          requiredRole: settings.oidcRequiredRole,
+          cooldownSeconds: settings.oidcJwksCooldownSeconds,
+          jwksUrl: settings.oidcJwksUrl,
+          fetch: options.fetch,
+        })
+      : undefined;
+  const hashes = (list: string[] | undefined) => (list ? createTokenHashes(list) : undefined);
+  const admin = settings.apiTokenHashes || oidc ? { hashes: hashes(settings.apiTokenHashes), oidc } : undefined;
+  return {
+    admin: admin && createAuthenticator(admin),
+    metrics: settings.metricsTokenHashes && createAuthenticator({ hashes: hashes(settings.metricsTokenHashes) }),
+    devices: settings.deviceTokenHashes && createAuthenticator({ hashes: hashes(settings.deviceTokenHashes) }),
+    allowedHosts: settings.allowedHosts,
+  };
+}
