@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { authBench } from "./auth.js";
 import { deviceReadBench } from "./device-read.js";
 import { latencyBench } from "./notify-latency.js";
 import { runtimesBench } from "./runtimes.js";
@@ -34,6 +35,7 @@ interface Goal {
 
 const GOALS: Goal[] = [
   { pattern: /^device read .* rps/, goal: "≥ 0.7× bare node:http", met: (_v, r) => (r ?? 0) >= 0.7 },
+  { pattern: /^admin read with an .* rps/, goal: "≥ 0.9× anonymous", met: (_v, r) => (r ?? 0) >= 0.9 },
   { pattern: /^write PUT with MQTT .* rps/, goal: "≥ 0.9× no-op sink", met: (_v, r) => (r ?? 0) >= 0.9 },
   { pattern: /^notify latency .* p50 minus raw p50/, goal: "≤ 1 ms", met: (v) => v <= 1 },
   {
@@ -63,6 +65,7 @@ const lines: string[] = [];
 const steps: Array<[string, () => Promise<string[]>]> = [
   ["device reads", deviceReadBench],
   ["writes", writeBench],
+  ["authentication", authBench],
   ["notification latency", () => latencyBench(300)],
   ["sink throughput", () => throughputBench(20_000, 20)],
   ["1 GiB upload", () => uploadBench(Number(process.env.BENCH_UPLOAD_MIB ?? 1024))],
@@ -120,6 +123,7 @@ ${lines
 npm run bench                          # everything below, then rewrites this file
 npx tsx bench/device-read.ts           # GET /files/configs/{mac}.json and /api/configs/{mac} vs bare node:http
 npx tsx bench/write.ts                 # PUT with MQTT tcp/ws vs no-op sink; PUT p99 broker down vs up
+npx tsx bench/auth.ts                  # GET /api/configs/{mac} with an API token / OIDC token vs anonymous
 npx tsx bench/notify-latency.ts 300    # PUT sent → subscriber receives vs raw mqtt.js publish → receive
 npx tsx bench/sink-throughput.ts       # notifier + metrics + MQTT sink vs raw mqtt.js, window 20
 npx tsx bench/upload.ts 1024           # 1 GiB upload vs fs copy, server peak RSS

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { testKeys } from "./support/keys.js";
 import { type Command, npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./support/server.js";
+import { freshTimestamp } from "./support/upload-stream.js";
 import { waitUntil } from "./support/wait.js";
 
 /** A deadline for a boot on Deno or Bun (a cold Deno compiles the TypeScript first), not a speed expectation. */
@@ -267,7 +268,7 @@ describe("the private key is never inside a served directory", () => {
     await mkdir(assets);
     await writeFile(join(assets, "signing-key.pub.pem"), keys.spki);
     const server = await startServer({ ASSETS_DIR: assets, SIGNING_KEY_PATH: join(assets, "signing-key.pub.pem") });
-    const res = await postAsset(server.url, v1Upload(keys.sign, "fw.bin", "firmware", new Date().toISOString()));
+    const res = await postAsset(server.url, v1Upload(keys.sign, "fw.bin", "firmware", freshTimestamp()));
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await readFile(join(assets, "fw.bin"), "utf8")).toBe("firmware");
   });
@@ -346,7 +347,7 @@ describe("two servers sharing ESP32_CONFIGS_DIR, ASSETS_DIR and STATE_DIR", () =
       const b = await startServer(env);
       expect(a.dataDir).not.toBe(b.dataDir);
 
-      const timestamp = new Date().toISOString();
+      const timestamp = freshTimestamp();
       const first = await postAsset(a.url, v1Upload(keys.sign, "fw-1.0.bin", "genuine", timestamp));
       expect(first.status, await first.clone().text()).toBe(200);
 
@@ -366,7 +367,7 @@ describe("two servers sharing ESP32_CONFIGS_DIR, ASSETS_DIR and STATE_DIR", () =
 
       // A fresh signature (another timestamp) to B is accepted, and A serves what B stored.
       const fresh = await waitUntil("a new timestamp", () => {
-        const now = new Date().toISOString();
+        const now = freshTimestamp();
         return now !== timestamp ? now : undefined;
       });
       const second = await postAsset(b.url, v1Upload(keys.sign, "fw-1.1.bin", "next", fresh));

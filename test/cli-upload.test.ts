@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testKeys } from "./support/keys.js";
 import { ROOT, type SpawnedServer, spawnServer } from "./support/server.js";
+import { freshTimestamp } from "./support/upload-stream.js";
 import { waitUntil } from "./support/wait.js";
 
 const BIN = join(ROOT, "bin/iot-upload.mjs");
@@ -247,7 +248,7 @@ describe("iot-upload", () => {
   it(
     "refuses a replayed signature (the same --timestamp twice): exit 1, explains it was already used, stores nothing new",
     async () => {
-      const args = [path("firmware.bin"), "--name", "replay.bin", "--timestamp", new Date().toISOString(), ...target];
+      const args = [path("firmware.bin"), "--name", "replay.bin", "--timestamp", freshTimestamp(), ...target];
       const first = await cli([...args, "--quiet"]);
       expect(first.stderr).toBe("");
       expect(first.stdout).toBe("");

@@ -9,6 +9,7 @@ import { createOperationMetrics, exposition } from "../src/plugins/metrics/opera
 import { createNoopSink } from "../src/plugins/sinks/noop.js";
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";
 import { createTestApp } from "./support/app.js";
+import { httpContractInModes } from "./support/auth-modes.js";
 import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./support/contract.js";
 import { testKeys } from "./support/keys.js";
 import { type Broker, mosquittoAvailable, startBroker } from "./support/mosquitto.js";
@@ -16,8 +17,8 @@ import { spawnServer } from "./support/server.js";
 
 const env = { MAX_UPLOAD_BYTES: String(CONTRACT_MAX_UPLOAD_BYTES) };
 
-httpContract("Node in-process, filesystem storage", async () => {
-  const t = await createTestApp("fs", env);
+httpContractInModes("Node in-process, filesystem storage", async (authEnv) => {
+  const t = await createTestApp("fs", { ...env, ...authEnv });
   return { fetch: async (path, init) => t.app.request(path, init), sign: t.sign, close: t.cleanup };
 });
 
@@ -45,9 +46,14 @@ afterAll(async () => {
   await broker?.cleanup();
 });
 
-httpContract("Node server process (npm start), MQTT over ws", async () => {
+httpContractInModes("Node server process (npm start), MQTT over ws", async (authEnv) => {
   const keys = testKeys();
-  const server = await spawnServer({ ...env, SIGNING_KEY: keys.pkcs1, ...(broker ? { MQTT_URL: broker.wsUrl } : {}) });
+  const server = await spawnServer({
+    ...env,
+    ...authEnv,
+    SIGNING_KEY: keys.pkcs1,
+    ...(broker ? { MQTT_URL: broker.wsUrl } : {}),
+  });
   return {
     fetch: (path, init) => fetch(`${server.url}${path}`, init),
     sign: keys.sign,

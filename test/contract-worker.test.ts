@@ -10,9 +10,11 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authModes, withCredentials } from "./support/auth-modes.js";
 import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./support/contract.js";
 import { testKeys } from "./support/keys.js";
 import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
+import { freshTimestamp } from "./support/upload-stream.js";
 import { sleep, waitUntil } from "./support/wait.js";
 import { type ConnectionCounter, startConnectionCounter } from "./support/worker-connection-counter.js";
 import { ROOT, startWorkerDev, type WorkerDev } from "./support/worker-dev.js";
@@ -58,13 +60,33 @@ const asDevice = (init: RequestInit = {}): RequestInit => {
   return { ...init, headers };
 };
 
-httpContract("Cloudflare Worker under workerd (wrangler dev --local), R2, MQTT over ws", async () => ({
+httpContract("Cloudflare Worker under workerd (wrangler dev --local), R2, MQTT over ws, anonymous", async () => ({
   fetch: (path, init) => worker.fetch(path, asDevice(init)),
   sign: keys.sign,
   brokerWsUrl: broker?.wsUrl,
   // Stopped in afterAll: the tests below use the same Worker.
   close: async () => {},
 }));
+
+// The authenticated modes, each on a Worker of its own; the OIDC issuer is reached over HTTP from workerd.
+for (const mode of authModes().filter((m) => m.name !== "anonymous")) {
+  httpContract(`Cloudflare Worker under workerd (wrangler dev --local), R2, MQTT over ws, ${mode.name}`, async () => {
+    const authed = await startWorkerDev({
+      ...mode.env(),
+      ALLOW_ANONYMOUS_ADMIN: "false",
+      MAX_UPLOAD_BYTES: String(CONTRACT_MAX_UPLOAD_BYTES),
+      SIGNING_KEY: keys.pkcs1,
+      ...(broker ? { MQTT_URL: broker.wsUrl } : {}),
+    });
+    const target = {
+      fetch: (path: string, init?: RequestInit) => authed.fetch(path, asDevice(init)),
+      sign: keys.sign,
+      brokerWsUrl: broker?.wsUrl,
+      close: authed.cleanup,
+    };
+    return withCredentials(target, mode);
+  });
+}
 
 describe.skipIf(!withBroker)("Worker notifications", () => {
   it("sends each notification after its response, on a connection of its own, closed once acknowledged", async () => {
@@ -168,7 +190,7 @@ describe("Worker storage", () => {
     const big = await startWorkerDev({ SIGNING_KEY: keys.pkcs1, MAX_UPLOAD_BYTES: String(32 * 1024 * 1024) });
     try {
       const data = new Uint8Array(12 * 1024 * 1024 + 4321).map((_, i) => (i * 31) % 251);
-      const timestamp = new Date().toISOString();
+      const timestamp = freshTimestamp();
       const form = new FormData();
       form.set("timestamp", timestamp);
       form.set("signature", keys.sign(timestamp));
@@ -228,6 +250,19 @@ describe("Worker boot failures", () => {
       }
     },
   );
+
+  it("refuses to start with an anonymous admin API unless ALLOW_ANONYMOUS_ADMIN=true", async () => {
+    const anonymous = await startWorkerDev({ SIGNING_KEY: keys.pkcs1, ALLOW_ANONYMOUS_ADMIN: "false" });
+    try {
+      const res = await anonymous.fetch("/api/health");
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ code: "INTERNAL_ERROR", details: { variable: "API_TOKEN_HASHES" } });
+      await waitUntil("the boot failure to be logged", () => anonymous.lines().some((l) => l.level === "error"));
+      expect(String(anonymous.lines().find((l) => l.level === "error")?.msg)).toContain("ALLOW_ANONYMOUS_ADMIN=true");
+    } finally {
+      await anonymous.cleanup();
+    }
+  });
 
   it("answers 500 when SIGNING_KEY is missing, saying how to set it", async () => {
     const keyless = await startWorkerDev({});

@@ -21,6 +21,7 @@ import {
   streamOf,
 } from "./support/fuzz-helpers.js";
 import { buildUpload, uploadPlan } from "./support/fuzz-multipart.js";
+import { freshTimestamp } from "./support/upload-stream.js";
 
 const PROPERTY_TIMEOUT = 60_000;
 
@@ -265,7 +266,7 @@ describe("refused upload filenames", () => {
   it.each(REFUSED_FILENAMES)("%s → 400 VALIDATION_FAILED on filename, nothing written", async (_label, filename) => {
     const published = t.sink.published.length;
     for (const fileFirst of [true, false]) {
-      const timestamp = new Date().toISOString();
+      const timestamp = freshTimestamp();
       const fields = [
         { name: "timestamp", value: timestamp },
         { name: "signature", value: t.sign(timestamp) },

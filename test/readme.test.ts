@@ -56,6 +56,29 @@ describe("README", () => {
     expect(await uploaded()).toEqual(["firmware.bin"]);
   });
 
+  it("mints a token with openssl and uses it against a server holding only its hash, as documented", async () => {
+    const mint = await run("bash", [
+      "-euo",
+      "pipefail",
+      "-c",
+      `${await readmeBlock("token-mint")}\necho "TOKEN=$TOKEN"`,
+    ]);
+    const hash = /API_TOKEN_HASHES=([0-9a-f]{64})/.exec(mint.stdout)?.[1];
+    const token = /TOKEN=(\S+)/.exec(mint.stdout.replace(/API_TOKEN_HASHES=\S+/, ""))?.[1];
+    expect(hash).toBeDefined();
+    expect(token).toMatch(/^iot_[A-Za-z0-9_-]{43}$/);
+    const secured = await spawnServer({ API_TOKEN_HASHES: hash as string });
+    try {
+      const use = await run("bash", ["-euo", "pipefail", "-c", await readmeBlock("token-use")], {
+        env: { ...process.env, SERVER: secured.url, TOKEN: token as string },
+      });
+      expect(JSON.parse(use.stdout)).toEqual({ configs: [], count: 0 });
+      expect((await fetch(`${secured.url}/api/configs`)).status).toBe(401);
+    } finally {
+      await secured.cleanup();
+    }
+  });
+
   it("documents every setting the code reads", async () => {
     const readme = await readFile(join(ROOT, "README.md"), "utf8");
     const { SETTING_NAMES } = await import("../src/core/settings.js");

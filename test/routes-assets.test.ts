@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readAllBytes } from "../src/core/storage.js";
 import { createTestApp, multipart, type StorageKind, signedUpload, type TestApp } from "./support/app.js";
 import { chunked, expectError, metricValue } from "./support/http.js";
+import { freshTimestamp } from "./support/upload-stream.js";
 
 const post = (
   t: TestApp,
@@ -48,7 +49,7 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
   });
 
   it("accepts the file part before the fields", async () => {
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     const res = await post(
       t,
       multipart([
@@ -89,7 +90,7 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
     ["timestamp", ["file", "signature"]],
     ["signature", ["file", "timestamp"]],
   ])("names the missing field %s", async (missing, present) => {
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     const parts = [
       { name: "timestamp", value: timestamp },
       { name: "signature", value: t.sign(timestamp) },
@@ -104,7 +105,7 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
   void cases;
 
   it("treats a plain field named file (no filename) as a missing file", async () => {
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     const body = await expectError(
       await post(
         t,
@@ -201,7 +202,7 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
   );
 
   it("rejects a wrong, garbled or foreign signature, and counts each by error type", async () => {
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     for (const signature of [t.sign("something else"), "%%%not base64%%%", t.sign(`${timestamp} `)]) {
       const body = await expectError(
         await post(
@@ -235,7 +236,7 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
       400,
       "VALIDATION_FAILED",
     );
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     await rejected(
       [
         { name: "timestamp", value: timestamp },
@@ -282,7 +283,7 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
       t,
       multipart([
         { name: "file", value: new Uint8Array(200_000).fill(9), filename: "spooled.bin" },
-        { name: "timestamp", value: new Date().toISOString() },
+        { name: "timestamp", value: freshTimestamp() },
         { name: "signature", value: "AAAA" },
       ]),
     );

@@ -8,6 +8,7 @@ import { testKeys } from "./support/keys.js";
 import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
 import { type SpawnedServer, spawnServer } from "./support/server.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
+import { freshTimestamp } from "./support/upload-stream.js";
 import { waitUntil } from "./support/wait.js";
 
 const available = mosquittoAvailable();
@@ -47,7 +48,7 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
         expect((await put(server.url, "not-a-mac")).status).toBe(400);
         expect((await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-ff`, { method: "DELETE" })).status).toBe(204);
         const form = new FormData();
-        const timestamp = new Date().toISOString();
+        const timestamp = freshTimestamp();
         form.set("timestamp", timestamp);
         form.set("signature", "bm90IGEgc2lnbmF0dXJl");
         form.set("file", new Blob(["x"]), "rejected.bin");
@@ -79,7 +80,7 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
     const server = await spawnServer({ MQTT_URL: broker.tcpUrl, SIGNING_KEY: keys.spki });
     try {
       const form = new FormData();
-      const timestamp = new Date().toISOString();
+      const timestamp = freshTimestamp();
       form.set("timestamp", timestamp);
       form.set("signature", keys.sign(timestamp));
       form.set("file", new Blob(["firmware"]), "fw-2.0.bin");

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestApp, multipart, type StorageKind, type TestApp } from "./support/app.js";
 import { heldBody, tricklingBody } from "./support/held-body.js";
 import { expectError, metricValue } from "./support/http.js";
+import { freshTimestamp } from "./support/upload-stream.js";
 
 type Parts = Parameters<typeof multipart>[0];
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -29,7 +30,7 @@ const postStream = (t: TestApp, stream: ReadableStream<Uint8Array>, contentType:
   } as RequestInit);
 
 /** The parts of a version 1 upload (the original: the signature covers the timestamp). */
-function v1(t: TestApp, filename: string, content: string | Uint8Array, timestamp = new Date().toISOString()): Parts {
+function v1(t: TestApp, filename: string, content: string | Uint8Array, timestamp = freshTimestamp()): Parts {
   return [
     { name: "timestamp", value: timestamp },
     { name: "signature", value: t.sign(timestamp) },
@@ -45,7 +46,7 @@ function v2(
   signedName = filename,
   signedContent = content,
 ) {
-  const timestamp = new Date().toISOString();
+  const timestamp = freshTimestamp();
   return [
     { name: "signature_version", value: "2" },
     { name: "timestamp", value: timestamp },
@@ -73,7 +74,7 @@ describe.each<StorageKind>(["fs", "memory"])("upload signatures on %s storage", 
   const stored = async () => (await t.storage.list("assets")).sort();
 
   it("accepts a captured signature once: a replay, even with another file under another name, is refused", async () => {
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     expect((await post(t, v1(t, "fw-1.0.bin", "genuine", timestamp))).status).toBe(200);
     for (const [name, content] of [
       ["fw-1.0.bin", "genuine"],
@@ -98,7 +99,7 @@ describe.each<StorageKind>(["fs", "memory"])("upload signatures on %s storage", 
   });
 
   it("treats every base64 spelling of one signature as the same signature", async () => {
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     const standard = t.sign(timestamp);
     expect((await post(t, v1(t, "a.bin", "a", timestamp))).status).toBe(200);
     const urlSafe = standard.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -148,7 +149,7 @@ describe.each<StorageKind>(["fs", "memory"])("upload signatures on %s storage", 
 
   it("answers a bad version 1 signature sent before the file without reading (or writing) the file", async () => {
     const marker = "F".repeat(64);
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     const { head, tail, contentType } = splitInFile(
       [
         { name: "timestamp", value: timestamp },
@@ -168,7 +169,7 @@ describe.each<StorageKind>(["fs", "memory"])("upload signatures on %s storage", 
 
   it("gives a signature back when its upload fails, so the same signed request can be retried", async () => {
     const marker = "R".repeat(64);
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     const parts = v1(t, "retry.bin", marker, timestamp);
     const { head, tail, contentType } = splitInFile(parts, marker);
     const broken = heldBody(head, tail);
@@ -198,7 +199,7 @@ describe("upload signature policy settings", () => {
   it("UPLOAD_SIGNATURE_REUSE=allow restores the original's replayable behaviour, with a warning at boot", async () => {
     const t = await createTestApp("fs", { UPLOAD_SIGNATURE_REUSE: "allow" });
     try {
-      const timestamp = new Date().toISOString();
+      const timestamp = freshTimestamp();
       expect((await post(t, v1(t, "one.bin", "1", timestamp))).status).toBe(200);
       expect((await post(t, v1(t, "two.bin", "2", timestamp))).status).toBe(200);
       expect(
@@ -291,7 +292,7 @@ describe("filenames", () => {
   });
 
   it("refuses a filename that is not valid UTF-8", async () => {
-    const timestamp = new Date().toISOString();
+    const timestamp = freshTimestamp();
     const boundary = "----invalid-utf8";
     const enc = new TextEncoder();
     const body = Buffer.concat([

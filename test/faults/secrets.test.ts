@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { testKeys } from "../support/keys.js";
 import { mosquittoAvailable, startBroker } from "../support/mosquitto.js";
+import { freshTimestamp } from "../support/upload-stream.js";
 import { health, startBundled, waitUntil } from "./support.js";
 
 const available = mosquittoAvailable();
@@ -56,7 +57,7 @@ describe.skipIf(!available)("fault suite: secrets", () => {
           });
           await fetch(`${server.url}/api/configs/bad`, { method: "PUT", body: "{" });
           const form = new FormData();
-          form.set("timestamp", new Date().toISOString());
+          form.set("timestamp", freshTimestamp());
           form.set("signature", "AAAA");
           form.set("file", new Blob(["x"]), "fw.bin");
           await fetch(`${server.url}/api/assets`, { method: "POST", body: form });

@@ -17,6 +17,7 @@ import { createOperationMetrics, exposition } from "../../src/plugins/metrics/op
 import { createFsStorage } from "../../src/plugins/storage/fs.js";
 import { createMemoryStorage } from "../../src/plugins/storage/memory.js";
 import { testKeys } from "./keys.js";
+import { freshTimestamp } from "./upload-stream.js";
 
 /**
  * A sink that records what it was asked to publish. It stands in for a broker
@@ -128,7 +129,7 @@ export function signedUpload(
   filename: string,
   content: string | Uint8Array = "firmware-bytes",
 ) {
-  const timestamp = new Date().toISOString();
+  const timestamp = freshTimestamp();
   return multipart([
     { name: "timestamp", value: timestamp },
     { name: "signature", value: t.sign(timestamp) },

@@ -10,11 +10,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribe } from "./mosquitto.js";
+import { freshTimestamp } from "./upload-stream.js";
 
 export const CONTRACT_MAX_UPLOAD_BYTES = 262_144;
 
 export interface ContractTarget {
+  /** Sends the target's admin credentials, when it has any (see auth-modes.ts). */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Sends no credentials; defaults to `fetch` (an anonymous target). */
+  fetchAnonymous?(path: string, init?: RequestInit): Promise<Response>;
+  authMode?: "anonymous" | "API tokens" | "OIDC";
   sign(message: string): string;
   brokerWsUrl?: string;
   close(): Promise<void>;
@@ -57,7 +62,7 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
     const upload = (
       filename: string,
       data: Uint8Array | string,
-      timestamp = new Date().toISOString(),
+      timestamp = freshTimestamp(),
       signature = t.sign(timestamp),
     ) => {
       const form = new FormData();
@@ -66,6 +71,36 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
       form.set("file", new Blob([data as BlobPart]), filename);
       return t.fetch("/api/assets", { method: "POST", body: form });
     };
+
+    it("admin API: open without credentials only when the target is anonymous; health, docs, uploads and device reads always open", async () => {
+      const anonymous = t.fetchAnonymous ?? t.fetch;
+      const mac = randomMac();
+      const attempt = await anonymous(`/api/configs/${mac}`, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ content: {} }),
+      });
+      if ((t.authMode ?? "anonymous") === "anonymous") {
+        expect(attempt.status).toBe(200);
+      } else {
+        const refused = await expectErrorShape(attempt, 401, "UNAUTHORIZED");
+        expect(refused.details).toEqual({ reason: "missing" });
+        expect(attempt.headers.get("www-authenticate")).toMatch(/^Bearer /);
+        await expectErrorShape(await anonymous("/api/configs"), 401, "UNAUTHORIZED");
+        // With credentials the same request goes through.
+        expect((await put(mac, { content: {} })).status).toBe(200);
+      }
+      expect((await anonymous("/api/health")).status).toBe(200);
+      expect((await anonymous("/api/docs/openapi.json")).status).toBe(200);
+      expect((await anonymous(`/files/configs/${mac}.json`)).status).toBe(200);
+      const name = randomName();
+      const timestamp = freshTimestamp();
+      const form = new FormData();
+      form.set("timestamp", timestamp);
+      form.set("signature", t.sign(timestamp));
+      form.set("file", new Blob(["signed, no token"]), name);
+      expect((await anonymous("/api/assets", { method: "POST", body: form })).status).toBe(200);
+    });
 
     it("creates, reads, lists, refuses to overwrite, deletes a config", async () => {
       const mac = randomMac();
@@ -127,7 +162,7 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ filename: name, size: 14, uploaded_at: expect.stringMatching(/\+00:00$/) });
       const signature = await expectErrorShape(
-        await upload(randomName(), "x", new Date().toISOString(), t.sign("other")),
+        await upload(randomName(), "x", freshTimestamp(), t.sign("other")),
         400,
         "VALIDATION_FAILED",
       );
@@ -141,7 +176,7 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
       const badName = await expectErrorShape(await upload("../escape.bin", "x"), 400, "VALIDATION_FAILED");
       expect((badName.details as { field: string }).field).toBe("filename");
       const form = new FormData();
-      form.set("timestamp", new Date().toISOString());
+      form.set("timestamp", freshTimestamp());
       form.set("file", new Blob(["x"]), randomName());
       const missing = await expectErrorShape(
         await t.fetch("/api/assets", { method: "POST", body: form }),
@@ -152,7 +187,7 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
     });
 
     it("accepts each upload signature once, binds version 2 to the name and bytes, serves assets inertly", async () => {
-      const timestamp = new Date().toISOString();
+      const timestamp = freshTimestamp();
       const name = randomName("html");
       expect((await upload(name, "<script>alert(1)</script>", timestamp)).status).toBe(200);
       // The captured pair, replayed with another file under another name: refused, not stored.
@@ -167,7 +202,7 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>)
       await served.arrayBuffer();
 
       const v2 = (file: string, data: string, signedData = data) => {
-        const ts = new Date().toISOString();
+        const ts = freshTimestamp();
         const form = new FormData();
         form.set("signature_version", "2");
         form.set("timestamp", ts);

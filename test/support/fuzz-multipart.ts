@@ -7,6 +7,7 @@
  */
 import fc from "fast-check";
 import { acceptableFilename, concatBytes, containsBytes, type RawPart, rawMultipart } from "./fuzz-helpers.js";
+import { freshTimestamp } from "./upload-stream.js";
 
 const enc = new TextEncoder();
 
@@ -184,7 +185,8 @@ export const uploadPlan = fc.oneof({ weight: 2, arbitrary: wellFormed }, { weigh
 export const seenFilename = (p: { filename: string; encoding: "plain" | "extended" }) =>
   p.encoding === "extended" ? p.filename : p.filename.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 
-export function timestampText(kind: TsKind, garbage: string, now = Date.now()): string {
+/** A fresh millisecond for every timestamp: the server accepts each signature once. */
+export function timestampText(kind: TsKind, garbage: string, now = Date.parse(freshTimestamp())): string {
   switch (kind) {
     case "now":
       return new Date(now).toISOString();

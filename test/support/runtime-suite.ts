@@ -8,7 +8,8 @@ import { execFileSync } from "node:child_process";
 import { symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./contract.js";
+import { httpContractInModes } from "./auth-modes.js";
+import { CONTRACT_MAX_UPLOAD_BYTES } from "./contract.js";
 import { testKeys } from "./keys.js";
 import { type Broker, mosquittoAvailable, startBroker } from "./mosquitto.js";
 import { bootFailure, npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./server.js";
@@ -31,10 +32,11 @@ export function runtimeSuite(runtime: "deno" | "bun"): void {
     await broker?.cleanup();
   });
 
-  httpContract(`${runtime} server process (npm run ${script}), MQTT over ws`, async () => {
+  httpContractInModes(`${runtime} server process (npm run ${script}), MQTT over ws`, async (authEnv) => {
     const keys = testKeys();
     const server = await spawnServer(
       {
+        ...authEnv,
         MAX_UPLOAD_BYTES: String(CONTRACT_MAX_UPLOAD_BYTES),
         SIGNING_KEY: keys.pkcs1,
         ...(broker ? { MQTT_URL: broker.wsUrl } : {}),

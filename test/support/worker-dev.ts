@@ -45,7 +45,8 @@ export async function startWorkerDev(vars: Record<string, string>): Promise<Work
 async function startOnce(vars: Record<string, string>): Promise<WorkerDev> {
   const dir = await mkdtemp(join(tmpdir(), "iot-worker-"));
   const envFile = join(dir, "worker.env");
-  await writeFile(envFile, `${dotenv(vars)}\n`);
+  // As .dev.vars.example does for local development: anonymous admin unless a test says otherwise.
+  await writeFile(envFile, `${dotenv({ ALLOW_ANONYMOUS_ADMIN: "true", ...vars })}\n`);
   const port = await freePort();
   const child: ChildProcess = spawn(
     WRANGLER,
