@@ -6,7 +6,7 @@
 import mqtt from "mqtt";
 import { Registry } from "prom-client";
 import { createMemoryLogger } from "../src/core/logger.js";
-import { createNotifier } from "../src/core/notify.js";
+import { createNotifier } from "../src/core/notifier.js";
 import { createSinkMetrics } from "../src/plugins/metrics/sink-metrics.js";
 import { createMqttSink } from "../src/plugins/sinks/mqtt.js";
 import { startBroker } from "../test/support/mosquitto.js";
@@ -41,7 +41,6 @@ async function ours(url: string): Promise<number> {
         options: {
           protocolVersion: 5,
           queueLimit: messages,
-          flushTimeoutMs: 60_000,
           keepaliveSeconds: 30,
           ackTimeoutMs: 10_000,
           maxInflight: windowSize,

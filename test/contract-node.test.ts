@@ -5,7 +5,7 @@ import { compose } from "../src/core/compose.js";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { loadSettings } from "../src/core/settings.js";
 import { importVerificationKey } from "../src/core/signing-key.js";
-import { createOperationMetrics, exposition } from "../src/plugins/metrics/operations.js";
+import { createMetrics } from "../src/plugins/metrics/index.js";
 import { createNoopSink } from "../src/plugins/sinks/noop.js";
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";
 import { createTestApp } from "./support/app.js";
@@ -24,15 +24,15 @@ httpContractInModes("Node in-process, filesystem storage", async (authEnv) => {
 
 httpContract("Node in-process, memory storage", async () => {
   const keys = testKeys();
-  const registry = new Registry();
+  const metrics = createMetrics(new Registry());
   const { app } = compose({
     settings: loadSettings(env),
     logger: createMemoryLogger(),
     storage: createMemoryStorage(),
     sink: createNoopSink(),
-    observer: createOperationMetrics(registry),
+    observer: metrics.observer,
     verifyKey: await importVerificationKey(keys.spki),
-    metrics: exposition(registry),
+    metrics: metrics.exposition,
   });
   return { fetch: async (path, init) => app.request(path, init), sign: keys.sign, close: async () => {} };
 });

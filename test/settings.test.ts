@@ -7,6 +7,8 @@ import {
   SETTING_NAMES,
   SettingsError,
 } from "../src/core/settings.js";
+import { parsePluginSettings, redactPluginSettings } from "../src/core/sinks/registry.js";
+import { MQTT_SETTINGS } from "../src/plugins/sinks/mqtt-settings.js";
 import { testKeys } from "./support/keys.js";
 
 function settingsError(env: Env): SettingsError {
@@ -32,19 +34,10 @@ describe("loadSettings defaults", () => {
       signingKey: undefined,
       timestampToleranceSeconds: 300,
       corsOrigins: ["http://localhost:3000"],
-      mqttUrl: undefined,
-      mqttUsername: undefined,
-      mqttPassword: undefined,
-      mqttClientId: undefined,
-      mqttProtocolVersion: 5,
-      mqttQueueLimit: 1000,
-      mqttFlushTimeoutMs: 5000,
-      mqttKeepaliveSeconds: 30,
-      mqttAckTimeoutMs: 10_000,
-      mqttMaxInflight: 20,
-      mqttCaFile: undefined,
-      mqttCa: undefined,
-      mqttTlsInsecure: false,
+      notifyUrl: undefined,
+      notifyUrlVariable: "NOTIFY_URL",
+      notifyFlushTimeoutMs: 5000,
+      shutdownTimeoutMs: 5000,
       maxUploadBytes: 104_857_600,
       maxConfigBytes: 1_048_576,
       uploadSignatureMinVersion: 1,
@@ -77,20 +70,15 @@ describe("loadSettings defaults", () => {
 });
 
 describe("loadSettings values", () => {
-  it("reads numbers, paths and MQTT options", () => {
+  it("reads numbers and paths", () => {
     const settings = loadSettings({
       PORT: " 8080 ",
       HOST: "0.0.0.0",
       DATA_DIR: "/srv/iot/",
       ASSETS_DIR: "/mnt/assets",
       TIMESTAMP_TOLERANCE_SECONDS: "0",
-      MQTT_URL: "mqtts://broker.example:8883",
-      MQTT_USERNAME: "fleet",
-      MQTT_PASSWORD: "pw",
-      MQTT_CLIENT_ID: "iot-1",
-      MQTT_PROTOCOL_VERSION: "4",
-      MQTT_QUEUE_LIMIT: "0",
       MAX_UPLOAD_BYTES: "1",
+      SHUTDOWN_TIMEOUT_MS: "250",
       LOG_LEVEL: "debug",
     });
     expect(settings).toMatchObject({
@@ -99,17 +87,29 @@ describe("loadSettings values", () => {
       configsDir: "/srv/iot/configs",
       assetsDir: "/mnt/assets",
       timestampToleranceSeconds: 0,
-      mqttUsername: "fleet",
-      mqttPassword: "pw",
-      mqttClientId: "iot-1",
-      mqttProtocolVersion: 4,
-      mqttQueueLimit: 0,
       maxUploadBytes: 1,
+      shutdownTimeoutMs: 250,
       logLevel: "debug",
     });
-    expect(settings.mqttUrl?.href).toBe("mqtts://broker.example:8883");
-    expect(loadSettings({ MQTT_URL: "console:" }).mqttUrl?.protocol).toBe("console:");
-    expect(loadSettings({ MQTT_URL: "   " }).mqttUrl).toBeUndefined();
+  });
+
+  it("reads NOTIFY_URL, and MQTT_URL as its older name; both set and different is an error naming both", () => {
+    expect(loadSettings({ NOTIFY_URL: "mqtts://broker.example:8883" }).notifyUrl?.href).toBe(
+      "mqtts://broker.example:8883",
+    );
+    const old = loadSettings({ MQTT_URL: "console:" });
+    expect(old.notifyUrl?.protocol).toBe("console:");
+    expect(old.notifyUrlVariable).toBe("MQTT_URL");
+    expect(loadSettings({ NOTIFY_URL: "console:", MQTT_URL: "console:" }).notifyUrlVariable).toBe("NOTIFY_URL");
+    expect(loadSettings({ MQTT_URL: "   " }).notifyUrl).toBeUndefined();
+    const both = settingsError({ NOTIFY_URL: "https://hooks.example/x", MQTT_URL: "mqtt://broker" });
+    expect(both.message).toContain("NOTIFY_URL");
+    expect(both.message).toContain("MQTT_URL");
+    expect(loadSettings({ MQTT_FLUSH_TIMEOUT_MS: "750" }).notifyFlushTimeoutMs).toBe(750);
+    expect(loadSettings({ NOTIFY_FLUSH_TIMEOUT_MS: "900" }).notifyFlushTimeoutMs).toBe(900);
+    expect(settingsError({ NOTIFY_FLUSH_TIMEOUT_MS: "900", MQTT_FLUSH_TIMEOUT_MS: "750" }).variable).toBe(
+      "NOTIFY_FLUSH_TIMEOUT_MS",
+    );
   });
 
   it("reads CORS_ORIGINS as a JSON array or a comma list", () => {
@@ -143,8 +143,6 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
     ["HOST", "   "],
     ["TIMESTAMP_TOLERANCE_SECONDS", "-1"],
     ["TIMESTAMP_TOLERANCE_SECONDS", "5m"],
-    ["MQTT_PROTOCOL_VERSION", "3"],
-    ["MQTT_PROTOCOL_VERSION", "3.1.1"],
     ["CORS_ORIGINS", "[1]"],
     ["CORS_ORIGINS", '{"a": "http://x"}'],
     ["CORS_ORIGINS", "[not json"],
@@ -155,7 +153,6 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
     ["MQTT_URL", "broker without scheme"],
     ["MAX_UPLOAD_BYTES", "0"],
     ["MAX_UPLOAD_BYTES", "1e9"],
-    ["MQTT_QUEUE_LIMIT", "many"],
     ["MQTT_FLUSH_TIMEOUT_MS", "-5"],
     ["MAX_CONFIG_BYTES", "0"],
     ["LOG_LEVEL", "verbose"],
@@ -181,6 +178,23 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
     expect(error.code).toBe("INVALID_SETTING");
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain("\n");
+  });
+
+  it.each([
+    ["MQTT_PROTOCOL_VERSION", "3"],
+    ["MQTT_PROTOCOL_VERSION", "3.1.1"],
+    ["MQTT_QUEUE_LIMIT", "many"],
+    ["MQTT_KEEPALIVE_SECONDS", "0"],
+    ["MQTT_TLS_INSECURE", "perhaps"],
+  ])("the MQTT plugin refuses its own %s=%j, naming it", (variable, value) => {
+    let error: unknown;
+    try {
+      parsePluginSettings(MQTT_SETTINGS, { [variable]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as SettingsError).variable).toBe(variable);
   });
 
   it("needs OIDC_AUDIENCE with OIDC_ISSUER, and OIDC_ISSUER for the audience and the role", () => {
@@ -231,26 +245,29 @@ describe("redaction", () => {
     expect(printed).not.toContain("BEGIN");
     // What is safe to show stays, so an operator can still read the log.
     expect(printed).toContain("broker.example:1883");
-    expect(printed).toContain('"mqttUsername":"[redacted]"');
+    // The MQTT plugin's own settings: its user name and password are declared secret.
+    const mqtt = redactPluginSettings(
+      MQTT_SETTINGS,
+      parsePluginSettings(MQTT_SETTINGS, { MQTT_USERNAME: "fleet-user-token", MQTT_PASSWORD: "hunter2" }),
+    );
+    expect(mqtt).toMatchObject({ MQTT_USERNAME: "[redacted]", MQTT_PASSWORD: "[redacted]", MQTT_PROTOCOL_VERSION: 5 });
+    expect(JSON.stringify(mqtt)).not.toContain("fleet-user-token");
     // Token hashes stay out of logs too; only how many are configured.
     expect(printed).not.toContain("ab".repeat(32));
     expect(printed).toContain('"apiTokenHashes":"[1 hashes]"');
-    expect(printed).toContain('"mqttPassword":"[redacted]"');
     expect(printed).toContain('"signingKey":"[redacted]"');
   });
 
   it("redactSettings leaves unset secrets unset", () => {
     const printed = redactSettings(loadSettings({}));
-    expect(printed.mqttPassword).toBeUndefined();
     expect(printed.signingKey).toBeUndefined();
-    expect(printed.mqttUrl).toBeUndefined();
+    expect(printed.notifyUrl).toBeUndefined();
   });
 
   it("redactSettings does not alter the settings it is given", () => {
-    const settings = loadSettings({ MQTT_URL: "mqtt://user:s3cret@host", MQTT_PASSWORD: "hunter2" });
+    const settings = loadSettings({ MQTT_URL: "mqtt://user:s3cret@host" });
     redactSettings(settings);
-    expect(settings.mqttUrl?.password).toBe("s3cret");
-    expect(settings.mqttPassword).toBe("hunter2");
+    expect(settings.notifyUrl?.password).toBe("s3cret");
   });
 
   it.each([
@@ -270,7 +287,7 @@ describe("redaction", () => {
     "redactUrl hides credentials in a URL written without its authority: %s",
     (url) => {
       const settings = loadSettings({ MQTT_URL: url });
-      expect(redactUrl(settings.mqttUrl)).toBe("mqtt:[redacted]");
+      expect(redactUrl(settings.notifyUrl)).toBe("mqtt:[redacted]");
       expect(JSON.stringify(redactSettings(settings))).not.toContain("s3cret");
     },
   );

@@ -7,9 +7,10 @@ import { createApp } from "./app.js";
 import { createAuthPolicy } from "./auth/policy.js";
 import type { AppDeps } from "./deps.js";
 import type { Logger } from "./logger.js";
-import { createNotifier, type NotificationSink, type Notifier } from "./notify.js";
+import { createNotifier, type Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
 import { adminAuthConfigured, isLoopbackHost, type Settings } from "./settings.js";
+import type { NotificationSink } from "./sinks/contract.js";
 import { createAssetStore, createConfigStore, type StorageDriver } from "./storage.js";
 
 export interface ComposeOptions {

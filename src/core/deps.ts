@@ -1,8 +1,9 @@
 /** Everything the HTTP app needs, passed in by a runtime entry point (or a test). */
 import type { AuthPolicy } from "./auth/policy.js";
 import type { Logger } from "./logger.js";
-import type { NotificationSink, Notifier } from "./notify.js";
+import type { Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
+import type { NotificationSink } from "./sinks/contract.js";
 import type { AssetStore, ConfigStore, StorageDriver } from "./storage.js";
 
 export interface AppDeps {

@@ -45,19 +45,13 @@ const SCHEMA = {
   SIGNING_KEY: pem.optional(),
   TIMESTAMP_TOLERANCE_SECONDS: int(0, 31_536_000).default(300),
   CORS_ORIGINS: origins.default(["http://localhost:3000"]),
+  NOTIFY_URL: mqttUrl.optional(),
+  // The older name of NOTIFY_URL, kept so existing deployments notice nothing.
   MQTT_URL: mqttUrl.optional(),
-  MQTT_USERNAME: optionalText,
-  MQTT_PASSWORD: optionalText,
-  MQTT_CLIENT_ID: optionalText,
-  MQTT_PROTOCOL_VERSION: z.enum(["4", "5"], { message: "must be 4 or 5" }).transform(Number).default(5),
-  MQTT_QUEUE_LIMIT: int(0).default(1000),
-  MQTT_FLUSH_TIMEOUT_MS: int(0).default(5000),
-  MQTT_KEEPALIVE_SECONDS: int(1, 65535).default(30),
-  MQTT_ACK_TIMEOUT_MS: int(100).default(10_000),
-  MQTT_MAX_INFLIGHT: int(1, 65535).default(20),
-  MQTT_CA_FILE: optionalText,
-  MQTT_CA: pem.optional(),
-  MQTT_TLS_INSECURE: bool.default(false),
+  NOTIFY_FLUSH_TIMEOUT_MS: int(0).optional(),
+  // The older name of NOTIFY_FLUSH_TIMEOUT_MS.
+  MQTT_FLUSH_TIMEOUT_MS: int(0).optional(),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(5000),
   MAX_UPLOAD_BYTES: int(1).default(104_857_600),
   MAX_CONFIG_BYTES: int(1).default(1_048_576),
   UPLOAD_SIGNATURE_MIN_VERSION: z.enum(["1", "2"], { message: "must be 1 or 2" }).transform(Number).default(1),
@@ -96,19 +90,14 @@ export interface Settings {
   signingKey?: string;
   timestampToleranceSeconds: number;
   corsOrigins: string[];
-  mqttUrl?: URL;
-  mqttUsername?: string;
-  mqttPassword?: string;
-  mqttClientId?: string;
-  mqttProtocolVersion: 4 | 5;
-  mqttQueueLimit: number;
-  mqttFlushTimeoutMs: number;
-  mqttKeepaliveSeconds: number;
-  mqttAckTimeoutMs: number;
-  mqttMaxInflight: number;
-  mqttCaFile?: string;
-  mqttCa?: string;
-  mqttTlsInsecure: boolean;
+  /** Selects the notification sink by its scheme; unset: no notifications. */
+  notifyUrl?: URL;
+  /** The variable that gave notifyUrl (NOTIFY_URL, or its alias MQTT_URL), to name in messages. */
+  notifyUrlVariable: "NOTIFY_URL" | "MQTT_URL";
+  /** How long shutdown waits for pending notifications. */
+  notifyFlushTimeoutMs: number;
+  /** How long shutdown waits for requests in progress before it stops waiting. */
+  shutdownTimeoutMs: number;
   maxUploadBytes: number;
   maxConfigBytes: number;
   /** Oldest accepted upload signature version (1: timestamp only; 2: timestamp, filename and content). */
@@ -152,9 +141,6 @@ export function loadSettings(env: Env): Settings {
   if (signingKeyPath && signingKey) {
     throw new SettingsError("SIGNING_KEY", "set either SIGNING_KEY or SIGNING_KEY_PATH, not both");
   }
-  const mqttCaFile = parseOne("MQTT_CA_FILE", env.MQTT_CA_FILE);
-  const mqttCa = parseOne("MQTT_CA", env.MQTT_CA);
-  if (mqttCaFile && mqttCa) throw new SettingsError("MQTT_CA", "set either MQTT_CA or MQTT_CA_FILE, not both");
   return {
     port: parseOne("PORT", env.PORT),
     host: parseOne("HOST", env.HOST),
@@ -166,19 +152,7 @@ export function loadSettings(env: Env): Settings {
     signingKey,
     timestampToleranceSeconds: parseOne("TIMESTAMP_TOLERANCE_SECONDS", env.TIMESTAMP_TOLERANCE_SECONDS),
     corsOrigins: parseOne("CORS_ORIGINS", env.CORS_ORIGINS),
-    mqttUrl: parseOne("MQTT_URL", env.MQTT_URL),
-    mqttUsername: parseOne("MQTT_USERNAME", env.MQTT_USERNAME),
-    mqttPassword: parseOne("MQTT_PASSWORD", env.MQTT_PASSWORD),
-    mqttClientId: parseOne("MQTT_CLIENT_ID", env.MQTT_CLIENT_ID),
-    mqttProtocolVersion: parseOne("MQTT_PROTOCOL_VERSION", env.MQTT_PROTOCOL_VERSION) as 4 | 5,
-    mqttQueueLimit: parseOne("MQTT_QUEUE_LIMIT", env.MQTT_QUEUE_LIMIT),
-    mqttFlushTimeoutMs: parseOne("MQTT_FLUSH_TIMEOUT_MS", env.MQTT_FLUSH_TIMEOUT_MS),
-    mqttKeepaliveSeconds: parseOne("MQTT_KEEPALIVE_SECONDS", env.MQTT_KEEPALIVE_SECONDS),
-    mqttAckTimeoutMs: parseOne("MQTT_ACK_TIMEOUT_MS", env.MQTT_ACK_TIMEOUT_MS),
-    mqttMaxInflight: parseOne("MQTT_MAX_INFLIGHT", env.MQTT_MAX_INFLIGHT),
-    mqttCaFile,
-    mqttCa,
-    mqttTlsInsecure: parseOne("MQTT_TLS_INSECURE", env.MQTT_TLS_INSECURE),
+    ...notifySettings(env),
     maxUploadBytes: parseOne("MAX_UPLOAD_BYTES", env.MAX_UPLOAD_BYTES),
     maxConfigBytes: parseOne("MAX_CONFIG_BYTES", env.MAX_CONFIG_BYTES),
     uploadSignatureMinVersion: parseOne("UPLOAD_SIGNATURE_MIN_VERSION", env.UPLOAD_SIGNATURE_MIN_VERSION) as 1 | 2,
@@ -187,6 +161,30 @@ export function loadSettings(env: Env): Settings {
     uploadIdleTimeoutMs: parseOne("UPLOAD_IDLE_TIMEOUT_MS", env.UPLOAD_IDLE_TIMEOUT_MS),
     ...authSettings(env),
     logLevel: parseOne("LOG_LEVEL", env.LOG_LEVEL),
+  };
+}
+
+/** NOTIFY_URL and its older name MQTT_URL (likewise the flush timeout): either, or both when equal. */
+function aliased<K extends SettingName>(name: K, alias: SettingName, env: Env) {
+  const value = parseOne(name, env[name]);
+  const old = parseOne(alias, env[alias]);
+  const text = (v: unknown) => (v instanceof URL ? v.href : v);
+  if (value !== undefined && old !== undefined && text(value) !== text(old)) {
+    throw new SettingsError(name, `${name} and ${alias} (its older name) are both set, to different values; set one`);
+  }
+  return { value: value ?? old, variable: value !== undefined || old === undefined ? name : alias };
+}
+
+const DEFAULT_FLUSH_TIMEOUT_MS = 5000;
+
+function notifySettings(env: Env) {
+  const url = aliased("NOTIFY_URL", "MQTT_URL", env);
+  const flush = aliased("NOTIFY_FLUSH_TIMEOUT_MS", "MQTT_FLUSH_TIMEOUT_MS", env);
+  return {
+    notifyUrl: url.value as URL | undefined,
+    notifyUrlVariable: url.variable as "NOTIFY_URL" | "MQTT_URL",
+    notifyFlushTimeoutMs: (flush.value as number | undefined) ?? DEFAULT_FLUSH_TIMEOUT_MS,
+    shutdownTimeoutMs: parseOne("SHUTDOWN_TIMEOUT_MS", env.SHUTDOWN_TIMEOUT_MS),
   };
 }
 
@@ -240,13 +238,11 @@ export function redactUrl(url: URL | undefined): string | undefined {
 export function redactSettings(settings: Settings): Record<string, unknown> {
   return {
     ...settings,
-    mqttUrl: redactUrl(settings.mqttUrl),
-    mqttUsername: settings.mqttUsername ? REDACTED : undefined,
+    notifyUrl: redactUrl(settings.notifyUrl),
     // Token hashes are not tokens, but SPEC keeps them out of logs too: only how many.
     apiTokenHashes: settings.apiTokenHashes ? `[${settings.apiTokenHashes.length} hashes]` : undefined,
     metricsTokenHashes: settings.metricsTokenHashes ? `[${settings.metricsTokenHashes.length} hashes]` : undefined,
     deviceTokenHashes: settings.deviceTokenHashes ? `[${settings.deviceTokenHashes.length} hashes]` : undefined,
-    mqttPassword: settings.mqttPassword ? REDACTED : undefined,
     signingKey: settings.signingKey ? REDACTED : undefined,
   };
 }

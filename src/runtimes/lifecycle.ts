@@ -1,7 +1,7 @@
 /**
  * What every filesystem runtime (Node, Deno, Bun) does around its own `serve`:
  * boot or print one line and exit 1; log where it listens; on SIGTERM/SIGINT stop
- * accepting, let in-flight requests finish (bounded by MQTT_FLUSH_TIMEOUT_MS), flush
+ * accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), flush
  * pending notifications, exit 0. Signals and exit go through `node:process`, which
  * all three runtimes implement, so only serving differs between the entry points.
  */
@@ -49,7 +49,7 @@ export function shutdownOnSignals(booted: Booted, stopAccepting: () => Promise<v
     try {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, settings.mqttFlushTimeoutMs);
+        timer = setTimeout(resolve, settings.shutdownTimeoutMs);
       });
       // A listener that fails to close is logged, and the notifications are flushed all the same.
       const stopped = stopAccepting().catch((error) => logger.warn("could not stop the listener", errorFields(error)));

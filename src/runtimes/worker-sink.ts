@@ -13,9 +13,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { errorFields, type Logger } from "../core/logger.js";
-import { type NotificationSink, SinkError, type SinkPlugin } from "../core/notify.js";
-import { checkMqttUrl, createMqttSink } from "../plugins/sinks/mqtt.js";
-import { MQTT_SCHEMES } from "../plugins/sinks/mqtt-options.js";
+import { type NotificationSink, SinkError } from "../core/sinks/contract.js";
 
 /** The part of a Worker's ExecutionContext used here. */
 export interface WaitUntil {
@@ -32,7 +30,7 @@ interface Scope {
 export interface PerRequestSinkOptions {
   name: string;
   /** Opens one request's sink (for MQTT: a connection), on the request's first publish. */
-  open(): NotificationSink;
+  open(): Promise<NotificationSink>;
   logger: Logger;
   /** After the response, how long the request's publishes may take before its sink is closed. */
   settleTimeoutMs: number;
@@ -70,7 +68,7 @@ export function createRequestScopes(): RequestScopes {
 }
 
 interface RequestSink {
-  sink: NotificationSink;
+  sink: Promise<NotificationSink>;
   pending: Set<Promise<void>>;
 }
 
@@ -97,7 +95,7 @@ function perRequestSink(current: () => Scope | undefined, options: PerRequestSin
       });
     }
     // Rejects whatever is still unacknowledged with SINK_CLOSED: logged and counted by the notifier and metrics.
-    await request.sink.close();
+    await (await request.sink).close();
     active.delete(request);
   };
 
@@ -129,15 +127,17 @@ function perRequestSink(current: () => Scope | undefined, options: PerRequestSin
         return Promise.reject(new SinkError("SINK_CLOSED", "the request has already answered; its sink is closing"));
       }
       const request = sinkOf(scope);
-      const published = request.sink.publish(notification).then(
-        () => {
-          lastDelivered = true;
-        },
-        (error: unknown) => {
-          lastDelivered = false;
-          throw error;
-        },
-      );
+      const published = request.sink
+        .then((sink) => sink.publish(notification))
+        .then(
+          () => {
+            lastDelivered = true;
+          },
+          (error: unknown) => {
+            lastDelivered = false;
+            throw error;
+          },
+        );
       // Tracks settlement only; the outcome is the caller's (the notifier logs it, the metrics count it).
       const settled: Promise<void> = published
         .then(
@@ -156,44 +156,7 @@ function perRequestSink(current: () => Scope | undefined, options: PerRequestSin
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([...active].map((request) => request.sink.close()));
-    },
-  };
-}
-
-/** Per-connection logs (connected, disconnected) would come once per request: keep them at debug. */
-const quieter = (logger: Logger): Logger => ({ ...logger, info: logger.debug });
-
-const uniqueSuffix = () =>
-  Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
-
-/**
- * MQTT on Workers: `ws://` and `wss://` only (the runtime cannot keep raw TCP sockets
- * open: `mqtt://` and `mqtts://` are refused at boot), one connection per publishing
- * request. Concurrent requests hold concurrent connections, so each gets its own
- * client id (MQTT_CLIENT_ID, when set, becomes a prefix): a broker drops a connection
- * whose client id is taken by another.
- */
-export function workerMqttPlugin(scopes: RequestScopes): SinkPlugin {
-  return {
-    name: "mqtt",
-    schemes: [...MQTT_SCHEMES],
-    create(url, context) {
-      const target = checkMqttUrl(url, context);
-      const { clientId } = context.options;
-      return scopes.perRequestSink({
-        name: "mqtt",
-        logger: context.logger,
-        settleTimeoutMs: context.options.flushTimeoutMs,
-        open: () =>
-          createMqttSink({
-            url: target,
-            context: {
-              logger: quieter(context.logger),
-              options: { ...context.options, clientId: clientId ? `${clientId}-${uniqueSuffix()}` : undefined },
-            },
-          }),
-      });
+      await Promise.all([...active].map(async (request) => (await request.sink).close()));
     },
   };
 }

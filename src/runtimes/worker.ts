@@ -1,44 +1,26 @@
 /**
- * Cloudflare Workers entry point (`wrangler dev` / `wrangler deploy`, see wrangler.toml).
+ * Cloudflare Workers entry point (`wrangler dev` / `wrangler deploy`, see wrangler.toml),
+ * on the one composition root (root.ts) with the Workers adapter: settings from the
+ * Worker's bindings (vars and secrets), storage in the R2 bucket bound as BUCKET, the
+ * signing key from the SIGNING_KEY secret, and no raw TCP and no connection that
+ * outlives a request (sinks needing one run per request: see worker-sink.ts).
  *
- * Settings come from the Worker's bindings (vars and secrets) through the same
- * `loadSettings` as everywhere else; storage is the R2 bucket bound as BUCKET. The app
- * is built once per isolate, on its first request (bindings are only handed to
- * `fetch`), and reused. When building it fails (a missing SIGNING_KEY, an `mqtt://`
- * URL, ...), the reason is logged once as one line and every request is answered with
- * a 500 in SPEC's error shape: there is no process to stop.
+ * The app is built once per isolate, on its first request (bindings are only handed to
+ * `fetch`), and reused. When building it fails, the reason is logged once as one line and
+ * every request is answered with a 500 in SPEC's error shape: there is no process to stop.
  *
- * Notifications: see worker-sink.ts (one broker connection per publishing request,
- * settled in `waitUntil`). Metrics: a prom-client Registry per isolate, without
- * default (process) metrics, so a scrape shows what the one isolate that served it
- * has seen since it started; `iot_config_files_count` is recounted from R2 at each scrape.
- *
- * Must not import boot.ts or anything that reads the filesystem.
+ * Metrics: a registry per isolate, without process metrics, so a scrape shows what the
+ * one isolate that served it has seen since it started; `iot_config_files_count` is
+ * recounted from R2 at each scrape. Must not import anything that reads the filesystem.
  */
 import type { ExecutionContext, R2Bucket } from "@cloudflare/workers-types/2023-07-01/index.js";
-import { Registry } from "prom-client";
-import { type Composed, compose } from "../core/compose.js";
 import { AppError, toErrorBody } from "../core/errors.js";
-import { createJsonLogger, errorFields, type Logger } from "../core/logger.js";
-import { SinkRegistry } from "../core/notify.js";
-import {
-  adminAuthConfigured,
-  type Env,
-  loadSettings,
-  redactSettings,
-  type Settings,
-  SettingsError,
-} from "../core/settings.js";
-import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
+import { errorFields, type Logger } from "../core/logger.js";
+import { adminAuthConfigured, type Env, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { countConfigFiles } from "../core/storage.js";
-import { createOperationMetrics, exposition } from "../plugins/metrics/operations.js";
-import { createSinkMetrics } from "../plugins/metrics/sink-metrics.js";
-import { consoleSinkPlugin } from "../plugins/sinks/console.js";
-import { noopSinkPlugin } from "../plugins/sinks/noop.js";
 import { createR2Storage } from "../plugins/storage/r2.js";
-import { VERSION } from "../version.js";
-import { sinkOptions } from "./sink-options.js";
-import { createRequestScopes, type RequestScopes, workerMqttPlugin } from "./worker-sink.js";
+import { BootError, type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
+import { createRequestScopes, type RequestScopes } from "./worker-sink.js";
 
 export interface WorkerEnv {
   BUCKET?: R2Bucket;
@@ -46,7 +28,6 @@ export interface WorkerEnv {
 }
 
 const RUNTIME = "Cloudflare Workers";
-const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** Settings about files and sockets of a server process: meaningless on Workers, ignored. */
 const NOT_ON_WORKERS = ["PORT", "HOST", "DATA_DIR", "ESP32_CONFIGS_DIR", "ASSETS_DIR", "STATE_DIR"];
 /** Settings that name a file: there is no filesystem, so they are refused with what to use instead. */
@@ -54,22 +35,11 @@ const FILE_SETTINGS: Record<string, string> = {
   SIGNING_KEY_PATH: "there is no filesystem on Workers; give the PEM itself as the secret SIGNING_KEY",
   MQTT_CA_FILE: "there is no filesystem on Workers, and outbound WebSockets trust public CAs only",
 };
-
-/** Raised for a configuration the operator must fix; its message is the one line to log. */
-class WorkerBootError extends Error {
-  readonly code = "BOOT_FAILED";
-  constructor(
-    message: string,
-    readonly variable?: string,
-  ) {
-    super(message);
-  }
-}
-
-interface WorkerApp extends Composed {
-  logger: Logger;
-  scopes: RequestScopes;
-}
+/** Sink settings Workers cannot honour (their outbound TLS is the platform's). */
+const REFUSED: Record<string, string> = {
+  MQTT_CA: "outbound WebSockets on Workers trust public CAs only",
+  MQTT_TLS_INSECURE: "Workers always verify TLS certificates",
+};
 
 /** Vars and secrets are strings (a `[vars]` value may be a TOML number or boolean); bindings are skipped. */
 function settingsEnv(env: WorkerEnv): Env {
@@ -79,134 +49,120 @@ function settingsEnv(env: WorkerEnv): Env {
     else if (typeof value === "number" || typeof value === "boolean") out[name] = String(value);
   }
   for (const name of NOT_ON_WORKERS) delete out[name];
+  for (const [name, why] of Object.entries(FILE_SETTINGS)) {
+    if (out[name]) throw new SettingsError(name, `not supported: ${why}`);
+  }
+  for (const [name, why] of Object.entries(REFUSED)) {
+    if (out[name] && out[name] !== "false") throw new SettingsError(name, `not supported: ${why}`);
+  }
   return out;
 }
 
-function workerSettings(env: Env): Settings {
-  for (const [name, why] of Object.entries(FILE_SETTINGS)) {
-    if (env[name]) throw new SettingsError(name, `not supported: ${why}`);
-  }
-  const settings = loadSettings(env);
-  if (!settings.signingKey) {
-    throw new SettingsError(
-      "SIGNING_KEY",
-      "missing: Workers have no filesystem to keep a generated development key; " +
-        "set it with `wrangler secret put SIGNING_KEY` (for `wrangler dev`, in .dev.vars)",
-    );
-  }
-  if (settings.mqttCa) {
-    throw new SettingsError("MQTT_CA", "not supported: outbound WebSockets on Workers trust public CAs only");
-  }
-  if (!adminAuthConfigured(settings) && !settings.allowAnonymousAdmin) {
-    throw new SettingsError(
-      "API_TOKEN_HASHES",
-      "a Worker is reachable from the internet, so the admin API needs credentials: set API_TOKEN_HASHES " +
-        "(npx iot-token) or OIDC_ISSUER and OIDC_AUDIENCE; ALLOW_ANONYMOUS_ADMIN=true accepts anonymous admin " +
-        "on purpose (local development only)",
-    );
-  }
-  if (settings.mqttTlsInsecure) {
-    throw new SettingsError("MQTT_TLS_INSECURE", "not supported: Workers always verify TLS certificates");
-  }
-  return settings;
-}
-
-async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
-  const vars = settingsEnv(env);
-  // The level is needed before the settings are validated, to log why they are not.
-  const level = LOG_LEVELS.find((l) => l === vars.LOG_LEVEL?.trim()) ?? "info";
-  const logger = createJsonLogger({ level });
-  try {
-    const settings = workerSettings(vars);
-    const bucket = env.BUCKET;
-    if (!bucket || typeof bucket !== "object") {
-      throw new WorkerBootError(
-        'R2 bucket binding BUCKET is missing: add [[r2_buckets]] binding = "BUCKET" to wrangler.toml',
-        "BUCKET",
-      );
-    }
-    const {
-      port: _port,
-      host: _host,
-      dataDir: _d,
-      configsDir: _c,
-      assetsDir: _a,
-      stateDir: _s,
-      ...shown
-    } = redactSettings(settings);
-    logger.info("starting", { runtime: RUNTIME, version: VERSION, settings: shown });
-
-    const storage = createR2Storage({ bucket, logger });
-    const verifyKey = await importVerificationKey(settings.signingKey as string).catch((error: unknown) => {
-      throw error instanceof SigningKeyError ? new SettingsError("SIGNING_KEY", error.message) : error;
-    });
-    const registry = new Registry();
-    const scopes = createRequestScopes();
-    const sinks = new SinkRegistry()
-      .register(noopSinkPlugin)
-      .register(consoleSinkPlugin)
-      .register(workerMqttPlugin(scopes));
-    const sink = createSinkMetrics(registry).wrap(
-      sinks.create(settings.mqttUrl, {
-        logger,
-        options: sinkOptions(settings, { allowTcp: false, name: RUNTIME }),
-      }),
-    );
-    const observer = createOperationMetrics(registry);
-    const render = exposition(registry);
-    const composed = compose({
-      settings,
-      logger,
-      storage,
-      sink,
-      observer,
-      verifyKey,
-      version: VERSION,
-      track: scopes.track,
-      publicHost: false,
-      refusedBodies: "before-answer",
-      metrics: async () => {
-        // Isolates come and go, so the count is taken from R2 now rather than kept since boot.
-        observer.configFilesCounted(await countConfigFiles(storage));
-        return render();
+function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
+  // Known once the settings are: how long a request's publishes may take after its response.
+  let settle: { logger: Logger; timeoutMs: number } | undefined;
+  return {
+    runtime: {
+      name: RUNTIME,
+      capabilities: new Set(),
+      perRequest(name, open) {
+        if (!settle) throw new Error("per-request sinks are built after the settings are read");
+        return scopes.perRequestSink({ name, open, logger: settle.logger, settleTimeoutMs: settle.timeoutMs });
       },
-    });
-    return { ...composed, logger, scopes };
-  } catch (error) {
-    const variable = (error as { variable?: unknown }).variable;
-    const message = error instanceof Error ? error.message : String(error);
-    logger.error(`boot failed, answering every request with 500: ${message}`, {
-      runtime: RUNTIME,
-      ...(typeof variable === "string" ? { variable } : {}),
-      ...(isOperatorError(error) ? {} : errorFields(error)),
-    });
-    throw error;
-  }
+    },
+    prepare(settings, logger) {
+      settle = { logger, timeoutMs: settings.notifyFlushTimeoutMs };
+      if (!settings.signingKey) {
+        throw new SettingsError(
+          "SIGNING_KEY",
+          "missing: Workers have no filesystem to keep a generated development key; " +
+            "set it with `wrangler secret put SIGNING_KEY` (for `wrangler dev`, in .dev.vars)",
+        );
+      }
+      if (!adminAuthConfigured(settings) && !settings.allowAnonymousAdmin) {
+        throw new SettingsError(
+          "API_TOKEN_HASHES",
+          "a Worker is reachable from the internet, so the admin API needs credentials: set API_TOKEN_HASHES " +
+            "(npx iot-token) or OIDC_ISSUER and OIDC_AUDIENCE; ALLOW_ANONYMOUS_ADMIN=true accepts anonymous admin " +
+            "on purpose (local development only)",
+        );
+      }
+      if (!env.BUCKET || typeof env.BUCKET !== "object") {
+        throw new BootError(
+          'R2 bucket binding BUCKET is missing: add [[r2_buckets]] binding = "BUCKET" to wrangler.toml',
+          "BUCKET",
+        );
+      }
+    },
+    storage: async (_settings, logger) => createR2Storage({ bucket: env.BUCKET as R2Bucket, logger }),
+    signingKey: async (settings) => ({ pem: settings.signingKey as string, variable: "SIGNING_KEY" }),
+    shownSettings(settings: Settings) {
+      const {
+        port: _p,
+        host: _h,
+        dataDir: _d,
+        configsDir: _c,
+        assetsDir: _a,
+        stateDir: _s,
+        ...shown
+      } = redactSettings(settings);
+      return shown;
+    },
+    compose: { track: scopes.track, publicHost: false, refusedBodies: "before-answer" },
+    // Isolates come and go, so the count is taken from R2 at each scrape rather than kept since boot.
+    exposition:
+      (metrics, storage, { observer }) =>
+      async () => {
+        observer.configFilesCounted(await countConfigFiles(storage));
+        return metrics.exposition();
+      },
+  };
 }
-
-const isOperatorError = (error: unknown) => {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    code === "INVALID_SETTING" ||
-    code === "INVALID_SIGNING_KEY" ||
-    code === "INVALID_SINK_URL" ||
-    code === "BOOT_FAILED"
-  );
-};
 
 /** What every request gets when the app could not be built: SPEC's error shape, no internals. */
 function bootFailure(request: Request, error: unknown): Response {
   const given = request.headers.get("x-request-id");
   // The same rule as Hono's requestId middleware, which did not get to run.
   const correlationId = given && given.length <= 255 && !/[^\w\-=]/.test(given) ? given : crypto.randomUUID();
-  const variable = (error as { variable?: unknown } | null)?.variable;
+  const variable = error instanceof BootError ? error.variable : undefined;
   const body = toErrorBody(
     new AppError("INTERNAL_ERROR", "The server is misconfigured and cannot serve requests; its log says why", {
-      details: isOperatorError(error) && typeof variable === "string" ? { variable } : {},
+      details: variable ? { variable } : {},
     }),
     correlationId,
   );
   return Response.json(body, { status: 500, headers: { "X-Request-Id": correlationId } });
+}
+
+interface WorkerApp {
+  booted: Booted;
+  scopes: RequestScopes;
+}
+
+async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
+  const scopes = createRequestScopes();
+  try {
+    const booted = await bootRuntime(settingsEnv(env), workerAdapter(env, scopes));
+    return { booted, scopes };
+  } catch (error) {
+    const boot =
+      error instanceof BootError
+        ? error
+        : error instanceof SettingsError
+          ? new BootError(error.message, error.variable)
+          : undefined;
+    // One line, as a process would print it; a programming error is logged with its details.
+    console.log(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: "error",
+        msg: `boot failed, answering every request with 500: ${boot ? boot.message : String(error)}`,
+        runtime: RUNTIME,
+        ...(boot?.variable ? { variable: boot.variable } : errorFields(error)),
+      }),
+    );
+    throw boot ?? error;
+  }
 }
 
 /** One Worker: the app is built on the first request of each isolate and kept for the next ones. */
@@ -222,7 +178,7 @@ export function createWorker() {
       } catch (error) {
         return bootFailure(request, error);
       }
-      return worker.scopes.run(ctx, async () => worker.app.fetch(request, {}, ctx));
+      return worker.scopes.run(ctx, async () => worker.booted.app.fetch(request, {}, ctx));
     },
   };
 }

@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { compose } from "../../src/core/compose.js";
 import { createMemoryLogger } from "../../src/core/logger.js";
-import type { Notification, NotificationSink } from "../../src/core/notify.js";
 import { loadSettings, type Settings } from "../../src/core/settings.js";
 import { importVerificationKey } from "../../src/core/signing-key.js";
+import type { Notification, NotificationSink } from "../../src/core/sinks/contract.js";
 import type { StorageDriver } from "../../src/core/storage.js";
-import { createOperationMetrics, exposition } from "../../src/plugins/metrics/operations.js";
+import { createMetrics } from "../../src/plugins/metrics/index.js";
 import { createFsStorage } from "../../src/plugins/storage/fs.js";
 import { createMemoryStorage } from "../../src/plugins/storage/memory.js";
 import { testKeys } from "./keys.js";
@@ -68,15 +68,16 @@ export async function createTestApp(kind: StorageKind = "fs", env: Record<string
   const keys = testKeys();
   const sink = createRecordingSink();
   const registry = new Registry();
+  const metrics = createMetrics(registry);
   const { app } = compose({
     settings,
     logger,
     storage,
     sink,
-    observer: createOperationMetrics(registry),
+    observer: metrics.observer,
     verifyKey: await importVerificationKey(keys.pkcs8),
     version: "test",
-    metrics: exposition(registry),
+    metrics: metrics.exposition,
   });
   return {
     app,

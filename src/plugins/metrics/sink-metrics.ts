@@ -1,74 +1,43 @@
 /**
- * The metrics decorator: wraps any NotificationSink (MQTT, console, no-op, or a
- * future plugin) without changing its behaviour, and counts every publish by sink,
- * topic and outcome, times it to acknowledgement, and exposes readiness and queue
- * depth as gauges read at scrape time. Labels are bounded: the two topics, the sink
- * name, three outcomes — never a MAC or a filename.
+ * The metrics decorator: wraps any NotificationSink without changing its behaviour, and
+ * counts every publish by sink, topic and outcome, times it to acknowledgement, and feeds
+ * the readiness and queue-depth gauges (read at scrape time). Outcomes: `success`
+ * (acknowledged by the far end), `failure`, `dropped` (pushed out of a full queue), and
+ * `skipped` (the no-op sink: no notifications configured, so nothing was delivered).
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { isSinkError, type NotificationSink } from "../../core/notify.js";
+import type { Registry } from "prom-client";
+import { isSinkError, type NotificationSink } from "../../core/sinks/contract.js";
+import { NOOP_SINK_NAME } from "../sinks/noop.js";
+import { type Collectors, createInstruments, type Instruments } from "./instruments.js";
 
-export type PublishOutcome = "success" | "failure" | "dropped";
+export type PublishOutcome = "success" | "failure" | "dropped" | "skipped";
 
-const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
-export interface SinkMetrics {
+export interface SinkDecorator {
   wrap(sink: NotificationSink): NotificationSink;
+  /** The sinks wrapped so far, for the gauges' scrape-time collection. */
+  readonly sinks: Map<string, NotificationSink>;
 }
 
-/** Declares the sink metrics once per registry; `wrap` may then be called for any number of sinks. */
-export function createSinkMetrics(registry: Registry): SinkMetrics {
-  const registers = [registry];
-  const sinks = new Map<string, NotificationSink>();
-  const publishes = new Counter({
-    name: "iot_notifications_published_total",
-    help: "Notifications handed to a sink, by sink, topic and outcome (success = acknowledged)",
-    labelNames: ["sink", "topic", "outcome"] as const,
-    registers,
-  });
-  const ackSeconds = new Histogram({
-    name: "iot_notification_ack_duration_seconds",
-    help: "Time from publish to acknowledgement by the sink (PUBACK for MQTT)",
-    labelNames: ["sink", "topic"] as const,
-    buckets: ACK_BUCKETS,
-    registers,
-  });
-  new Gauge({
-    name: "iot_notification_sink_ready",
-    help: "1 when the sink can deliver now (for MQTT: connected), else 0",
-    labelNames: ["sink"] as const,
-    registers,
-    collect() {
-      for (const [name, sink] of sinks) this.set({ sink: name }, sink.status().ready ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: "iot_notification_queue_depth",
-    help: "Notifications accepted by the sink and not yet acknowledged",
-    labelNames: ["sink"] as const,
-    registers,
-    collect() {
-      for (const [name, sink] of sinks) this.set({ sink: name }, sink.status().queueDepth);
-    },
-  });
-
-  // Label children are looked up once per (sink, topic, outcome) and reused: prom-client
-  // otherwise hashes the label object on every call, which was half the decorator's cost.
+export function createSinkDecorator(m: Instruments, sinks = new Map<string, NotificationSink>()): SinkDecorator {
+  // Label children are looked up once per (sink, topic) and reused: prom-client otherwise
+  // hashes the label object on every call, which was half the decorator's cost.
   type Children = {
-    ack: ReturnType<typeof ackSeconds.labels>;
-    outcome: Record<PublishOutcome, ReturnType<typeof publishes.labels>>;
+    ack: ReturnType<typeof m.ackDuration.labels>;
+    outcome: Record<PublishOutcome, ReturnType<typeof m.publishes.labels>>;
   };
   const children = new Map<string, Children>();
   const childrenFor = (sink: string, topic: string): Children => {
     const key = `${sink}\u0000${topic}`;
     let found = children.get(key);
     if (!found) {
+      const outcome = (name: PublishOutcome) => m.publishes.labels({ sink, topic, outcome: name });
       found = {
-        ack: ackSeconds.labels({ sink, topic }),
+        ack: m.ackDuration.labels({ sink, topic }),
         outcome: {
-          success: publishes.labels({ sink, topic, outcome: "success" }),
-          failure: publishes.labels({ sink, topic, outcome: "failure" }),
-          dropped: publishes.labels({ sink, topic, outcome: "dropped" }),
+          success: outcome("success"),
+          failure: outcome("failure"),
+          dropped: outcome("dropped"),
+          skipped: outcome("skipped"),
         },
       };
       children.set(key, found);
@@ -77,8 +46,10 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
   };
 
   return {
+    sinks,
     wrap(sink) {
       sinks.set(sink.name, sink);
+      const delivered: PublishOutcome = sink.name === NOOP_SINK_NAME ? "skipped" : "success";
       return {
         name: sink.name,
         publish(notification) {
@@ -86,8 +57,8 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
           const counted = childrenFor(sink.name, notification.topic);
           return sink.publish(notification).then(
             () => {
-              counted.ack.observe((performance.now() - start) / 1000);
-              counted.outcome.success.inc();
+              if (delivered === "success") counted.ack.observe((performance.now() - start) / 1000);
+              counted.outcome[delivered].inc();
             },
             (error: unknown) => {
               counted.outcome[isSinkError(error) && error.code === "SINK_DROPPED" ? "dropped" : "failure"].inc();
@@ -100,4 +71,20 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
       };
     },
   };
+}
+
+/** The readiness and queue-depth gauges, read from the wrapped sinks at scrape time. */
+export const sinkGaugeCollectors = (sinks: Map<string, NotificationSink>): Collectors => ({
+  sinkReady: (gauge) => {
+    for (const [name, sink] of sinks) gauge.set({ sink: name }, sink.status().ready ? 1 : 0);
+  },
+  queueDepth: (gauge) => {
+    for (const [name, sink] of sinks) gauge.set({ sink: name }, sink.status().queueDepth);
+  },
+});
+
+/** The decorator alone, on its own registry (sink tests and benchmarks). */
+export function createSinkMetrics(registry: Registry): SinkDecorator {
+  const sinks = new Map<string, NotificationSink>();
+  return createSinkDecorator(createInstruments(registry, sinkGaugeCollectors(sinks)), sinks);
 }

@@ -1,9 +1,11 @@
 /**
- * The console sink (`MQTT_URL=console:`): one JSON line per notification on
- * standard output. Useful in development and as the smallest worked example of a
- * sink plugin (see "Writing a sink plugin" in the README).
+ * The console sink (`NOTIFY_URL=console:`): one JSON line per notification on standard
+ * output. Useful in development, and the smallest example of a sink plugin.
  */
-import { type NotificationSink, SinkError, type SinkPlugin } from "../../core/notify.js";
+
+import type { NotificationSink } from "../../core/sinks/contract.js";
+import { defineSink } from "../../core/sinks/define-sink.js";
+import { defineSinkPlugin } from "../../core/sinks/plugin.js";
 
 export interface ConsoleSinkOptions {
   /** Where lines go; defaults to console.log, which every runtime has. */
@@ -14,22 +16,17 @@ export interface ConsoleSinkOptions {
 export function createConsoleSink(options: ConsoleSinkOptions = {}): NotificationSink {
   const write = options.write ?? ((line: string) => console.log(line));
   const now = options.now ?? (() => new Date());
-  let closed = false;
-  return {
+  return defineSink({
     name: "console",
-    async publish(notification) {
-      if (closed) throw new SinkError("SINK_CLOSED", "console sink is closed");
-      write(JSON.stringify({ time: now().toISOString(), topic: notification.topic, payload: notification.payload }));
+    async deliver({ topic, payload, metadata }) {
+      write(JSON.stringify({ time: now().toISOString(), topic, payload, ...(metadata ? { metadata } : {}) }));
     },
-    status: () => ({ ready: !closed, queueDepth: 0 }),
-    async close() {
-      closed = true;
-    },
-  };
+  });
 }
 
-export const consoleSinkPlugin: SinkPlugin = {
+export const consoleSinkPlugin = defineSinkPlugin({
   name: "console",
   schemes: ["console"],
+  settings: {},
   create: () => createConsoleSink(),
-};
+});

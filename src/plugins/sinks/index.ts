@@ -1,9 +1,10 @@
-/** The sink plugins shipped with the server, registered by URL scheme. */
-import { SinkRegistry } from "../../core/notify.js";
+/**
+ * The sink plugins shipped with the server: the one list every runtime uses. Adding a
+ * plugin is one line here; the registry then routes its URL schemes to it on every
+ * runtime that offers what it `requires`.
+ */
+import type { SinkPlugin } from "../../core/sinks/plugin.js";
 import { consoleSinkPlugin } from "./console.js";
-import { mqttSinkPlugin } from "./mqtt.js";
-import { noopSinkPlugin } from "./noop.js";
+import { mqttSinkPlugin } from "./mqtt-plugin.js";
 
-export function defaultSinkRegistry(): SinkRegistry {
-  return new SinkRegistry().register(noopSinkPlugin).register(consoleSinkPlugin).register(mqttSinkPlugin);
-}
+export const SINK_PLUGINS: readonly SinkPlugin[] = [consoleSinkPlugin, mqttSinkPlugin] as SinkPlugin[];

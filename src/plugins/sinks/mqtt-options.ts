@@ -3,8 +3,8 @@
  * taken out of the URL here so that the URL we keep (and may log) has none.
  */
 import type { IClientOptions } from "mqtt";
-import type { SinkOptions } from "../../core/notify.js";
 import { redactUrl } from "../../core/settings.js";
+import type { MqttOptions } from "./mqtt-settings.js";
 
 export const MQTT_SCHEMES = ["mqtt", "mqtts", "ws", "wss"] as const;
 export const TCP_SCHEMES = new Set(["mqtt", "mqtts"]);
@@ -31,7 +31,7 @@ const decode = (text: string) => {
   }
 };
 
-export function mqttTarget(url: URL, options: SinkOptions): MqttTarget {
+export function mqttTarget(url: URL, options: MqttOptions): MqttTarget {
   const bare = new URL(url.href);
   const username = options.username ?? (url.username ? decode(url.username) : undefined);
   const password = options.password ?? (url.password ? decode(url.password) : undefined);

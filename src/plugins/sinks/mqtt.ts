@@ -12,17 +12,11 @@
  * message we have already re-queued, and a publish can never hang on a dead client.
  */
 import type { IClientOptions, MqttClient } from "mqtt";
-import { errorFields } from "../../core/logger.js";
-import {
-  type Notification,
-  type NotificationSink,
-  SinkConfigError,
-  type SinkContext,
-  SinkError,
-  type SinkPlugin,
-} from "../../core/notify.js";
+import { errorFields, type Logger } from "../../core/logger.js";
+import { type Notification, type NotificationSink, SinkError } from "../../core/sinks/contract.js";
 import { Fifo } from "./fifo.js";
-import { MQTT_SCHEMES, mqttTarget, TCP_SCHEMES } from "./mqtt-options.js";
+import { mqttTarget } from "./mqtt-options.js";
+import type { MqttOptions } from "./mqtt-settings.js";
 
 export type ConnectFn = (url: string, options: IClientOptions) => MqttClient;
 
@@ -46,7 +40,7 @@ const AUTH_CODES = new Set([4, 5, 134, 135]);
 
 export interface MqttSinkOptions {
   url: URL;
-  context: SinkContext;
+  context: { logger: Logger; options: MqttOptions };
   /** mqtt.js's connect; injectable so a runtime can supply its own build. Loaded lazily by default. */
   connect?: ConnectFn;
 }
@@ -264,28 +258,3 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
     },
   };
 }
-
-/**
- * Checks MQTT_URL against the runtime without connecting: Workers check it at boot and
- * connect later, per request. Returns the URL to connect to.
- */
-export function checkMqttUrl(url: URL | undefined, context: SinkContext): URL {
-  if (!url) throw new SinkConfigError("Invalid setting MQTT_URL: missing");
-  const scheme = url.protocol.replace(/:$/, "");
-  const runtime = context.options.runtime;
-  if (runtime && !runtime.allowTcp && TCP_SCHEMES.has(scheme)) {
-    throw new SinkConfigError(
-      `Invalid setting MQTT_URL: ${scheme}:// needs raw TCP sockets, which ${runtime.name} cannot keep open; use ws:// or wss://`,
-    );
-  }
-  if (!url.hostname) throw new SinkConfigError("Invalid setting MQTT_URL: no broker host");
-  return url;
-}
-
-export const mqttSinkPlugin: SinkPlugin = {
-  name: "mqtt",
-  schemes: [...MQTT_SCHEMES],
-  create(url, context) {
-    return createMqttSink({ url: checkMqttUrl(url, context), context });
-  },
-};

@@ -1,28 +1,13 @@
 /**
- * The no-op sink: selected when MQTT_URL is unset or empty. Every notification is
- * accepted and counted (by the metrics decorator) but goes nowhere.
+ * The no-op sink: used when NOTIFY_URL (or MQTT_URL) is unset or empty. Every notification
+ * is accepted and goes nowhere; the metrics decorator counts it as `skipped`, not as
+ * delivered.
  */
-import { type NotificationSink, SinkError, type SinkPlugin } from "../../core/notify.js";
+import type { NotificationSink } from "../../core/sinks/contract.js";
+import { defineSink } from "../../core/sinks/define-sink.js";
+
+export const NOOP_SINK_NAME = "noop";
 
 export function createNoopSink(): NotificationSink {
-  let closed = false;
-  return {
-    name: "noop",
-    async publish() {
-      if (closed) throw new SinkError("SINK_CLOSED", "noop sink is closed");
-    },
-    status: () => ({ ready: !closed, queueDepth: 0 }),
-    async close() {
-      closed = true;
-    },
-  };
+  return defineSink({ name: NOOP_SINK_NAME, deliver: async () => undefined });
 }
-
-export const noopSinkPlugin: SinkPlugin = {
-  name: "noop",
-  schemes: [""],
-  create(_url, { logger }) {
-    logger.info("MQTT_URL is not set: update notifications are disabled (no-op sink)");
-    return createNoopSink();
-  },
-};

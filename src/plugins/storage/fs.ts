@@ -16,7 +16,6 @@ import { join } from "node:path";
 import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
 import {
   type Area,
-  type ByteRange,
   type ReadOptions,
   type StagedWrite,
   type StorageDriver,
@@ -24,10 +23,10 @@ import {
   storageUnavailable,
   type WriteOutcome,
 } from "../../core/storage.js";
+import { createFileCache, SMALL_FILE_BYTES, versionOf } from "./fs-cache.js";
 import { createFsLedger } from "./fs-ledger.js";
 import { openRegularFile } from "./fs-open.js";
 import {
-  bytesStream,
   directoryProblem,
   errno,
   fileStream,
@@ -48,65 +47,10 @@ export interface FsStorageOptions {
 }
 
 const tempName = () => `${TEMP_PREFIX}${randomUUID()}.tmp`;
-/** Remembered file hashes; beyond this many the oldest are forgotten (and recomputed on demand). */
-const HASH_CACHE_LIMIT = 10_000;
-
-/** Files up to this size are kept in memory once read (devices fetch the same few configs over and over). */
-const SMALL_FILE_BYTES = 256 * 1024;
-/** Total bytes of file contents kept in memory; least recently used first out. */
-const CONTENT_CACHE_BYTES = 32 * 1024 * 1024;
-
-/** Identity of one version of a file: a rewrite changes the inode (we always rename) or size or mtime. */
-const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) => `${info.ino}:${info.size}:${info.mtimeNs}`;
-
 export async function createFsStorage(options: FsStorageOptions): Promise<StorageDriver> {
   const { logger } = options;
   const dirs: Record<Area, string> = { configs: options.configsDir, assets: options.assetsDir };
-  // path → "version|sha256". Hashes are computed while writing, so a read rarely has to hash a file.
-  const hashes = new Map<string, string>();
-  const remember = (path: string, version: string, sha256: string) => {
-    hashes.delete(path);
-    hashes.set(path, `${version}|${sha256}`);
-    if (hashes.size > HASH_CACHE_LIMIT) hashes.delete(hashes.keys().next().value as string);
-  };
-  const recall = (path: string, version: string) => {
-    const entry = hashes.get(path);
-    return entry?.startsWith(`${version}|`) ? entry.slice(version.length + 1) : undefined;
-  };
-  // path → small file's bytes for one version. A hit costs one stat instead of open/fstat/read/close.
-  const contents = new Map<string, { version: string; bytes: Uint8Array; sha256: string; mtimeMs: number }>();
-  let contentBytes = 0;
-  const forgetContent = (path: string) => {
-    const old = contents.get(path);
-    if (old) contentBytes -= old.bytes.length;
-    contents.delete(path);
-  };
-  const keepContent = (path: string, version: string, bytes: Uint8Array, sha256: string, mtimeMs: number) => {
-    forgetContent(path);
-    if (bytes.length > SMALL_FILE_BYTES) return;
-    contents.set(path, { version, bytes, sha256, mtimeMs });
-    contentBytes += bytes.length;
-    for (const key of contents.keys()) {
-      if (contentBytes <= CONTENT_CACHE_BYTES) break;
-      forgetContent(key);
-    }
-  };
-  const fromMemory = (bytes: Uint8Array, sha256: string, mtimeMs: number, range?: ByteRange): StoredObject => {
-    const part = range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
-    let body: ReadableStream<Uint8Array> | undefined;
-    return {
-      size: bytes.length,
-      lastModified: new Date(mtimeMs),
-      sha256,
-      bytes: part,
-      // Made only when asked for: most callers use `bytes`, and a stream costs more than the read.
-      get body() {
-        body ??= bytesStream(part);
-        return body;
-      },
-    };
-  };
-
+  const { remember, recall, contents, keepContent, forgetContent, fromMemory } = createFileCache();
   for (const area of Object.keys(dirs) as Area[]) {
     await mkdir(dirs[area], { recursive: true });
     await sweepTemporaryFiles(dirs[area], area, logger);

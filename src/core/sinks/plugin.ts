@@ -1,0 +1,89 @@
+/**
+ * What a sink plugin is: a name, the URL schemes it answers to, the settings it reads
+ * (declared as data, validated by zod, redacted when secret), what it needs from the
+ * runtime, and a factory. A plugin is one file; registering it is one line in
+ * src/plugins/sinks/index.ts, and it then works on every runtime that can run it.
+ */
+import type { z } from "zod";
+import type { Logger } from "../logger.js";
+import type { NotificationSink } from "./contract.js";
+
+/** What a runtime may or may not offer a plugin. */
+export type Capability = "tcp" | "longLivedConnections" | "filesystem";
+
+export interface RuntimeInfo {
+  /** For messages: "node", "deno", "bun", "Cloudflare Workers". */
+  name: string;
+  capabilities: ReadonlySet<Capability>;
+  /**
+   * Where a runtime cannot keep a connection between requests (Workers), it can still
+   * give each request a sink of its own: plugins needing long-lived connections are then
+   * run that way (one connection per publishing request, closed once it settles).
+   */
+  perRequest?: (name: string, open: () => Promise<NotificationSink>) => NotificationSink;
+  /** Reads a file a setting names; absent where there is no filesystem. */
+  readFile?: (path: string) => Promise<string>;
+}
+
+export interface SettingSpec {
+  /** Parses the variable's text (undefined when unset or empty); its messages follow "Invalid setting NAME: ". */
+  schema: z.ZodType<unknown, string | undefined>;
+  /** One line for the README settings table. */
+  description: string;
+  /** Never printed (passwords, keys, tokens): redacted wherever settings are logged. */
+  secret?: boolean;
+  /** The default as the README shows it. */
+  defaultText?: string;
+}
+
+export type SettingSpecs = Record<string, SettingSpec>;
+export type SettingsOf<S extends SettingSpecs> = { [K in keyof S]: z.output<S[K]["schema"]> };
+
+/** A requirement, and what to suggest on a runtime that cannot meet it. */
+export interface Requirement {
+  capability: Capability;
+  hint?: string;
+}
+
+export interface SinkContext<S> {
+  /** The sink's URL as configured, credentials included: strip them before connecting or logging. */
+  url: URL;
+  /** The variable the URL came from (NOTIFY_URL, or its alias MQTT_URL), to name in messages. */
+  urlVariable: string;
+  settings: S;
+  logger: Logger;
+  runtime: RuntimeInfo;
+}
+
+export interface SinkPlugin<S extends SettingSpecs = SettingSpecs> {
+  /** Short and stable: the `sink` label of the metrics and the health body. */
+  name: string;
+  /** URL schemes without the colon, e.g. ["mqtt", "ws"]. */
+  schemes: readonly string[];
+  /** The environment variables it reads; they belong to it alone. */
+  settings: S;
+  /** What it needs from the runtime for this URL; checked before `create`. */
+  requires?(url: URL): Requirement[];
+  /**
+   * Checks the configuration without connecting anywhere; runs at boot on every runtime,
+   * also where the sink itself is built later, per request. Throw a SinkConfigError.
+   */
+  check?(context: SinkContext<SettingsOf<S>>): void | Promise<void>;
+  /** Builds the sink. Throw a SinkConfigError (or any Error) for a configuration it cannot use: boot stops with one line. */
+  create(context: SinkContext<SettingsOf<S>>): NotificationSink | Promise<NotificationSink>;
+}
+
+/** Keeps the settings' types flowing from the declaration to `create`. */
+export const defineSinkPlugin = <S extends SettingSpecs>(plugin: SinkPlugin<S>): SinkPlugin<S> => plugin;
+
+/** A configuration a plugin cannot use; its message is the one line the boot prints. */
+export class SinkConfigError extends Error {
+  readonly code = "INVALID_SINK_SETTING";
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid setting ${variable}: ${problem}`);
+    this.name = "SinkConfigError";
+  }
+}

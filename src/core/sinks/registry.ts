@@ -1,0 +1,137 @@
+/**
+ * Scheme → plugin, and the one way a sink is built from the environment: the plugin's
+ * own settings validated, the runtime checked against what the plugin needs, and any
+ * failure turned into one line naming the variable at fault. An unknown scheme is an
+ * error listing the known ones, never a silent fallback.
+ */
+import type { Logger } from "../logger.js";
+import { type Env, SettingsError } from "../settings.js";
+import type { NotificationSink } from "./contract.js";
+import {
+  type Capability,
+  type RuntimeInfo,
+  type SettingSpecs,
+  type SettingsOf,
+  SinkConfigError,
+  type SinkPlugin,
+} from "./plugin.js";
+
+const CANNOT: Record<Capability, string> = {
+  tcp: "needs raw TCP sockets, which %s cannot keep open",
+  longLivedConnections: "needs a connection that outlives a request, which %s cannot keep",
+  filesystem: "needs a filesystem, which %s does not have",
+};
+
+/** Parses a plugin's variables; an invalid one is a SettingsError naming it. */
+export function parsePluginSettings<S extends SettingSpecs>(specs: S, env: Env): SettingsOf<S> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const raw = env[name];
+    const result = spec.schema.safeParse(raw === "" ? undefined : raw);
+    if (!result.success) throw new SettingsError(name, result.error.issues[0]?.message ?? "is invalid");
+    out[name] = result.data;
+  }
+  return out as SettingsOf<S>;
+}
+
+/** Settings as they may be logged: secret ones replaced, unset ones left out. */
+export function redactPluginSettings(specs: SettingSpecs, values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    out[name] = specs[name]?.secret ? "[redacted]" : value;
+  }
+  return out;
+}
+
+const isOwnError = (error: unknown) => error instanceof SettingsError || error instanceof SinkConfigError;
+
+export interface SinkRequest {
+  url: URL;
+  urlVariable: string;
+  env: Env;
+  logger: Logger;
+  runtime: RuntimeInfo;
+}
+
+export class SinkRegistry {
+  readonly #plugins = new Map<string, SinkPlugin>();
+
+  constructor(plugins: readonly SinkPlugin[] = []) {
+    for (const plugin of plugins) this.register(plugin);
+  }
+
+  register(plugin: SinkPlugin): this {
+    for (const scheme of plugin.schemes) {
+      const existing = this.#plugins.get(scheme);
+      if (existing) throw new Error(`scheme "${scheme}" is already registered by sink "${existing.name}"`);
+      this.#plugins.set(scheme, plugin);
+    }
+    return this;
+  }
+
+  schemes(): string[] {
+    return [...this.#plugins.keys()].sort();
+  }
+
+  plugins(): SinkPlugin[] {
+    return [...new Set(this.#plugins.values())];
+  }
+
+  pluginFor(url: URL, urlVariable: string): SinkPlugin {
+    const scheme = url.protocol.replace(/:$/, "");
+    const plugin = this.#plugins.get(scheme);
+    if (!plugin) {
+      const known = this.schemes()
+        .map((s) => `${s}:`)
+        .join(", ");
+      throw new SinkConfigError(
+        urlVariable,
+        `unknown scheme "${scheme}:"; known schemes: ${known} (or leave it unset for no notifications)`,
+      );
+    }
+    return plugin;
+  }
+
+  /**
+   * Validates every registered plugin's variables that are set, chosen or not: an invalid
+   * value stops the boot whichever sink is selected (as it always has for MQTT_*).
+   */
+  checkAllSettings(env: Env): void {
+    for (const plugin of this.plugins()) parsePluginSettings(plugin.settings, env);
+  }
+
+  /** Builds the sink a URL selects, or stops with one line (SettingsError or SinkConfigError). */
+  async create(request: SinkRequest): Promise<{ sink: NotificationSink; plugin: SinkPlugin; settings: object }> {
+    const { url, urlVariable, runtime } = request;
+    this.checkAllSettings(request.env);
+    const plugin = this.pluginFor(url, urlVariable);
+    const settings = parsePluginSettings(plugin.settings, request.env);
+    let perRequest = false;
+    for (const { capability, hint } of plugin.requires?.(url) ?? []) {
+      if (runtime.capabilities.has(capability)) continue;
+      if (capability === "longLivedConnections" && runtime.perRequest) {
+        perRequest = true;
+        continue;
+      }
+      const scheme = url.protocol.replace(/:$/, "");
+      const problem = `${scheme}:// ${CANNOT[capability].replace("%s", runtime.name)}${hint ? `; ${hint}` : ""}`;
+      throw new SinkConfigError(urlVariable, problem);
+    }
+    const context = { url, urlVariable, settings, logger: request.logger, runtime };
+    /** Any error from the plugin becomes the one-line boot error; ours pass as they are. */
+    const guarded = async <T>(step: () => T | Promise<T>): Promise<T> => {
+      try {
+        return await step();
+      } catch (error) {
+        if (isOwnError(error)) throw error;
+        const why = error instanceof Error ? error.message : String(error);
+        throw new SinkConfigError(urlVariable, `the ${plugin.name} sink could not start: ${why}`);
+      }
+    };
+    await guarded(() => plugin.check?.(context));
+    const open = () => guarded(() => plugin.create(context));
+    if (perRequest && runtime.perRequest) return { sink: runtime.perRequest(plugin.name, open), plugin, settings };
+    return { sink: await open(), plugin, settings };
+  }
+}

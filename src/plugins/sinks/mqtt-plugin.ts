@@ -1,0 +1,55 @@
+/**
+ * The MQTT sink plugin (`mqtt://`, `mqtts://`, `ws://`, `wss://`): its settings, what it
+ * needs from the runtime, and how the sink is built (see mqtt.ts for the sink itself).
+ */
+import type { Logger } from "../../core/logger.js";
+import { defineSinkPlugin, SinkConfigError } from "../../core/sinks/plugin.js";
+import { createMqttSink } from "./mqtt.js";
+import { MQTT_SCHEMES, TCP_SCHEMES } from "./mqtt-options.js";
+import { MQTT_SETTINGS, mqttOptions } from "./mqtt-settings.js";
+
+/** Per-connection logs (connected, disconnected) would come once per request: keep them at debug. */
+const quieter = (logger: Logger): Logger => ({ ...logger, info: logger.debug });
+
+const uniqueSuffix = () =>
+  Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+export const mqttSinkPlugin = defineSinkPlugin({
+  name: "mqtt",
+  schemes: MQTT_SCHEMES,
+  settings: MQTT_SETTINGS,
+  requires: (url) => [
+    // A persistent connection with a queue; where a runtime keeps nothing between requests
+    // (Workers), the registry runs it per request instead (a connection per publishing request).
+    { capability: "longLivedConnections" },
+    ...(TCP_SCHEMES.has(url.protocol.replace(/:$/, ""))
+      ? [{ capability: "tcp" as const, hint: "use ws:// or wss://" }]
+      : []),
+  ],
+  check({ url, urlVariable, settings, runtime }) {
+    if (!url.hostname) throw new SinkConfigError(urlVariable, "no broker host");
+    if (settings.MQTT_CA_FILE && settings.MQTT_CA) {
+      throw new SinkConfigError("MQTT_CA", "set either MQTT_CA or MQTT_CA_FILE, not both");
+    }
+    if (settings.MQTT_CA_FILE && !runtime.readFile) {
+      throw new SinkConfigError("MQTT_CA_FILE", `${runtime.name} has no filesystem; give the PEM itself as MQTT_CA`);
+    }
+  },
+  async create({ url, settings, logger, runtime }) {
+    let ca: string | undefined;
+    if (settings.MQTT_CA_FILE && runtime.readFile) {
+      try {
+        ca = await runtime.readFile(settings.MQTT_CA_FILE);
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? "unknown error";
+        throw new SinkConfigError("MQTT_CA_FILE", `cannot read the CA file (${code})`);
+      }
+    }
+    const options = mqttOptions(settings, ca);
+    if (runtime.capabilities.has("longLivedConnections")) return createMqttSink({ url, context: { logger, options } });
+    // One connection per publishing request: concurrent requests hold concurrent connections,
+    // so each gets its own client id (a broker drops a connection whose id another takes).
+    const clientId = options.clientId ? `${options.clientId}-${uniqueSuffix()}` : undefined;
+    return createMqttSink({ url, context: { logger: quieter(logger), options: { ...options, clientId } } });
+  },
+});

@@ -1,0 +1,156 @@
+/**
+ * The one composition root, shared by Node, Deno, Bun and Workers: environment →
+ * settings → storage, key, sink (from the one plugin list), metrics → the composed app.
+ * What differs between runtimes comes in through a RuntimeAdapter. Anything invalid
+ * becomes a BootError whose message is the one line to print (or, on Workers, to log).
+ */
+import { type Composed, compose } from "../core/compose.js";
+import { createJsonLogger, type Logger, type LogLevel } from "../core/logger.js";
+import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
+import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
+import type { NotificationSink } from "../core/sinks/contract.js";
+import type { RuntimeInfo, SinkPlugin } from "../core/sinks/plugin.js";
+import { redactPluginSettings, SinkRegistry } from "../core/sinks/registry.js";
+import type { StorageDriver } from "../core/storage.js";
+import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
+import { SINK_PLUGINS } from "../plugins/sinks/index.js";
+import { createNoopSink } from "../plugins/sinks/noop.js";
+import { VERSION } from "../version.js";
+
+export interface KeySource {
+  pem: string;
+  /** The setting the key came from, named in any error about it. */
+  variable: string;
+}
+
+export interface RuntimeAdapter {
+  runtime: RuntimeInfo;
+  /** Runtime-specific checks and refusals, before anything is built (Workers: a key is required, …). */
+  prepare?(settings: Settings, logger: Logger): void | Promise<void>;
+  storage(settings: Settings, logger: Logger): Promise<StorageDriver>;
+  signingKey(settings: Settings, logger: Logger): Promise<KeySource>;
+  /** Adds runtime metrics (Node's process metrics) to the registry. */
+  instrument?(metrics: Metrics): void;
+  /** The settings worth printing at start (Workers leave out what does not apply there). */
+  shownSettings?(settings: Settings): Record<string, unknown>;
+  /** Passed to the app; see ComposeOptions. */
+  compose?: Pick<Parameters<typeof compose>[0], "track" | "publicHost" | "refusedBodies">;
+  /** Replaces the /metrics exposition (Workers recount config files at each scrape). */
+  exposition?(
+    metrics: Metrics,
+    storage: StorageDriver,
+    composed: { observer: Metrics["observer"] },
+  ): Metrics["exposition"];
+  /** Called once the config count can be taken (the filesystem runtimes count at boot). */
+  countConfigs?(storage: StorageDriver, metrics: Metrics): Promise<void>;
+  /** Where log lines go; stdout by default. */
+  write?: (line: string) => void;
+}
+
+export interface Booted extends Composed {
+  settings: Settings;
+  logger: Logger;
+  sink: NotificationSink;
+  metrics: Metrics;
+}
+
+export class BootError extends Error {
+  readonly code = "BOOT_FAILED";
+  constructor(
+    message: string,
+    readonly variable?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Errors whose message is already a safe, one-line explanation for the operator. */
+function asBootError(error: unknown): BootError | undefined {
+  if (error instanceof BootError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "INVALID_SETTING" || code === "INVALID_SINK_SETTING" || code === "INVALID_SIGNING_KEY") {
+    return new BootError((error as Error).message, (error as { variable?: string }).variable, { cause: error });
+  }
+  return undefined;
+}
+
+const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** The sink NOTIFY_URL selects (the no-op sink when unset), wrapped by the metrics decorator. */
+async function buildSink(
+  settings: Settings,
+  env: Env,
+  logger: Logger,
+  adapter: RuntimeAdapter,
+  plugins: readonly SinkPlugin[],
+) {
+  const registry = new SinkRegistry(plugins);
+  if (!settings.notifyUrl) {
+    registry.checkAllSettings(env);
+    logger.info("NOTIFY_URL is not set: update notifications are disabled (no-op sink)");
+    return { sink: createNoopSink() };
+  }
+  const {
+    sink,
+    plugin,
+    settings: own,
+  } = await registry.create({
+    url: settings.notifyUrl,
+    urlVariable: settings.notifyUrlVariable,
+    env,
+    logger,
+    runtime: adapter.runtime,
+  });
+  logger.info("notification sink", {
+    sink: plugin.name,
+    url: redactSettings(settings).notifyUrl,
+    settings: redactPluginSettings(plugin.settings, own as Record<string, unknown>),
+  });
+  return { sink };
+}
+
+export async function bootRuntime(
+  env: Env,
+  adapter: RuntimeAdapter,
+  plugins: readonly SinkPlugin[] = SINK_PLUGINS,
+): Promise<Booted> {
+  // The level is needed before the settings are validated, to log why they are not.
+  const level = LOG_LEVELS.find((l) => l === env.LOG_LEVEL?.trim()) ?? "info";
+  let logger = createJsonLogger({ level, write: adapter.write });
+  try {
+    const settings = loadSettings(env);
+    logger = createJsonLogger({ level: settings.logLevel, write: adapter.write });
+    const shown = adapter.shownSettings?.(settings) ?? redactSettings(settings);
+    logger.info("starting", { runtime: adapter.runtime.name, version: VERSION, settings: shown });
+    await adapter.prepare?.(settings, logger);
+
+    const storage = await adapter.storage(settings, logger);
+    const key = await adapter.signingKey(settings, logger);
+    const verifyKey = await importVerificationKey(key.pem).catch((error: unknown) => {
+      throw error instanceof SigningKeyError ? new SettingsError(key.variable, error.message) : error;
+    });
+    const metrics = createMetrics();
+    adapter.instrument?.(metrics);
+    // Every sink, whichever plugin made it, is wrapped by the metrics decorator here, once.
+    const sink = metrics.wrapSink((await buildSink(settings, env, logger, adapter, plugins)).sink);
+    await adapter.countConfigs?.(storage, metrics);
+
+    const composed = compose({
+      settings,
+      logger,
+      storage,
+      sink,
+      observer: metrics.observer,
+      verifyKey,
+      version: VERSION,
+      metrics: adapter.exposition?.(metrics, storage, { observer: metrics.observer }) ?? metrics.exposition,
+      ...adapter.compose,
+    });
+    return { ...composed, settings, logger, sink, metrics };
+  } catch (error) {
+    const bootError = asBootError(error);
+    if (bootError) throw bootError;
+    throw error;
+  }
+}
