@@ -19,12 +19,13 @@ export const mqttSinkPlugin = defineSinkPlugin({
   schemes: MQTT_SCHEMES,
   settings: MQTT_SETTINGS,
   requires: (url) => [
-    // A persistent connection with a queue; where a runtime keeps nothing between requests
-    // (Workers), the registry runs it per request instead (a connection per publishing request).
-    { capability: "longLivedConnections" },
+    // Raw TCP first: where it is missing, "use ws://" is the useful thing to say.
     ...(TCP_SCHEMES.has(url.protocol.replace(/:$/, ""))
       ? [{ capability: "tcp" as const, hint: "use ws:// or wss://" }]
       : []),
+    // A persistent connection with a queue; where a runtime keeps nothing between requests
+    // (Workers), the registry runs it per request instead (a connection per publishing request).
+    { capability: "longLivedConnections" as const },
   ],
   check({ url, urlVariable, settings, runtime }) {
     if (!url.hostname) throw new SinkConfigError(urlVariable, "no broker host");
