@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /** POST /api/assets: SPEC's upload row, its validation order and every error path, on both drivers. */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -43,8 +44,13 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
     expect(body.size).toBe(new TextEncoder().encode("binary\r\n--not-a-boundary\r\n\u0000end").length);
     expect(body.uploaded_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$/);
     expect(await stored("firmware-1.2.bin")).toBe("binary\r\n--not-a-boundary\r\n\u0000end");
+    const sha256 = createHash("sha256").update("binary\r\n--not-a-boundary\r\n\u0000end").digest("hex");
     expect(t.sink.published).toEqual([
-      { topic: "iotsupport/updates/assets", payload: { filename: "firmware-1.2.bin" } },
+      {
+        topic: "iotsupport/updates/assets",
+        payload: { filename: "firmware-1.2.bin" },
+        metadata: { sha256, size: body.size, etag: `"${sha256}"` },
+      },
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /** The /api/configs rows of SPEC's HTTP table, run against both storage drivers. */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -36,7 +37,17 @@ describe.each<StorageKind>(["fs", "memory"])("configs API on %s storage", (kind)
       enable_ota: true,
       content,
     });
-    expect(t.sink.published).toEqual([{ topic: "iotsupport/updates/configs", payload: { filename: `${MAC}.json` } }]);
+    // The metadata describes exactly the stored bytes, as a device read will serve them.
+    const stored = JSON.stringify(content, null, 2);
+    const sha256 = createHash("sha256").update(stored).digest("hex");
+    expect(t.sink.published).toEqual([
+      {
+        topic: "iotsupport/updates/configs",
+        payload: { filename: `${MAC}.json` },
+        metadata: { sha256, size: Buffer.byteLength(stored), etag: `"${sha256}"` },
+      },
+    ]);
+    expect((await t.app.request(`/files/configs/${MAC}.json`)).headers.get("etag")).toBe(`"${sha256}"`);
   });
 
   it("reads a config back in any letter case", async () => {

@@ -75,6 +75,7 @@ describe("Node runtime", () => {
       time: expect.any(String),
       topic: "iotsupport/updates/configs",
       payload: { filename },
+      metadata: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: expect.any(Number), etag: expect.any(String) },
     });
     expect(notes()).toEqual([line("aa-bb-cc-dd-ee-01.json"), line("aa-bb-cc-dd-ee-02.json")]);
   });

@@ -172,6 +172,14 @@ function parseContent(bytes: Uint8Array, mac: string): ConfigContent {
   return parsed;
 }
 
+/** What devices are told about a stored file, so they can skip a fetch and check what they fetched. */
+export interface StoredFacts {
+  sha256: string;
+  size: number;
+  /** The strong ETag a device read answers with. */
+  etag: string;
+}
+
 export interface ConfigStore {
   list(): Promise<DeviceConfig[]>;
   get(mac: string): Promise<DeviceConfig>;
@@ -179,7 +187,7 @@ export interface ConfigStore {
     mac: string,
     content: ConfigContent,
     allowOverwrite: boolean,
-  ): Promise<{ config: DeviceConfig; created: boolean }>;
+  ): Promise<{ config: DeviceConfig; created: boolean; stored: StoredFacts }>;
   remove(mac: string): Promise<void>;
 }
 
@@ -258,7 +266,12 @@ export function createConfigStore(driver: StorageDriver, logger: Logger, maxByte
           mac_address: mac,
         });
       }
-      return { config: toConfig(mac, content), created: outcome === "created" };
+      const sha256 = await sha256Hex(bytes);
+      return {
+        config: toConfig(mac, content),
+        created: outcome === "created",
+        stored: { sha256, size: bytes.length, etag: `"${sha256}"` },
+      };
     },
 
     async remove(mac) {

@@ -33,6 +33,12 @@ export interface UploadResultBody {
   uploaded_at: string;
 }
 
+export interface UploadResult {
+  body: UploadResultBody;
+  /** The stored bytes' SHA-256, for the notification's metadata. */
+  sha256: string;
+}
+
 export interface UploadDeps {
   assets: AssetStore;
   observer: OperationObserver;
@@ -219,7 +225,7 @@ export async function handleUpload(
   deps: UploadDeps,
   body: ReadableStream<Uint8Array> | null,
   boundary: string,
-): Promise<UploadResultBody> {
+): Promise<UploadResult> {
   const start = performance.now();
   const collected: Collected = { fields: new Map() };
   let committed = false;
@@ -241,14 +247,17 @@ export async function handleUpload(
     const timestamp = await checkAll(deps, collected);
     const upload = collected.file as NonNullable<Collected["file"]>;
     let size: number;
+    let sha256: string;
     try {
+      // Hashed as it streamed: digest() costs nothing more, whatever the version.
+      sha256 = await (upload.staged as StagedWrite).digest();
       ({ size } = await (upload.staged as StagedWrite).commit());
     } catch (error) {
       throw new UploadStorageError(error);
     }
     committed = true;
     deps.observer.assetUpload("success", "none", secondsSince(start), size);
-    return { filename: normaliseFilename(upload.filename), size, uploaded_at: timestamp.utcIso };
+    return { body: { filename: normaliseFilename(upload.filename), size, uploaded_at: timestamp.utcIso }, sha256 };
   } catch (error) {
     deps.observer.assetUpload("error", uploadErrorType(error), secondsSince(start));
     // Refused before the whole body arrived (an early signature check, a full disk): the

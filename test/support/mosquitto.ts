@@ -226,6 +226,8 @@ export interface Received {
   qos: number;
   retain: boolean;
   at: number;
+  /** MQTT 5 user properties, when the message carried any. */
+  userProperties?: Record<string, string | string[]>;
 }
 
 /** A real subscriber on `#`-style topics; collects every message it receives. */
@@ -248,6 +250,7 @@ export async function subscribe(
       qos: packet.qos,
       retain: packet.retain,
       at: performance.now(),
+      ...(packet.properties?.userProperties ? { userProperties: packet.properties.userProperties } : {}),
     });
   });
   await new Promise<void>((resolve, reject) => {

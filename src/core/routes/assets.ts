@@ -54,9 +54,9 @@ export function assetRoutes(deps: AppDeps) {
     }
     active++;
     try {
-      const result = await handleUpload(uploadDeps, c.req.raw.body, boundary);
-      deps.notifier.assetUploaded(result.filename);
-      return c.json(result, 200);
+      const { body, sha256 } = await handleUpload(uploadDeps, c.req.raw.body, boundary);
+      deps.notifier.assetUploaded(body.filename, { sha256, size: body.size, etag: `"${sha256}"` });
+      return c.json(body, 200);
     } finally {
       active--;
     }

@@ -43,9 +43,9 @@ export function configRoutes(deps: AppDeps) {
         maxBytes: deps.limits.maxConfigBytes,
         idleMs: deps.limits.idleTimeoutMs,
       });
-      const { config, created } = await measured("save", () => configs.save(mac, content, allowOverwrite));
+      const { config, created, stored } = await measured("save", () => configs.save(mac, content, allowOverwrite));
       if (created) observer.configFilesChanged(1);
-      notifier.configSaved(mac);
+      notifier.configSaved(mac, stored);
       return c.json(config, 200);
     })
     .delete("/:mac", async (c) => {

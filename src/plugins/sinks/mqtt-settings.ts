@@ -45,6 +45,12 @@ export const MQTT_SETTINGS = {
     description: "a PEM file of extra CA certificate(s) to trust for `mqtts://`/`wss://` (needs a filesystem)",
   },
   MQTT_CA: { schema: pem.optional(), description: "the same CA certificate(s) as PEM text" },
+  MQTT_DEVICE_TOPICS: {
+    schema: bool.default(false),
+    description:
+      "`true` also publishes each config notification to `iotsupport/updates/configs/<mac>`, so a device can subscribe to its own topic",
+    defaultText: "`false`",
+  },
   MQTT_TLS_INSECURE: {
     schema: bool.default(false),
     description: "`true` skips TLS certificate verification (home labs only; logged as a warning)",
@@ -71,6 +77,8 @@ export interface MqttOptions {
   ca?: string;
   /** Skip TLS certificate verification (home labs only; logged as a warning). */
   tlsInsecure: boolean;
+  /** Also publish config notifications to the device's own topic. */
+  deviceTopics?: boolean;
 }
 
 export function mqttOptions(settings: MqttSettings, ca: string | undefined): MqttOptions {
@@ -85,5 +93,6 @@ export function mqttOptions(settings: MqttSettings, ca: string | undefined): Mqt
     maxInflight: settings.MQTT_MAX_INFLIGHT,
     ca: ca ?? settings.MQTT_CA,
     tlsInsecure: settings.MQTT_TLS_INSECURE,
+    deviceTopics: settings.MQTT_DEVICE_TOPICS,
   };
 }

@@ -11,9 +11,9 @@
  * reconnect ourselves, so mqtt.js never replays or drops its internal copy of a
  * message we have already re-queued, and a publish can never hang on a dead client.
  */
-import type { IClientOptions, MqttClient } from "mqtt";
+import type { IClientOptions, IClientPublishOptions, MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";
-import { type Notification, type NotificationSink, SinkError } from "../../core/sinks/contract.js";
+import { type Notification, type NotificationSink, SinkError, TOPICS } from "../../core/sinks/contract.js";
 import { Fifo } from "./fifo.js";
 import { mqttTarget } from "./mqtt-options.js";
 import type { MqttOptions } from "./mqtt-settings.js";
@@ -22,6 +22,8 @@ export type ConnectFn = (url: string, options: IClientOptions) => MqttClient;
 
 interface Pending {
   notification: Notification;
+  /** The MQTT topic this message goes to (a notification may go to its device's own topic too). */
+  topic: string;
   resolve(): void;
   reject(error: SinkError): void;
 }
@@ -53,6 +55,28 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
   const { logger, options } = context;
   const target = mqttTarget(url, options);
   const queue = new Fifo<Pending>();
+  /**
+   * MQTT 5 user properties describe the stored bytes (a device can skip a fetch whose
+   * ETag it already has, and check what it fetched); 3.1.1 has no properties to carry them.
+   */
+  const publishOptions = ({ metadata }: Notification): IClientPublishOptions => {
+    const properties: Record<string, string> = {};
+    if (options.protocolVersion === 5 && metadata) {
+      if (metadata.sha256) properties.sha256 = metadata.sha256;
+      if (metadata.size !== undefined) properties.size = String(metadata.size);
+      if (metadata.etag) properties.etag = metadata.etag;
+    }
+    return Object.keys(properties).length > 0
+      ? { qos: 1, retain: false, properties: { userProperties: properties } }
+      : { qos: 1, retain: false };
+  };
+  /** The shared topic, and with MQTT_DEVICE_TOPICS the device's own: `iotsupport/updates/configs/<mac>`. */
+  const topicsOf = (notification: Notification): string[] => {
+    const mac = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/.exec(notification.payload.filename)?.[1];
+    return options.deviceTopics && notification.topic === TOPICS.configs && mac
+      ? [notification.topic, `${notification.topic}/${mac}`]
+      : [notification.topic];
+  };
   const inFlight = new Map<Pending, InFlight>();
   let client: MqttClient | undefined;
   let connected = false;
@@ -124,8 +148,8 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
   const send = (via: MqttClient, pending: Pending) => {
     const timer = setTimeout(() => recycle(via, `no PUBACK within ${options.ackTimeoutMs} ms`), options.ackTimeoutMs);
     inFlight.set(pending, { client: via, timer });
-    const { topic, payload } = pending.notification;
-    via.publish(topic, JSON.stringify(payload), { qos: 1, retain: false }, (error) => {
+    const { topic, notification } = pending;
+    via.publish(topic, JSON.stringify(notification.payload), publishOptions(notification), (error) => {
       const flight = inFlight.get(pending);
       // Settled already (re-queued after a disconnect, or the sink closed).
       if (!flight || flight.client !== via) return;
@@ -224,11 +248,15 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
       if (options.queueLimit === 0 && !connected) {
         return Promise.reject(new SinkError("SINK_UNAVAILABLE", "broker unreachable and MQTT_QUEUE_LIMIT is 0"));
       }
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ notification, resolve, reject });
-        enforceBound();
-        pump();
-      });
+      const messages = topicsOf(notification).map(
+        (topic) =>
+          new Promise<void>((resolve, reject) => {
+            queue.push({ notification, topic, resolve, reject });
+          }),
+      );
+      enforceBound();
+      pump();
+      return messages.length === 1 ? (messages[0] as Promise<void>) : Promise.all(messages).then(() => undefined);
     },
     status: () => ({ ready: connected && !closed, queueDepth: queue.length + inFlight.size }),
     async close() {
