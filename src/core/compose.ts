@@ -5,13 +5,14 @@
  */
 import { createApp } from "./app.js";
 import { createAuthPolicy } from "./auth/policy.js";
+import { createConfigStore } from "./config-store.js";
 import type { AppDeps } from "./deps.js";
 import type { Logger } from "./logger.js";
 import { createNotifier, type Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
 import { adminAuthConfigured, isLoopbackHost, type Settings } from "./settings.js";
 import type { NotificationSink } from "./sinks/contract.js";
-import { createAssetStore, createConfigStore, type StorageDriver } from "./storage.js";
+import { createAssetStore, type StorageDriver } from "./storage.js";
 
 export interface ComposeOptions {
   settings: Settings;
@@ -27,6 +28,8 @@ export interface ComposeOptions {
   publicHost?: boolean;
   /** See AppDeps.refusedBodies; "background" unless a runtime says otherwise. */
   refusedBodies?: AppDeps["refusedBodies"];
+  /** See AppDeps.sendNative. */
+  sendNative?: AppDeps["sendNative"];
 }
 
 export interface Composed {
@@ -62,6 +65,7 @@ export function compose(options: ComposeOptions): Composed {
     corsOrigins: settings.corsOrigins,
     auth: createAuthPolicy(settings),
     refusedBodies: options.refusedBodies ?? "background",
+    sendNative: options.sendNative,
     metrics: options.metrics,
     version: options.version,
   };

@@ -5,11 +5,11 @@
  * of PutConfigBody. Nothing here touches storage; a refusal means nothing is written.
  */
 import { readGuardedBytes } from "./body-guard.js";
+import type { ConfigContent } from "./config-store.js";
 import { AppError, payloadTooLarge, validationFailed } from "./errors.js";
 import { inexactNumber } from "./json-numbers.js";
 import { indentedJsonSize } from "./json-size.js";
 import { CONTENT_TOO_DEEP, nestsWithin, PutConfigBody } from "./schemas.js";
-import type { ConfigContent } from "./storage.js";
 
 export interface ConfigBodyLimits {
   maxBytes: number;

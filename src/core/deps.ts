@@ -1,10 +1,12 @@
 /** Everything the HTTP app needs, passed in by a runtime entry point (or a test). */
+import type { Context } from "hono";
 import type { AuthPolicy } from "./auth/policy.js";
+import type { ConfigStore } from "./config-store.js";
 import type { Logger } from "./logger.js";
 import type { Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
 import type { NotificationSink } from "./sinks/contract.js";
-import type { AssetStore, ConfigStore, StorageDriver } from "./storage.js";
+import type { AssetStore, StorageDriver } from "./storage.js";
 
 export interface AppDeps {
   storage: StorageDriver;
@@ -40,6 +42,11 @@ export interface AppDeps {
    * response, and a body left unread broke the runtime's next request on that connection.
    */
   refusedBodies?: "background" | "before-answer";
+  /**
+   * Sends a stored object's `native` handle itself, faster than a Web stream (Node: an fs
+   * stream into the socket); answers undefined when it cannot, and the route sends `body`.
+   */
+  sendNative?: (c: Context, native: unknown, status: number, headers: Record<string, string>) => Response | undefined;
   /** Who may call what; an empty policy is the original's anonymous behaviour. */
   auth: AuthPolicy;
   /** Renders the Prometheus exposition; absent when the runtime has no metrics. */

@@ -9,9 +9,8 @@
  * Checks that are the same for every driver (name validation, JSON parsing,
  * summaries) live here once, not in each driver.
  */
-import { AppError, notFound, payloadTooLarge, recordExists } from "./errors.js";
-import type { Logger } from "./logger.js";
-import { checkFilename, isMac, macOfConfigFile } from "./names.js";
+import { AppError } from "./errors.js";
+import { checkFilename, macOfConfigFile } from "./names.js";
 
 export type Area = "configs" | "assets";
 
@@ -28,6 +27,12 @@ export interface StoredObject extends ObjectMeta {
   body: ReadableStream<Uint8Array>;
   /** The same bytes, when the driver already holds them in memory (small files): cheaper to send. */
   bytes?: Uint8Array;
+  /**
+   * A runtime-specific handle on the same bytes (the filesystem driver's open file), for a
+   * runtime that can send it faster than a Web stream (see AppDeps.sendNative). Whoever
+   * sends it owns it; otherwise `body` is used or cancelled as usual.
+   */
+  native?: unknown;
 }
 
 /** A byte range already checked against the object's size by the caller. */
@@ -78,6 +83,14 @@ export interface StorageDriver {
   releaseClaim(key: string): Promise<void>;
   /** Throws a STORAGE_UNAVAILABLE AppError (reason without server paths) when unusable. */
   check(): Promise<void>;
+  /**
+   * Tells `listener` when an object may have changed — by this driver's own writes, or,
+   * where the driver can see them, by anyone else's. Drivers that cannot see changes made
+   * by others leave it out, and their users must not cache across requests.
+   */
+  onChange?(listener: (area: Area, name: string | undefined) => void): () => void;
+  /** Whether `onChange` currently reports changes made by others in `area` too (the filesystem driver's watcher). */
+  watchesOthers?(area: Area): boolean;
   dispose?(): Promise<void>;
 }
 
@@ -100,40 +113,6 @@ export const storageFull = (cause?: unknown) =>
 /** Keys of one-time markers: hex digests only, so a key can never name a path or an object elsewhere. */
 export const CLAIM_KEY = /^[0-9a-f]{16,128}$/;
 
-// --- typed views -----------------------------------------------------------
-
-export type ConfigContent = Record<string, unknown>;
-
-export interface ConfigSummary {
-  mac_address: string;
-  device_name: string | null;
-  device_entity_id: string | null;
-  enable_ota: boolean | null;
-}
-
-export interface DeviceConfig extends ConfigSummary {
-  content: ConfigContent;
-}
-
-const stringOrNull = (v: unknown) => (typeof v === "string" ? v : null);
-
-export function toConfig(mac: string, content: ConfigContent): DeviceConfig {
-  return {
-    mac_address: mac,
-    device_name: stringOrNull(content.deviceName),
-    device_entity_id: stringOrNull(content.deviceEntityId),
-    enable_ota: typeof content.enableOTA === "boolean" ? content.enableOTA : null,
-    content,
-  };
-}
-
-export function toSummary(config: DeviceConfig): ConfigSummary {
-  const { content: _content, ...summary } = config;
-  return summary;
-}
-
-const configFile = (mac: string) => `${mac}.json`;
-
 /** How many config files the driver holds (names only, nothing is read). */
 export async function countConfigFiles(driver: StorageDriver): Promise<number> {
   return (await driver.list("configs")).filter((name) => macOfConfigFile(name) !== undefined).length;
@@ -153,134 +132,6 @@ export async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<
     offset += chunk.byteLength;
   }
   return out;
-}
-
-const isPlainObject = (v: unknown): v is ConfigContent => typeof v === "object" && v !== null && !Array.isArray(v);
-
-class CorruptConfigError extends Error {
-  readonly code = "CORRUPT_CONFIG";
-}
-
-function parseContent(bytes: Uint8Array, mac: string): ConfigContent {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new CorruptConfigError(`config ${mac} is not valid JSON`, { cause: error });
-  }
-  if (!isPlainObject(parsed)) throw new CorruptConfigError(`config ${mac} is not a JSON object`);
-  return parsed;
-}
-
-/** What devices are told about a stored file, so they can skip a fetch and check what they fetched. */
-export interface StoredFacts {
-  sha256: string;
-  size: number;
-  /** The strong ETag a device read answers with. */
-  etag: string;
-}
-
-export interface ConfigStore {
-  list(): Promise<DeviceConfig[]>;
-  get(mac: string): Promise<DeviceConfig>;
-  save(
-    mac: string,
-    content: ConfigContent,
-    allowOverwrite: boolean,
-  ): Promise<{ config: DeviceConfig; created: boolean; stored: StoredFacts }>;
-  remove(mac: string): Promise<void>;
-}
-
-/** Reads at most this many config files at once while listing, to bound open file handles. */
-const LIST_CONCURRENCY = 16;
-
-/**
- * `maxBytes` bounds both ways: nothing larger is written, and a larger file placed in the
- * directory by something else is treated as unreadable rather than parsed into memory.
- */
-export function createConfigStore(driver: StorageDriver, logger: Logger, maxBytes: number): ConfigStore {
-  const assertMac = (mac: string) => {
-    // Routes normalise first; this guards every other caller, so no name escapes the area.
-    if (!isMac(mac)) throw new AppError("INVALID_OPERATION", "Invalid MAC address format");
-  };
-
-  const load = async (mac: string): Promise<ConfigContent | null> => {
-    const object = await driver.read("configs", configFile(mac));
-    if (!object) return null;
-    if (object.size > maxBytes) {
-      if (!object.bytes) await object.body.cancel();
-      throw new CorruptConfigError(`config ${mac} is larger than MAX_CONFIG_BYTES (${object.size} bytes)`);
-    }
-    return parseContent(object.bytes ?? (await readAllBytes(object.body)), mac);
-  };
-
-  return {
-    async list() {
-      const macs = (await driver.list("configs"))
-        .map(macOfConfigFile)
-        .filter((mac): mac is string => mac !== undefined)
-        .sort();
-      const configs: Array<DeviceConfig | null> = new Array(macs.length).fill(null);
-      let next = 0;
-      const worker = async () => {
-        while (next < macs.length) {
-          const index = next++;
-          const mac = macs[index] as string;
-          try {
-            const content = await load(mac);
-            if (content) configs[index] = toConfig(mac, content);
-          } catch (error) {
-            if (!(error instanceof CorruptConfigError)) throw error;
-            // One bad file must never fail the listing; say which one, once.
-            logger.warn("skipping unreadable config file", { mac_address: mac, reason: error.message });
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, macs.length) }, worker));
-      return configs.filter((c): c is DeviceConfig => c !== null);
-    },
-
-    async get(mac) {
-      assertMac(mac);
-      let content: ConfigContent | null;
-      try {
-        content = await load(mac);
-      } catch (error) {
-        if (error instanceof CorruptConfigError) {
-          throw new AppError("INTERNAL_ERROR", `Stored configuration for ${mac} is corrupt`, { cause: error });
-        }
-        throw error;
-      }
-      if (!content) throw notFound(`Configuration for ${mac} not found`, { mac_address: mac });
-      return toConfig(mac, content);
-    },
-
-    async save(mac, content, allowOverwrite) {
-      assertMac(mac);
-      const bytes = new TextEncoder().encode(JSON.stringify(content, null, 2));
-      // The route checks the stored size before serialising; this guards every other caller.
-      if (bytes.length > maxBytes) throw payloadTooLarge(maxBytes);
-      const outcome = await driver.write("configs", configFile(mac), bytes, { ifAbsent: !allowOverwrite });
-      if (outcome === "exists") {
-        throw recordExists(`Configuration for ${mac} already exists and allow_overwrite is false`, {
-          mac_address: mac,
-        });
-      }
-      const sha256 = await sha256Hex(bytes);
-      return {
-        config: toConfig(mac, content),
-        created: outcome === "created",
-        stored: { sha256, size: bytes.length, etag: `"${sha256}"` },
-      };
-    },
-
-    async remove(mac) {
-      assertMac(mac);
-      if (!(await driver.remove("configs", configFile(mac)))) {
-        throw notFound(`Configuration for ${mac} not found`, { mac_address: mac });
-      }
-    },
-  };
 }
 
 export interface AssetStore {

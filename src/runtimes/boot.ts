@@ -6,6 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Registry } from "prom-client";
+import type { AppDeps } from "../core/deps.js";
 import type { Env } from "../core/settings.js";
 import type { SinkPlugin } from "../core/sinks/plugin.js";
 import { countConfigFiles } from "../core/storage.js";
@@ -23,6 +24,8 @@ export interface BootOptions {
   /** Adds runtime-specific metrics (e.g. Node's process metrics) to the registry. */
   instrument?: (registry: Registry) => void;
   write?: (line: string) => void;
+  /** The runtime's fast path for large device reads (Node's), if it has one. */
+  sendNative?: AppDeps["sendNative"];
 }
 
 export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
@@ -45,6 +48,7 @@ export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
     // Counted once at boot (names only); writes then keep the gauge current.
     countConfigs: async (storage, metrics) => metrics.observer.configFilesCounted(await countConfigFiles(storage)),
     write: options.write,
+    compose: { sendNative: options.sendNative },
   };
 }
 
@@ -65,6 +69,8 @@ export async function drainNotifications(booted: Booted): Promise<ShutdownReport
   logger.info("flushing notifications", { pending, timeout_ms: settings.notifyFlushTimeoutMs });
   const result = await notifier.flush(settings.notifyFlushTimeoutMs);
   await sink.close();
+  // Stops the directory watchers; nothing reads after the HTTP server has drained.
+  await booted.deps.storage.dispose?.();
   logger.info("notifications flushed", { pending_at_shutdown: pending, ...result });
   return result;
 }

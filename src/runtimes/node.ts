@@ -7,12 +7,14 @@ import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics } from "prom-client";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 import { createNodeServer } from "./node-http.js";
+import { sendOpenFile } from "./node-send-file.js";
 
 async function main(): Promise<void> {
   const booted = await bootOrExit({
     env: process.env,
     runtime: "node",
     instrument: (register) => collectDefaultMetrics({ register }),
+    sendNative: sendOpenFile,
   });
   const { app, settings } = booted;
 

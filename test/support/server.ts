@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -68,9 +68,13 @@ export async function spawnServer(
   // tsx as a loader, not the tsx CLI: the CLI is a second process that relays signals and, when its
   // child does not confirm one within 30 ms (a loaded machine), kills it and exits 128+signal.
   command: Command = { command: process.execPath, args: ["--import", "tsx", entry] },
+  /** Run as this user (the caller must be root); the data directory is handed to it. */
+  user?: { uid: number; gid: number },
 ): Promise<SpawnedServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "iot-srv-"));
+  if (user) await chown(dataDir, user.uid, user.gid);
   const child = spawn(command.command, command.args, {
+    ...user,
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -8,7 +8,6 @@ import type { AppDeps, AppEnv } from "../deps.js";
 import { normaliseMac } from "../names.js";
 import type { ConfigOperation } from "../observer.js";
 import { secondsSince } from "../observer.js";
-import { toSummary } from "../storage.js";
 
 export function configRoutes(deps: AppDeps) {
   const { configs, notifier, observer } = deps;
@@ -30,7 +29,7 @@ export function configRoutes(deps: AppDeps) {
     .get("/", async (c) => {
       const list = await measured("list", () => configs.list());
       observer.configFilesCounted(list.length);
-      return c.json({ configs: list.map(toSummary), count: list.length });
+      return c.json({ configs: list, count: list.length });
     })
     .get("/:mac", async (c) => {
       const mac = normaliseMac(c.req.param("mac"));

@@ -2,8 +2,8 @@
  * What the filesystem driver remembers between reads: each file version's SHA-256 (so a
  * read rarely hashes a file: writes hash as they go), and the bytes of small files (a
  * fleet fetches the same few configs over and over). Both bounded; least recently used
- * first out. A version is identified by inode, size and mtime: every write of ours
- * renames a new inode into place, and an edit in place changes size or mtime.
+ * first out. A version is identified by inode, size, mtime and mode: every write of ours
+ * renames a new inode into place, an edit in place changes size or mtime, a chmod the mode.
  */
 import type { ByteRange, StoredObject } from "../../core/storage.js";
 import { bytesStream } from "./fs-util.js";
@@ -16,11 +16,32 @@ export const SMALL_FILE_BYTES = 256 * 1024;
 /** Total bytes of file contents kept in memory; least recently used first out. */
 const CONTENT_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** Identity of one version of a file: a rewrite changes the inode (we always rename) or size or mtime. */
-export const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) =>
-  `${info.ino}:${info.size}:${info.mtimeNs}`;
+/**
+ * How long a cached file is served without looking at the disk. Changes made by the
+ * server itself update the cache at once, and the file watcher reports most others at
+ * once; this bounds the rest (a network filesystem, a missed event): at most one stat per
+ * file per this many milliseconds, and a change is seen within it.
+ */
+export const REVALIDATE_MS = 1000;
 
-export function createFileCache() {
+export interface CachedFile {
+  version: string;
+  bytes: Uint8Array;
+  sha256: string;
+  mtimeMs: number;
+  /** performance.now() of the last time the file was known to be this version. */
+  checkedAt: number;
+}
+
+/**
+ * Identity of one version of a file: a rewrite changes the inode (we always rename) or
+ * size or mtime; a chmod changes the mode (a file made unreadable must stop being served).
+ * Not ctime: our own link-then-rename changes it after the version was taken.
+ */
+export const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint; mode: bigint }) =>
+  `${info.ino}:${info.size}:${info.mtimeNs}:${info.mode}`;
+
+export function createFileCache(now: () => number) {
   // path → "version|sha256". Hashes are computed while writing, so a read rarely has to hash a file.
   const hashes = new Map<string, string>();
   const remember = (path: string, version: string, sha256: string) => {
@@ -32,8 +53,9 @@ export function createFileCache() {
     const entry = hashes.get(path);
     return entry?.startsWith(`${version}|`) ? entry.slice(version.length + 1) : undefined;
   };
-  // path → small file's bytes for one version. A hit costs one stat instead of open/fstat/read/close.
-  const contents = new Map<string, { version: string; bytes: Uint8Array; sha256: string; mtimeMs: number }>();
+  // path → small file's bytes for one version. A hit within REVALIDATE_MS of its last check
+  // costs no system call at all; an older one costs one stat (see fs.ts, read).
+  const contents = new Map<string, CachedFile>();
   let contentBytes = 0;
   const forgetContent = (path: string) => {
     const old = contents.get(path);
@@ -43,7 +65,7 @@ export function createFileCache() {
   const keepContent = (path: string, version: string, bytes: Uint8Array, sha256: string, mtimeMs: number) => {
     forgetContent(path);
     if (bytes.length > SMALL_FILE_BYTES) return;
-    contents.set(path, { version, bytes, sha256, mtimeMs });
+    contents.set(path, { version, bytes, sha256, mtimeMs, checkedAt: now() });
     contentBytes += bytes.length;
     for (const key of contents.keys()) {
       if (contentBytes <= CONTENT_CACHE_BYTES) break;
@@ -66,5 +88,14 @@ export function createFileCache() {
     };
   };
 
-  return { remember, recall, contents, keepContent, forgetContent, fromMemory };
+  /** A change was reported (by the file watcher): the next read checks the file again. */
+  const markStale = (path: string) => {
+    const entry = contents.get(path);
+    if (entry) entry.checkedAt = Number.NEGATIVE_INFINITY;
+  };
+  const markAllStale = (dir: string) => {
+    for (const [path, entry] of contents) if (path.startsWith(dir)) entry.checkedAt = Number.NEGATIVE_INFINITY;
+  };
+
+  return { remember, recall, contents, keepContent, forgetContent, fromMemory, markStale, markAllStale };
 }

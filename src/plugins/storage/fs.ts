@@ -11,32 +11,29 @@
  * while running is reported as unavailable, never silently re-created.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { type FileHandle, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { type FileHandle, link, mkdir, open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
 import {
   type Area,
-  type ReadOptions,
   type StagedWrite,
   type StorageDriver,
-  type StoredObject,
   storageUnavailable,
   type WriteOutcome,
 } from "../../core/storage.js";
-import { createFileCache, SMALL_FILE_BYTES, versionOf } from "./fs-cache.js";
+import { createFileCache, versionOf } from "./fs-cache.js";
 import { createFsLedger } from "./fs-ledger.js";
-import { openRegularFile } from "./fs-open.js";
+import { createFsReader } from "./fs-read.js";
 import {
   directoryProblem,
   errno,
-  fileStream,
-  hashFile,
   isTempName,
   sweepTemporaryFiles,
   syncDirectory,
   TEMP_PREFIX,
   throwIfDiskFull,
 } from "./fs-util.js";
+import { type ChangeListener, watchDirectories } from "./fs-watch.js";
 
 export interface FsStorageOptions {
   configsDir: string;
@@ -44,18 +41,36 @@ export interface FsStorageOptions {
   /** Server bookkeeping outside the served directories (used upload signatures). */
   stateDir: string;
   logger: Logger;
+  /** Clock for cache revalidation (tests step it); performance.now by default. */
+  now?: () => number;
+  /** Watch the directories for changes made by others (default true; tests turn it off to see the revalidation bound alone). */
+  watch?: boolean;
 }
 
 const tempName = () => `${TEMP_PREFIX}${randomUUID()}.tmp`;
 export async function createFsStorage(options: FsStorageOptions): Promise<StorageDriver> {
   const { logger } = options;
   const dirs: Record<Area, string> = { configs: options.configsDir, assets: options.assetsDir };
-  const { remember, recall, contents, keepContent, forgetContent, fromMemory } = createFileCache();
+  const now = options.now ?? (() => performance.now());
+  const cache = createFileCache(now);
+  const { remember, keepContent, forgetContent, markStale, markAllStale } = cache;
   for (const area of Object.keys(dirs) as Area[]) {
     await mkdir(dirs[area], { recursive: true });
     await sweepTemporaryFiles(dirs[area], area, logger);
   }
   const ledger = await createFsLedger(options.stateDir, logger);
+  const listeners = new Set<ChangeListener>();
+  /** Our own writes: the cache is already current; only listeners need telling. */
+  const announce: ChangeListener = (area, name) => {
+    for (const listener of listeners) listener(area, name);
+  };
+  /** Changes the watcher saw (ours included): the next read checks the disk. */
+  const changed: ChangeListener = (area, name) => {
+    if (name === undefined) markAllStale(dirs[area]);
+    else markStale(join(dirs[area], name));
+    announce(area, name);
+  };
+  const watch = options.watch === false ? undefined : watchDirectories(dirs, changed, logger);
 
   /** Maps a failure on the directory itself to "unavailable", a full volume to "full"; others pass through. */
   const translate = async (area: Area, error: unknown): Promise<never> => {
@@ -116,65 +131,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
   return {
     name: "filesystem",
 
-    async read(area, name, readOptions: ReadOptions = {}) {
-      const path = join(dirs[area], name);
-      const cached = contents.get(path);
-      if (cached) {
-        try {
-          const now = await stat(path, { bigint: true });
-          if (versionOf(now) === cached.version) {
-            // Refresh its place in the LRU order.
-            contents.delete(path);
-            contents.set(path, cached);
-            return fromMemory(cached.bytes, cached.sha256, cached.mtimeMs, readOptions.range);
-          }
-        } catch (error) {
-          if (errno(error) !== "ENOENT" && errno(error) !== "ENOTDIR") throw error;
-        }
-        forgetContent(path);
-      }
-      let opened: Awaited<ReturnType<typeof openRegularFile>>;
-      try {
-        opened = await openRegularFile(dirs[area], name);
-      } catch (error) {
-        if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") {
-          // A missing directory is an outage, not a missing record.
-          const problem = await directoryProblem(dirs[area], area);
-          if (problem) throw storageUnavailable(problem, error);
-          return null;
-        }
-        throw error;
-      }
-      if (!opened) return null;
-      const { handle, info } = opened;
-      try {
-        const version = versionOf(info);
-        const size = Number(info.size);
-        if (size <= SMALL_FILE_BYTES) {
-          const bytes = new Uint8Array(await handle.readFile());
-          await handle.close();
-          const sha256 = recall(path, version) ?? createHash("sha256").update(bytes).digest("hex");
-          remember(path, version, sha256);
-          keepContent(path, version, bytes, sha256, Number(info.mtimeMs));
-          return fromMemory(bytes, sha256, Number(info.mtimeMs), readOptions.range);
-        }
-        let sha256 = recall(path, version);
-        if (!sha256) {
-          sha256 = await hashFile(handle, size);
-          remember(path, version, sha256);
-        }
-        const range = readOptions.range ?? { offset: 0, length: size };
-        return {
-          size,
-          lastModified: new Date(Number(info.mtimeMs)),
-          sha256,
-          body: fileStream(handle, range.offset, range.offset + range.length),
-        } satisfies StoredObject;
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
-    },
+    read: createFsReader(dirs, cache, now),
 
     async write(area, name, data, writeOptions = {}) {
       const { path, handle } = await openTemp(area);
@@ -199,6 +156,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         const sha256 = createHash("sha256").update(data).digest("hex");
         remember(join(dirs[area], name), version, sha256);
         keepContent(join(dirs[area], name), version, data.slice(), sha256, mtimeMs);
+        announce(area, name);
       }
       return outcome;
     },
@@ -249,6 +207,9 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
           await handle.close();
           const outcome = await publish(area, path, name, false);
           remember(join(dirs[area], name), version, digest());
+          // The bytes were streamed, not kept: the next read loads the new version.
+          forgetContent(join(dirs[area], name));
+          announce(area, name);
           return { outcome: outcome === "created" ? "created" : "replaced", size };
         },
         async abort() {
@@ -273,6 +234,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         throw error;
       }
       await syncDirectory(dirs[area], logger);
+      announce(area, name);
       return true;
     },
 
@@ -287,6 +249,18 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
 
     claimOnce: ledger.claimOnce,
     releaseClaim: ledger.releaseClaim,
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    watchesOthers: (area) => watch?.watching(area) ?? false,
+
+    async dispose() {
+      watch?.stop();
+      listeners.clear();
+    },
 
     async check() {
       for (const area of Object.keys(dirs) as Area[]) {

@@ -1,0 +1,102 @@
+/**
+ * The filesystem driver's read path. A small file is served from memory: within
+ * REVALIDATE_MS of its last check with no system call at all, after that with one stat.
+ * A large file is opened once (no symlink out of the directory, no FIFO), hashed only if
+ * this version's hash is not remembered, and handed out as an open file for the runtime
+ * to send (Node: straight into the socket) or as a Web stream.
+ */
+import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type Area, type ReadOptions, type StoredObject, storageUnavailable } from "../../core/storage.js";
+import { type createFileCache, REVALIDATE_MS, SMALL_FILE_BYTES, versionOf } from "./fs-cache.js";
+import { openRegularFile } from "./fs-open.js";
+import { directoryProblem, errno, fileStream, hashFile } from "./fs-util.js";
+import type { OpenFileRange } from "./open-file-range.js";
+
+type FileCache = ReturnType<typeof createFileCache>;
+
+const isMissing = (error: unknown) => errno(error) === "ENOENT" || errno(error) === "ENOTDIR";
+
+export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now: () => number) {
+  const { remember, recall, contents, keepContent, forgetContent, fromMemory } = cache;
+
+  /** The cached bytes of `path` if they are still the file's, else undefined (and forgotten). */
+  const cachedCurrent = async (path: string) => {
+    const cached = contents.get(path);
+    if (!cached) return undefined;
+    let current = now() - cached.checkedAt < REVALIDATE_MS;
+    if (!current) {
+      try {
+        current = versionOf(await stat(path, { bigint: true })) === cached.version;
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+      }
+      if (current) cached.checkedAt = now();
+    }
+    if (!current) {
+      forgetContent(path);
+      return undefined;
+    }
+    // Refresh its place in the LRU order.
+    contents.delete(path);
+    contents.set(path, cached);
+    return cached;
+  };
+
+  return async function read(area: Area, name: string, options: ReadOptions = {}): Promise<StoredObject | null> {
+    const path = join(dirs[area], name);
+    const cached = await cachedCurrent(path);
+    if (cached) return fromMemory(cached.bytes, cached.sha256, cached.mtimeMs, options.range);
+
+    let opened: Awaited<ReturnType<typeof openRegularFile>>;
+    try {
+      opened = await openRegularFile(dirs[area], name);
+    } catch (error) {
+      if (isMissing(error)) {
+        // A missing directory is an outage, not a missing record.
+        const problem = await directoryProblem(dirs[area], area);
+        if (problem) throw storageUnavailable(problem, error);
+        return null;
+      }
+      throw error;
+    }
+    if (!opened) return null;
+    const { handle, info } = opened;
+    try {
+      const version = versionOf(info);
+      const size = Number(info.size);
+      if (size <= SMALL_FILE_BYTES) {
+        const bytes = new Uint8Array(await handle.readFile());
+        await handle.close();
+        const sha256 = recall(path, version) ?? createHash("sha256").update(bytes).digest("hex");
+        remember(path, version, sha256);
+        keepContent(path, version, bytes, sha256, Number(info.mtimeMs));
+        return fromMemory(bytes, sha256, Number(info.mtimeMs), options.range);
+      }
+      let sha256 = recall(path, version);
+      if (!sha256) {
+        sha256 = await hashFile(handle, size);
+        remember(path, version, sha256);
+      }
+      const range = options.range ?? { offset: 0, length: size };
+      const [start, end] = [range.offset, range.offset + range.length];
+      let body: ReadableStream<Uint8Array> | undefined;
+      return {
+        size,
+        lastModified: new Date(Number(info.mtimeMs)),
+        sha256,
+        // For a runtime that can send an open file itself (Node: fs stream straight into the socket).
+        native: { kind: "open-file", handle, start, end } satisfies OpenFileRange,
+        // Made only when asked for, so that a native send never has a Web stream racing it for the handle.
+        get body() {
+          body ??= fileStream(handle, start, end);
+          return body;
+        },
+      } satisfies StoredObject;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  };
+}
