@@ -10,8 +10,13 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
-          // The fault scenarios run on their own: `npm run test:faults`. storage-r2 runs in the workerd project.
-          exclude: ["test/faults/**", "node_modules/**", "test/storage-r2.test.ts"],
+          // The fault scenarios run on their own: `npm run test:faults`. These two run in the workerd project.
+          exclude: [
+            "test/faults/**",
+            "node_modules/**",
+            "test/storage-r2.test.ts",
+            "test/sink-webhook-workerd.test.ts",
+          ],
           pool: "forks",
         },
       },

@@ -7,7 +7,9 @@ export default defineConfig({
   plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
   test: {
     name: "workerd",
-    include: ["test/storage-r2.test.ts"],
+    include: ["test/storage-r2.test.ts", "test/sink-webhook-workerd.test.ts"],
+    // A real webhook receiver in Node for the sink running inside workerd (passed in with inject).
+    globalSetup: ["./test/support/webhook-receiver-setup.ts"],
     testTimeout: 30_000,
   },
 });

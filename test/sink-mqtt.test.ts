@@ -1,25 +1,24 @@
-/**
- * The MQTT sink against a real Mosquitto (TCP and WebSocket, MQTT 5 and 3.1.1):
- * conformance, exact wire format, credentials, outages, overflow, replay cuts.
- */
+import mqtt from "mqtt";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../src/core/logger.js";
-import { type Notification, type SinkOptions, TOPICS } from "../src/core/notify.js";
+import { type Notification, type NotificationSink, TOPICS } from "../src/core/sinks/contract.js";
+import type { SinkPlugin } from "../src/core/sinks/plugin.js";
 import { createSinkMetrics } from "../src/plugins/metrics/sink-metrics.js";
 import { createMqttSink } from "../src/plugins/sinks/mqtt.js";
+import { mqttSinkPlugin } from "../src/plugins/sinks/mqtt-plugin.js";
+import type { MqttOptions } from "../src/plugins/sinks/mqtt-settings.js";
 import { metricValue } from "./support/http.js";
 import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
-import { testSink } from "./support/sink-conformance.js";
+import { type SinkUnderTest, testSink } from "./support/sink-conformance.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
 import { waitUntil } from "./support/wait.js";
 
 const available = mosquittoAvailable();
 
-const OPTIONS: SinkOptions = {
+const OPTIONS: MqttOptions = {
   protocolVersion: 5,
   queueLimit: 1000,
-  flushTimeoutMs: 5000,
   keepaliveSeconds: 30,
   ackTimeoutMs: 5000,
   maxInflight: 20,
@@ -28,16 +27,29 @@ const OPTIONS: SinkOptions = {
 
 const note = (i: number): Notification => ({ topic: TOPICS.configs, payload: { filename: `n-${i}.json` } });
 
+/** The user the ACL broker forbids to publish; anonymous clients may do anything. */
+const REFUSED_USER = "refused";
+
+/**
+ * The ACL of a Mosquitto that lets REFUSED_USER read but not publish. On MQTT 5, Mosquitto 2.0.11
+ * answers such a QoS 1 publish with PUBACK 0x87 (Not authorized), which the sink turns
+ * into SINK_REJECTED; on 3.1.1 it acknowledges it as if delivered and drops it.
+ */
+const REFUSING_ACL = `topic readwrite #\nuser ${REFUSED_USER}\ntopic read iotsupport/#\n`;
+
 let broker: Broker;
+let aclBroker: Broker;
 beforeAll(async () => {
-  if (available) broker = await startBroker();
+  if (available) [broker, aclBroker] = await Promise.all([startBroker(), startBroker({ acl: REFUSING_ACL })]);
 });
 afterAll(async () => {
   await broker?.cleanup();
+  await aclBroker?.cleanup();
 });
 
 function mqttUnderTest(transport: "tcp" | "ws", protocolVersion: 4 | 5, wrap: boolean) {
-  return async () => {
+  const wrapped = (sink: NotificationSink) => (wrap ? createSinkMetrics(new Registry()).wrap(sink) : sink);
+  return async (): Promise<SinkUnderTest> => {
     const url = transport === "tcp" ? broker.tcpUrl : broker.wsUrl;
     const sub = await subscribe(url);
     const bare = createMqttSink({
@@ -45,12 +57,37 @@ function mqttUnderTest(transport: "tcp" | "ws", protocolVersion: 4 | 5, wrap: bo
       context: { logger: createMemoryLogger(), options: { ...OPTIONS, protocolVersion } },
     });
     return {
-      sink: wrap ? createSinkMetrics(new Registry()).wrap(bare) : bare,
+      sink: wrapped(bare),
       received: async () => sub.messages.map((m) => ({ topic: m.topic, payload: JSON.parse(m.payload) as unknown })),
+      refusing: async () => ({
+        sink: wrapped(
+          createMqttSink({
+            url: new URL(transport === "tcp" ? aclBroker.tcpUrl : aclBroker.wsUrl),
+            context: { logger: createMemoryLogger(), options: { ...OPTIONS, protocolVersion, username: REFUSED_USER } },
+          }),
+        ),
+        code: "SINK_REJECTED",
+        cleanup: async () => {},
+      }),
+      // A stopped broker keeps its sockets open and answers nothing: every publish stays in flight.
+      async stall() {
+        broker.signal("SIGSTOP");
+        return async () => broker.signal("SIGCONT");
+      },
+      registry: {
+        plugin: mqttSinkPlugin as unknown as SinkPlugin,
+        url,
+        env: { MQTT_PROTOCOL_VERSION: String(protocolVersion) },
+        observed: true,
+        invalid: { env: { MQTT_PROTOCOL_VERSION: "7" }, variable: "MQTT_PROTOCOL_VERSION" },
+      },
       cleanup: () => sub.close(),
     };
   };
 }
+
+const NO_NEGATIVE_ACK =
+  "not applicable: MQTT 3.1.1 has no negative PUBACK, so Mosquitto acknowledges a denied publish and drops it";
 
 describe.skipIf(!available)("MQTT sink on a real broker", () => {
   for (const transport of ["tcp", "ws"] as const) {
@@ -59,10 +96,31 @@ describe.skipIf(!available)("MQTT sink on a real broker", () => {
         testSink({
           name: `mqtt over ${transport}, MQTT ${version}${wrap ? " + metrics" : ""}`,
           create: mqttUnderTest(transport, version, wrap),
+          lacks: version === 4 ? { refusing: NO_NEGATIVE_ACK } : {},
         });
       }
     }
   }
+
+  it("on MQTT 3.1.1, a publish the ACL denies is acknowledged and silently dropped (why 3.1.1 cannot refuse)", async () => {
+    const sub = await subscribe(aclBroker.tcpUrl);
+    const sink = createMqttSink({
+      url: new URL(aclBroker.tcpUrl),
+      context: { logger: createMemoryLogger(), options: { ...OPTIONS, protocolVersion: 4, username: REFUSED_USER } },
+    });
+    const allowed = await mqtt.connectAsync(aclBroker.tcpUrl, { protocolVersion: 4, reconnectPeriod: 0 });
+    try {
+      await expect(sink.publish(note(1))).resolves.toBeUndefined();
+      // The broker decided before it acknowledged: a later allowed message is the marker to wait for.
+      await allowed.publishAsync(TOPICS.configs, JSON.stringify(note(2).payload), { qos: 1 });
+      await waitUntil("the allowed message", () => sub.messages.length > 0);
+      expect(sub.messages.map((m) => m.payload)).toEqual([JSON.stringify(note(2).payload)]);
+    } finally {
+      await allowed.endAsync(true);
+      await sink.close();
+      await sub.close();
+    }
+  });
 
   it.each(["tcp", "ws"] as const)(
     "publishes over %s with the exact topic and payload, QoS 1, not retained",

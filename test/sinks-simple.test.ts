@@ -1,12 +1,12 @@
 /** The no-op and console sinks, bare and wrapped by the metrics decorator, through the conformance suite. */
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { TOPICS } from "../src/core/notify.js";
+import { TOPICS } from "../src/core/sinks/contract.js";
 import { createSinkMetrics } from "../src/plugins/metrics/sink-metrics.js";
-import { createConsoleSink } from "../src/plugins/sinks/console.js";
+import { consoleSinkPlugin, createConsoleSink } from "../src/plugins/sinks/console.js";
 import { createNoopSink } from "../src/plugins/sinks/noop.js";
 import { metricValue } from "./support/http.js";
-import { testSink } from "./support/sink-conformance.js";
+import { type SinkConformanceOptions, testSink } from "./support/sink-conformance.js";
 
 const consoleUnderTest = (wrap: boolean) => async () => {
   const lines: string[] = [];
@@ -17,17 +17,37 @@ const consoleUnderTest = (wrap: boolean) => async () => {
       lines
         .map((l) => JSON.parse(l) as { topic: string; payload: unknown })
         .map(({ topic, payload }) => ({ topic, payload })),
+    // Built through the registry, it writes to standard output (one line in the test's output), not to `lines`.
+    registry: { plugin: consoleSinkPlugin, url: "console:", env: {}, observed: false },
     cleanup: async () => {},
   };
 };
 
-testSink({ name: "noop", create: async () => ({ sink: createNoopSink(), cleanup: async () => {} }) });
+const NO_FAR_END = "not applicable: console has no far end";
+const CONSOLE_LACKS: SinkConformanceOptions["lacks"] = {
+  refusing: NO_FAR_END,
+  stall: NO_FAR_END,
+  invalidSettings: "not applicable: console has no settings",
+};
+const NOOP_LACKS: SinkConformanceOptions["lacks"] = {
+  refusing: "not applicable: noop has no far end",
+  stall: "not applicable: noop has no far end",
+  registry: "not applicable: noop is no plugin (an unset NOTIFY_URL selects it)",
+  invalidSettings: "not applicable: noop has no settings",
+};
+
+testSink({
+  name: "noop",
+  lacks: NOOP_LACKS,
+  create: async () => ({ sink: createNoopSink(), cleanup: async () => {} }),
+});
 testSink({
   name: "noop + metrics",
+  lacks: NOOP_LACKS,
   create: async () => ({ sink: createSinkMetrics(new Registry()).wrap(createNoopSink()), cleanup: async () => {} }),
 });
-testSink({ name: "console", create: consoleUnderTest(false) });
-testSink({ name: "console + metrics", create: consoleUnderTest(true) });
+testSink({ name: "console", lacks: CONSOLE_LACKS, create: consoleUnderTest(false) });
+testSink({ name: "console + metrics", lacks: CONSOLE_LACKS, create: consoleUnderTest(true) });
 
 describe("console sink", () => {
   it("writes exactly one JSON line per notification", async () => {
@@ -41,30 +61,21 @@ describe("console sink", () => {
 });
 
 describe("metrics decorator", () => {
+  const published = (text: string, labels: Record<string, string>) =>
+    metricValue(text, "iot_notifications_published_total", labels);
+
   it("counts outcomes by sink and topic, times acknowledgements, and reads gauges at scrape time", async () => {
     const registry = new Registry();
-    const sink = createSinkMetrics(registry).wrap(createNoopSink());
+    const sink = createSinkMetrics(registry).wrap(createConsoleSink({ write: () => undefined }));
     await sink.publish({ topic: TOPICS.configs, payload: { filename: "aa-bb-cc-dd-ee-ff.json" } });
     await sink.publish({ topic: TOPICS.assets, payload: { filename: "fw.bin" } });
     let text = await registry.metrics();
+    expect(published(text, { sink: "console", topic: TOPICS.configs, outcome: "success" })).toBe(1);
+    expect(published(text, { sink: "console", topic: TOPICS.assets, outcome: "success" })).toBe(1);
     expect(
-      metricValue(text, "iot_notifications_published_total", {
-        sink: "noop",
-        topic: TOPICS.configs,
-        outcome: "success",
-      }),
+      metricValue(text, "iot_notification_ack_duration_seconds_count", { sink: "console", topic: TOPICS.configs }),
     ).toBe(1);
-    expect(
-      metricValue(text, "iot_notifications_published_total", {
-        sink: "noop",
-        topic: TOPICS.assets,
-        outcome: "success",
-      }),
-    ).toBe(1);
-    expect(
-      metricValue(text, "iot_notification_ack_duration_seconds_count", { sink: "noop", topic: TOPICS.configs }),
-    ).toBe(1);
-    expect(metricValue(text, "iot_notification_sink_ready", { sink: "noop" })).toBe(1);
+    expect(metricValue(text, "iot_notification_sink_ready", { sink: "console" })).toBe(1);
     expect(text).not.toContain("aa-bb-cc-dd-ee-ff");
     expect(text).not.toContain("fw.bin");
     await sink.close();
@@ -72,13 +83,19 @@ describe("metrics decorator", () => {
       code: "SINK_CLOSED",
     });
     text = await registry.metrics();
+    expect(published(text, { sink: "console", topic: TOPICS.configs, outcome: "failure" })).toBe(1);
+    expect(metricValue(text, "iot_notification_sink_ready", { sink: "console" })).toBe(0);
+  });
+
+  it("counts the no-op sink's publishes as skipped, not delivered, and times nothing", async () => {
+    const registry = new Registry();
+    const sink = createSinkMetrics(registry).wrap(createNoopSink());
+    await sink.publish({ topic: TOPICS.configs, payload: { filename: "aa-bb-cc-dd-ee-ff.json" } });
+    const text = await registry.metrics();
+    expect(published(text, { sink: "noop", topic: TOPICS.configs, outcome: "skipped" })).toBe(1);
+    expect(published(text, { sink: "noop", topic: TOPICS.configs, outcome: "success" })).toBe(0);
     expect(
-      metricValue(text, "iot_notifications_published_total", {
-        sink: "noop",
-        topic: TOPICS.configs,
-        outcome: "failure",
-      }),
-    ).toBe(1);
-    expect(metricValue(text, "iot_notification_sink_ready", { sink: "noop" })).toBe(0);
+      metricValue(text, "iot_notification_ack_duration_seconds_count", { sink: "noop", topic: TOPICS.configs }),
+    ).toBe(0);
   });
 });

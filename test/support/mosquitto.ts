@@ -62,6 +62,8 @@ export interface Broker {
 export interface BrokerOptions {
   /** username → password; when set, anonymous access is refused. */
   users?: Record<string, string>;
+  /** The text of a Mosquitto ACL file, e.g. to make the broker refuse some publishes. */
+  acl?: string;
 }
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
@@ -123,13 +125,18 @@ async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
   } else {
     lines.push("allow_anonymous true");
   }
+  if (options.acl !== undefined) {
+    await writeFile(join(dir, "acl"), options.acl);
+    lines.push(`acl_file ${join(dir, "acl")}`);
+  }
   const conf = join(dir, "mosquitto.conf");
   await writeFile(conf, `${lines.join("\n")}\n`);
   // As root, mosquitto drops to the `mosquitto` user: it must be able to read its files.
   if (isRoot()) {
     const owner = mosquittoUid();
     if (owner)
-      for (const path of [dir, conf, join(dir, "passwd")]) if (existsSync(path)) chownSync(path, owner.uid, owner.gid);
+      for (const path of [dir, conf, join(dir, "passwd"), join(dir, "acl")])
+        if (existsSync(path)) chownSync(path, owner.uid, owner.gid);
   }
 
   let child: ChildProcess | undefined;

@@ -6,5 +6,10 @@
 import type { SinkPlugin } from "../../core/sinks/plugin.js";
 import { consoleSinkPlugin } from "./console.js";
 import { mqttSinkPlugin } from "./mqtt-plugin.js";
+import { webhookSinkPlugin } from "./webhook.js";
 
-export const SINK_PLUGINS: readonly SinkPlugin[] = [consoleSinkPlugin, mqttSinkPlugin] as SinkPlugin[];
+export const SINK_PLUGINS: readonly SinkPlugin[] = [
+  consoleSinkPlugin,
+  mqttSinkPlugin,
+  webhookSinkPlugin,
+] as SinkPlugin[];

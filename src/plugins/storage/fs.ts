@@ -11,6 +11,7 @@
  * while running is reported as unavailable, never silently re-created.
  */
 import { createHash, randomUUID } from "node:crypto";
+import type { BigIntStats } from "node:fs";
 import { type FileHandle, link, mkdir, open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
@@ -128,6 +129,23 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     }
   };
 
+  /** Writes (if asked), flushes and closes a temporary file; its version. On any failure the file is removed. */
+  const seal = async (area: Area, path: string, handle: FileHandle, write?: () => Promise<void>) => {
+    let info: BigIntStats;
+    try {
+      await write?.();
+      await handle.sync();
+      info = await handle.stat({ bigint: true });
+    } catch (error) {
+      await handle.close();
+      await removeQuietly(path, { area });
+      throwIfDiskFull(error);
+      throw error;
+    }
+    await handle.close();
+    return { version: versionOf(info), mtimeMs: Number(info.mtimeMs) };
+  };
+
   return {
     name: "filesystem",
 
@@ -135,21 +153,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
 
     async write(area, name, data, writeOptions = {}) {
       const { path, handle } = await openTemp(area);
-      let version: string;
-      let mtimeMs: number;
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-        const info = await handle.stat({ bigint: true });
-        version = versionOf(info);
-        mtimeMs = Number(info.mtimeMs);
-      } catch (error) {
-        await handle.close();
-        await removeQuietly(path, { area });
-        throwIfDiskFull(error);
-        throw error;
-      }
-      await handle.close();
+      const { version, mtimeMs } = await seal(area, path, handle, () => handle.writeFile(data));
       const outcome = await publish(area, path, name, writeOptions.ifAbsent === true);
       // link and rename keep the inode and mtime, so the temporary file's version is the final one's.
       if (outcome !== "exists") {
@@ -194,17 +198,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         digest: async () => digest(),
         async commit() {
           settle();
-          let version: string;
-          try {
-            await handle.sync();
-            version = versionOf(await handle.stat({ bigint: true }));
-          } catch (error) {
-            await handle.close();
-            await removeQuietly(path, { area });
-            throwIfDiskFull(error);
-            throw error;
-          }
-          await handle.close();
+          const { version } = await seal(area, path, handle);
           const outcome = await publish(area, path, name, false);
           remember(join(dirs[area], name), version, digest());
           // The bytes were streamed, not kept: the next read loads the new version.
