@@ -69,6 +69,30 @@ async function readText(driver: StorageDriver, area: "configs" | "assets", name:
   return new TextDecoder().decode(bytes);
 }
 
+/**
+ * Runs `rewrite(1..times)` one after another while `read` runs in a loop; returns how many
+ * reads were made. A failed read stops the rewrites before the error is passed on, so no
+ * write outlives the test's directory.
+ */
+async function whileRewriting(times: number, rewrite: (i: number) => Promise<void>, read: () => Promise<void>) {
+  let stop = false;
+  const writer = (async () => {
+    for (let i = 1; i <= times && !stop; i++) await rewrite(i);
+    stop = true;
+  })();
+  let reads = 0;
+  try {
+    while (!stop) {
+      await read();
+      reads++;
+    }
+  } finally {
+    stop = true;
+    await writer;
+  }
+  return reads;
+}
+
 /** Each out-of-band edit, done the way tools do it, and what a read must show afterwards. */
 const edits: Array<{ what: string; edit(path: string): Promise<void>; expected: string | null }> = [
   {
@@ -139,25 +163,21 @@ describe("read cache: consistency under concurrent out-of-band rewrites", () => 
     const { driver, dirs, step } = await setup(true);
     const path = join(dirs.configs, "aa-bb-cc-dd-ee-ff.json");
     await writeFile(path, '{"v":0}');
-    let writing = true;
-    const writer = (async () => {
-      for (let i = 1; i <= 300; i++) {
+    const reads = await whileRewriting(
+      300,
+      async (i) => {
         // Alternate the ways files change: in place (truncate, then write) and by rename.
         if (i % 2) await writeFile(path, JSON.stringify({ v: i, pad: "x".repeat(i % 37) }));
         else {
           await writeFile(`${path}.tmp${i}`, JSON.stringify({ v: i }));
           await rename(`${path}.tmp${i}`, path);
         }
-      }
-      writing = false;
-    })();
-    let reads = 0;
-    while (writing) {
-      step(REVALIDATE_MS / 4);
-      await readText(driver, "configs", "aa-bb-cc-dd-ee-ff.json");
-      reads++;
-    }
-    await writer;
+      },
+      async () => {
+        step(REVALIDATE_MS / 4);
+        await readText(driver, "configs", "aa-bb-cc-dd-ee-ff.json");
+      },
+    );
     expect(reads).toBeGreaterThan(0);
     // And once the writes stop, what is served is the last version.
     step(REVALIDATE_MS);
@@ -169,25 +189,21 @@ describe("read cache: consistency under concurrent out-of-band rewrites", () => 
     const path = join(dirs.assets, "fw.bin");
     const versions = Array.from({ length: 4 }, () => randomBytes(SMALL_FILE_BYTES + 4096));
     await writeFile(path, versions[0] as Buffer);
-    let writing = true;
-    const writer = (async () => {
-      for (let i = 1; i <= 40; i++) {
+    const known = new Set(versions.map((v) => sha256(v)));
+    const reads = await whileRewriting(
+      40,
+      async (i) => {
         await writeFile(`${path}.tmp`, versions[i % versions.length] as Buffer);
         await rename(`${path}.tmp`, path);
-      }
-      writing = false;
-    })();
-    const known = new Set(versions.map((v) => sha256(v)));
-    let reads = 0;
-    while (writing) {
-      const object = await driver.read("assets", "fw.bin");
-      if (!object) throw new Error("the asset vanished during atomic replaces");
-      const bytes = await readAllBytes(object.body);
-      expect(sha256(bytes)).toBe(object.sha256);
-      expect(known.has(object.sha256)).toBe(true);
-      reads++;
-    }
-    await writer;
+      },
+      async () => {
+        const object = await driver.read("assets", "fw.bin");
+        if (!object) throw new Error("the asset vanished during atomic replaces");
+        const bytes = await readAllBytes(object.body);
+        expect(sha256(bytes)).toBe(object.sha256);
+        expect(known.has(object.sha256)).toBe(true);
+      },
+    );
     expect(reads).toBeGreaterThan(0);
   });
 });

@@ -3,6 +3,7 @@
  * its first 200 on /api/health, and reports how long that took.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -41,6 +42,13 @@ export async function startServer(
     out += d;
   });
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
+  // A benchmark that dies (an uncaught error, a closed stdout) must not leave its servers running.
+  const killOnExit = () => {
+    child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited at start:\n${out}`);

@@ -69,6 +69,12 @@ export interface StoredFacts {
 export interface ConfigStore {
   /** Every readable config's summary, sorted by MAC. */
   list(): Promise<ConfigSummary[]>;
+  /**
+   * The listing as the API sends it, `{"configs": [...], "count": n}`, serialised. Kept
+   * between requests while nothing in the directory changed: a fleet-sized listing is
+   * then one cached string, not ten thousand summaries serialised again.
+   */
+  listJson(): Promise<{ body: string; count: number }>;
   get(mac: string): Promise<DeviceConfig>;
   save(
     mac: string,
@@ -87,6 +93,7 @@ const LIST_CONCURRENCY = 16;
  */
 export function createConfigStore(driver: StorageDriver, logger: Logger, maxBytes: number): ConfigStore {
   const index = createSummaryIndex(driver);
+  let listed: { body: string; count: number; changes: number; at: number } | undefined;
   const assertMac = (mac: string) => {
     // Routes normalise first; this guards every other caller, so no name escapes the area.
     if (!isMac(mac)) throw new AppError("INVALID_OPERATION", "Invalid MAC address format");
@@ -102,7 +109,21 @@ export function createConfigStore(driver: StorageDriver, logger: Logger, maxByte
     return parseContent(object.bytes ?? (await readAllBytes(object.body)), mac);
   };
 
-  return {
+  const store: ConfigStore = {
+    async listJson() {
+      if (listed && listed.changes === index.changes() && index.fresh(listed.at)) return listed;
+      // Taken before reading: a change during the listing makes the result stale at once.
+      const [changes, at] = [index.changes(), index.now()];
+      const summaries = await store.list();
+      listed = {
+        body: JSON.stringify({ configs: summaries, count: summaries.length }),
+        count: summaries.length,
+        changes,
+        at,
+      };
+      return listed;
+    },
+
     async list() {
       const names = (await driver.list("configs")).filter((name) => macOfConfigFile(name) !== undefined).sort();
       const summaries: Array<ConfigSummary | null> = new Array(names.length).fill(null);
@@ -177,4 +198,5 @@ export function createConfigStore(driver: StorageDriver, logger: Logger, maxByte
       }
     },
   };
+  return store;
 }

@@ -33,6 +33,13 @@ export interface StoredObject extends ObjectMeta {
    * sends it owns it; otherwise `body` is used or cancelled as usual.
    */
   native?: unknown;
+  /**
+   * The same version limited to `range`, from what this object already holds (its open
+   * file, its bytes): a Range answer then costs no second open. Called at most once,
+   * instead of using this object's own body. Drivers without it are read again with
+   * `ReadOptions.range`.
+   */
+  part?(range: ByteRange): StoredObject;
 }
 
 /** A byte range already checked against the object's size by the caller. */

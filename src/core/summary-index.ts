@@ -34,6 +34,11 @@ export interface SummaryIndex {
   set(name: string, summary: ConfigSummary | null, readAt: number): void;
   /** A counter that moves on every change report: a read racing a write does not store a stale summary. */
   version(): number;
+  /** Change reports so far: a result built from the index stays valid while this does not move. */
+  changes(): number;
+  /** Whether a result built at `at` (a `now()` reading) may still be used, changes aside. */
+  fresh(at: number): boolean;
+  now(): number;
 }
 
 export function createSummaryIndex(driver: StorageDriver, now = () => performance.now()): SummaryIndex {
@@ -41,10 +46,12 @@ export function createSummaryIndex(driver: StorageDriver, now = () => performanc
   const changedAt = new Map<string, number>();
   let clock = 0;
   let clearedAt = 0;
+  let changes = 0;
   const watched = () => driver.onChange !== undefined && driver.watchesOthers?.("configs") === true;
   driver.onChange?.((area, name) => {
     if (area !== "configs") return;
     clock++;
+    changes++;
     if (name === undefined) {
       entries.clear();
       changedAt.clear();
@@ -74,5 +81,8 @@ export function createSummaryIndex(driver: StorageDriver, now = () => performanc
       if (entries.size > INDEX_LIMIT) entries.delete(entries.keys().next().value as string);
     },
     version: () => ++clock,
+    changes: () => changes,
+    fresh: (at) => watched() && now() - at <= INDEX_TTL_MS,
+    now,
   };
 }

@@ -33,5 +33,10 @@ export function sendOpenFile(
       void gone;
     });
   }
-  return new Response(null, { status, headers: { [ALREADY_SENT]: "true" } });
+  // What the middleware and metrics see (status and headers as sent); @hono/node-server writes
+  // nothing more for it. Reading `body` turns node-server's lightweight Response into a full
+  // one: its fast path for lightweight ones writes the head again, ignoring the marker.
+  const sent = new Response(null, { status, headers: { ...headers, [ALREADY_SENT]: "true" } });
+  void sent.body;
+  return sent;
 }

@@ -27,9 +27,9 @@ export function configRoutes(deps: AppDeps) {
 
   return new Hono<AppEnv>()
     .get("/", async (c) => {
-      const list = await measured("list", () => configs.list());
-      observer.configFilesCounted(list.length);
-      return c.json({ configs: list, count: list.length });
+      const { body, count } = await measured("list", () => configs.listJson());
+      observer.configFilesCounted(count);
+      return c.body(body, 200, { "Content-Type": "application/json" });
     })
     .get("/:mac", async (c) => {
       const mac = normaliseMac(c.req.param("mac"));

@@ -80,12 +80,16 @@ async function serve(
     return c.body(null, 416, { ...headers, "Content-Range": `bytes */${object.size}` });
   }
   if (decision.kind === "partial") {
-    await release(object);
-    const part = await driver.read(area, name, { range: decision.range });
-    // Replaced between the two reads: send the new version whole rather than splice two.
-    if (!part || part.sha256 !== object.sha256) {
-      if (part) await release(part);
-      return serve(c, driver, sendNative, area, name, false);
+    let part: StoredObject | null;
+    if (object.part) part = object.part(decision.range);
+    else {
+      await release(object);
+      part = await driver.read(area, name, { range: decision.range });
+      // Replaced between the two reads: send the new version whole rather than splice two.
+      if (!part || part.sha256 !== object.sha256) {
+        if (part) await release(part);
+        return serve(c, driver, sendNative, area, name, false);
+      }
     }
     const { offset, length } = decision.range;
     return send(c, sendNative, part, 206, {

@@ -80,6 +80,7 @@ export function createFileCache(now: () => number) {
       lastModified: new Date(mtimeMs),
       sha256,
       bytes: part,
+      part: (subrange) => fromMemory(bytes, sha256, mtimeMs, subrange),
       // Made only when asked for: most callers use `bytes`, and a stream costs more than the read.
       get body() {
         body ??= bytesStream(part);

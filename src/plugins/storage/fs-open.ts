@@ -14,6 +14,7 @@
 import { type BigIntStats, constants } from "node:fs";
 import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { storageUnavailable } from "../../core/storage.js";
 import { errno } from "./fs-util.js";
 
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -23,8 +24,15 @@ export interface OpenedFile {
   info: BigIntStats;
 }
 
-/** Tries again when the name was swapped between opening it and checking it (an atomic replace). */
-const ATTEMPTS = 3;
+/**
+ * Tries again when the name was swapped between opening it and checking it (an atomic
+ * replace). A reader and a writer looping at the same pace through the same file-system
+ * threads can lose every round in lockstep, so each retry first waits a random, growing
+ * moment (up to ~0.5 s in all) to fall out of step. One that still loses them all is
+ * reported as busy (503), never as absent: it exists.
+ */
+const ATTEMPTS = 10;
+const backOff = (attempt: number) => new Promise((done) => setTimeout(done, Math.random() * 2 ** attempt));
 
 /** The open regular file, or null when there is none the reader may see. ENOENT passes through. */
 export async function openRegularFile(dir: string, name: string): Promise<OpenedFile | null> {
@@ -55,8 +63,11 @@ export async function openRegularFile(dir: string, name: string): Promise<Opened
     }
     if (seen && seen.ino === opened.info.ino && seen.dev === opened.info.dev) return opened;
     await opened.handle.close();
+    // Removed since it was opened: absent now.
+    if (!seen) return null;
+    if (attempt < ATTEMPTS) await backOff(attempt);
   }
-  return null;
+  throw storageUnavailable(`${name} was replaced ${ATTEMPTS} times while being opened; try again`);
 }
 
 async function openLinkWithinDirectory(dir: string, path: string): Promise<OpenedFile | null> {

@@ -8,7 +8,13 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Area, type ReadOptions, type StoredObject, storageUnavailable } from "../../core/storage.js";
+import {
+  type Area,
+  type ByteRange,
+  type ReadOptions,
+  type StoredObject,
+  storageUnavailable,
+} from "../../core/storage.js";
 import { type createFileCache, REVALIDATE_MS, SMALL_FILE_BYTES, versionOf } from "./fs-cache.js";
 import { openRegularFile } from "./fs-open.js";
 import { directoryProblem, errno, fileStream, hashFile } from "./fs-util.js";
@@ -79,21 +85,26 @@ export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now
         sha256 = await hashFile(handle, size);
         remember(path, version, sha256);
       }
-      const range = options.range ?? { offset: 0, length: size };
-      const [start, end] = [range.offset, range.offset + range.length];
-      let body: ReadableStream<Uint8Array> | undefined;
-      return {
-        size,
-        lastModified: new Date(Number(info.mtimeMs)),
-        sha256,
-        // For a runtime that can send an open file itself (Node: fs stream straight into the socket).
-        native: { kind: "open-file", handle, start, end } satisfies OpenFileRange,
-        // Made only when asked for, so that a native send never has a Web stream racing it for the handle.
-        get body() {
-          body ??= fileStream(handle, start, end);
-          return body;
-        },
-      } satisfies StoredObject;
+      const hashed = sha256;
+      const openFile = (range: ByteRange): StoredObject => {
+        const [start, end] = [range.offset, range.offset + range.length];
+        let body: ReadableStream<Uint8Array> | undefined;
+        return {
+          size,
+          lastModified: new Date(Number(info.mtimeMs)),
+          sha256: hashed,
+          // For a runtime that can send an open file itself (Node: fs stream straight into the socket).
+          native: { kind: "open-file", handle, start, end } satisfies OpenFileRange,
+          // Made only when asked for, so that a native send never has a Web stream racing it for the handle.
+          get body() {
+            body ??= fileStream(handle, start, end);
+            return body;
+          },
+          // The same open file: a Range answer costs no second open.
+          part: openFile,
+        };
+      };
+      return openFile(options.range ?? { offset: 0, length: size });
     } catch (error) {
       await handle.close();
       throw error;

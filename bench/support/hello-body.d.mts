@@ -1,0 +1,2 @@
+/** See hello-body.mjs. */
+export declare const helloBody: () => Uint8Array<ArrayBuffer>;

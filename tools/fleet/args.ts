@@ -1,0 +1,105 @@
+/** `npm run fleet -- ...`: the command line → FleetOptions, with the help text beside the flags it describes. */
+import { parseArgs } from "node:util";
+import { FleetError } from "./errors.js";
+import { DEFAULTS, type FleetOptions, withDefaults } from "./options.js";
+
+export interface FleetCommand {
+  options: FleetOptions;
+  /** Print the figures as one JSON object on stdout (progress still goes to stderr). */
+  json: boolean;
+}
+
+export const HELP = `Usage: npm run fleet -- --devices N [options]
+
+Simulates N ESP32s: each holds its own MQTT connection, is told of its config save and
+of a firmware upload, fetches its config (If-None-Match) and reads the firmware header.
+Prints how long the fleet took to converge. Exits 1 unless every device converged with
+no HTTP error.
+
+  --devices N              simulated devices (required)
+  --broker URL             use this broker (default: start a private Mosquitto)
+  --server URL             use this server (default: start a private one; needs --broker and --key)
+  --per-device-topics      devices subscribe to iotsupport/updates/configs/<mac>
+                           (the private server is started with MQTT_DEVICE_TOPICS=true)
+  --key PEM                RSA private key that signs the firmware (default: the private server's dev key)
+  --token T                bearer token for PUT /api/configs, when the server requires one
+  --server-pid P           count this server's open descriptors (automatic for a private server)
+  --mqtt-version 4|5       device protocol (default ${DEFAULTS.mqttVersion}; 5 carries the etag property)
+  --connect-concurrency N  devices connecting at once (default ${DEFAULTS.connectConcurrency})
+  --save-concurrency N     config saves in flight (default ${DEFAULTS.saveConcurrency})
+  --fetch-concurrency N    device HTTP requests in flight, fleet-wide (default ${DEFAULTS.fetchConcurrency})
+  --firmware-bytes N       size of the uploaded firmware (default ${DEFAULTS.firmwareBytes})
+  --timeout S              seconds for the whole fleet to converge (default ${DEFAULTS.timeoutSeconds})
+  --json                   print the figures as one JSON object
+  -h, --help               this text
+`;
+
+/** Returns undefined when help was asked for. Throws FleetError("USAGE") on a bad command line. */
+export function parseFleetArgs(argv: string[]): FleetCommand | undefined {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    // parseArgs's own message names the flag ("Unknown option '--x'").
+    throw new FleetError("USAGE", (error as Error).message, { cause: error });
+  }
+  if (values.help) return undefined;
+  if (values.devices === undefined) throw new FleetError("USAGE", "--devices N is required");
+  const options = withDefaults({
+    devices: integer("--devices", values.devices),
+    broker: values.broker,
+    server: values.server,
+    perDeviceTopics: values["per-device-topics"],
+    key: values.key,
+    token: values.token,
+    serverPid: optionalInteger("--server-pid", values["server-pid"]),
+    mqttVersion: optionalInteger("--mqtt-version", values["mqtt-version"]) as 4 | 5 | undefined,
+    connectConcurrency: optionalInteger("--connect-concurrency", values["connect-concurrency"]),
+    saveConcurrency: optionalInteger("--save-concurrency", values["save-concurrency"]),
+    fetchConcurrency: optionalInteger("--fetch-concurrency", values["fetch-concurrency"]),
+    firmwareBytes: optionalInteger("--firmware-bytes", values["firmware-bytes"]),
+    timeoutSeconds: optionalNumber("--timeout", values.timeout),
+  });
+  return { options, json: values.json ?? false };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      devices: { type: "string" },
+      broker: { type: "string" },
+      server: { type: "string" },
+      "per-device-topics": { type: "boolean" },
+      key: { type: "string" },
+      token: { type: "string" },
+      "server-pid": { type: "string" },
+      "mqtt-version": { type: "string" },
+      "connect-concurrency": { type: "string" },
+      "save-concurrency": { type: "string" },
+      "fetch-concurrency": { type: "string" },
+      "firmware-bytes": { type: "string" },
+      timeout: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function integer(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new FleetError("USAGE", `${flag} must be a whole number, not "${text}"`);
+  return Number(text);
+}
+
+const optionalInteger = (flag: string, text: string | undefined) =>
+  text === undefined ? undefined : integer(flag, text);
+
+function optionalNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value))
+    throw new FleetError("USAGE", `${flag} must be a number, not "${text}"`);
+  return value;
+}

@@ -1,0 +1,107 @@
+/**
+ * The HTTP side of every simulated device, shared by the whole fleet: one keep-alive
+ * pool for config reads (a device's own connection would cost a socket per device),
+ * one pool that never reuses a socket for firmware header reads (an OTA check reads
+ * the image header and hangs up), and one limiter over both.
+ */
+import { Agent } from "node:http";
+import { type HttpResult, networkErrorKind, send, sendIdempotent } from "./http.js";
+import type { HttpErrors } from "./http-errors.js";
+import { createLimiter } from "./limit.js";
+
+/** What an ESP-IDF OTA check reads before deciding whether to download the whole image. */
+export const HEADER_BYTES = 1024;
+const TIMEOUT_MS = 30_000;
+
+export type ConfigOutcome = { status: 200; etag: string | undefined } | { status: 304 } | { status: "error" };
+
+export interface DeviceHttp {
+  /** GET /files/configs/<mac>.json, conditional on the ETag the device holds. */
+  fetchConfig(mac: string, etag: string | undefined): Promise<ConfigOutcome>;
+  /** GET /files/assets/<name> with Range: bytes=0-1023; true when the header arrived. */
+  readFirmwareHeader(filename: string): Promise<boolean>;
+  /** Destroys every socket the pools hold, so the server sees them all closed. */
+  close(): void;
+}
+
+export function createDeviceHttp(serverUrl: string, concurrency: number, errors: HttpErrors): DeviceHttp {
+  const base = new URL(serverUrl);
+  const limiter = createLimiter(concurrency);
+  const keepAlive = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const oneShot = new Agent({ keepAlive: false, maxSockets: concurrency });
+
+  /** Runs one exchange in the limiter; any failure is recorded here, once, and reported as undefined. */
+  const exchange = async (
+    operation: string,
+    path: string,
+    run: (url: URL) => Promise<HttpResult>,
+    ok: (status: number) => boolean,
+  ): Promise<HttpResult | undefined> => {
+    try {
+      const result = await limiter.run(() => run(new URL(path, base)));
+      if (ok(result.status)) return result;
+      errors.record(operation, `status ${result.status}`, `${path}: ${result.body.toString("utf8", 0, 200)}`);
+    } catch (error) {
+      errors.record(operation, networkErrorKind(error), `${path}: ${String(error)}`);
+    }
+    return undefined;
+  };
+
+  return {
+    async fetchConfig(mac, etag) {
+      const path = `/files/configs/${mac}.json`;
+      const result = await exchange(
+        "config fetch",
+        path,
+        (url) =>
+          sendIdempotent(
+            url,
+            {
+              agent: keepAlive,
+              timeoutMs: TIMEOUT_MS,
+              headers: etag ? { "If-None-Match": etag } : {},
+            },
+            { fresh: oneShot, onRetry: errors.retried },
+          ),
+        (status) => status === 200 || status === 304,
+      );
+      if (!result) return { status: "error" };
+      if (result.status === 304) return { status: 304 };
+      const header = result.headers.etag;
+      return { status: 200, etag: typeof header === "string" ? header : undefined };
+    },
+    async readFirmwareHeader(filename) {
+      const path = `/files/assets/${encodeURIComponent(filename)}`;
+      const result = await exchange(
+        "firmware read",
+        path,
+        (url) =>
+          send(url, {
+            agent: oneShot,
+            timeoutMs: TIMEOUT_MS,
+            headers: { Range: `bytes=0-${HEADER_BYTES - 1}` },
+            maxBody: HEADER_BYTES,
+          }),
+        (status) => status === 206 || status === 200,
+      );
+      if (!result) return false;
+      const expected = Math.min(HEADER_BYTES, imageSize(result) ?? HEADER_BYTES);
+      if (result.body.length < expected) {
+        errors.record("firmware read", "short read", `${path}: ${result.body.length} of ${expected} bytes`);
+        return false;
+      }
+      return true;
+    },
+    close() {
+      keepAlive.destroy();
+      oneShot.destroy();
+    },
+  };
+}
+
+/** The whole image's size: from Content-Range on a 206, Content-Length on a 200. */
+function imageSize(result: HttpResult): number | undefined {
+  const range = /\/(\d+)$/.exec(String(result.headers["content-range"] ?? ""));
+  const text = range ? range[1] : result.headers["content-length"];
+  return text === undefined ? undefined : Number(text);
+}

@@ -1,0 +1,187 @@
+/**
+ * One simulated ESP32: its own MQTT connection and MAC, reacting to notifications
+ * as the firmware does. A config notification for its own MAC makes it fetch its
+ * config with If-None-Match (or skip the fetch when the message's `etag` property is
+ * the ETag it holds); one for another MAC is only counted; an asset notification
+ * makes it read the image header. It records what it did and when, nothing more:
+ * a thousand of these share one process, so each keeps a few numbers, not buffers.
+ */
+import mqtt, { type IPublishPacket, type MqttClient } from "mqtt";
+import { TOPICS } from "../../src/core/sinks/contract.js";
+import type { DeviceHttp } from "./device-http.js";
+
+export type FetchOutcome = 200 | 304 | "skipped" | "error";
+
+export interface FetchEvent {
+  /** performance.now() when the notification that caused it was handled. */
+  startedAt: number;
+  doneAt: number;
+  outcome: FetchOutcome;
+}
+
+export interface HeaderRead {
+  filename: string;
+  startedAt: number;
+  doneAt: number;
+  ok: boolean;
+}
+
+export interface DeviceRecord {
+  mac: string;
+  /** Config notifications received, its own and other devices'. */
+  configMessages: number;
+  assetMessages: number;
+  /** Payloads that were not `{"filename": "..."}` (config messages not naming this MAC are not parsed). */
+  malformedMessages: number;
+  fetches: FetchEvent[];
+  headerReads: HeaderRead[];
+  /** The ETag of the config it holds (from its last 200). */
+  etag: string | undefined;
+  reconnects: number;
+  /** MQTT client errors (connection refused, protocol errors), counted, first one kept. */
+  mqttErrors: number;
+  firstMqttError?: string;
+}
+
+export interface DeviceSettings {
+  mac: string;
+  brokerUrl: string;
+  mqttVersion: 4 | 5;
+  perDeviceTopics: boolean;
+  http: DeviceHttp;
+  /** Prefix of the MQTT client id: unique per run, so two runs on one broker never take over each other's sessions. */
+  clientIdPrefix: string;
+}
+
+export interface Device {
+  readonly record: DeviceRecord;
+  /** Connects and subscribes; resolves once the SUBACK grants QoS 1 on every topic. */
+  connect(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const topicsFor = (mac: string, perDeviceTopics: boolean): string[] =>
+  perDeviceTopics ? [`${TOPICS.configs}/${mac}`, TOPICS.assets] : [TOPICS.configs, TOPICS.assets];
+
+export function createDevice(settings: DeviceSettings): Device {
+  const { mac, http } = settings;
+  const ownFile = `${mac}.json`;
+  const macBytes = Buffer.from(mac);
+  const record: DeviceRecord = {
+    mac,
+    configMessages: 0,
+    assetMessages: 0,
+    malformedMessages: 0,
+    fetches: [],
+    headerReads: [],
+    etag: undefined,
+    reconnects: 0,
+    mqttErrors: 0,
+  };
+  let client: MqttClient | undefined;
+  // One config fetch at a time, like the firmware's single HTTP client; a notification
+  // arriving meanwhile is remembered and fetched after, so the newest save is never missed.
+  let fetching = false;
+  let fetchAgain: number | undefined;
+
+  const fetchConfig = async (startedAt: number) => {
+    fetching = true;
+    try {
+      const answer = await http.fetchConfig(mac, record.etag);
+      if (answer.status === 200) record.etag = answer.etag;
+      record.fetches.push({ startedAt, doneAt: performance.now(), outcome: answer.status });
+    } finally {
+      fetching = false;
+    }
+    if (fetchAgain !== undefined) {
+      const next = fetchAgain;
+      fetchAgain = undefined;
+      await fetchConfig(next);
+    }
+  };
+
+  const onConfig = (filename: string, packet: IPublishPacket) => {
+    if (filename !== ownFile) return;
+    const now = performance.now();
+    const announced = packet.properties?.userProperties?.etag;
+    if (record.etag !== undefined && announced === record.etag) {
+      record.fetches.push({ startedAt: now, doneAt: now, outcome: "skipped" });
+      return;
+    }
+    if (fetching) fetchAgain ??= now;
+    else void fetchConfig(now);
+  };
+
+  const onAsset = async (filename: string) => {
+    const startedAt = performance.now();
+    const ok = await http.readFirmwareHeader(filename);
+    record.headerReads.push({ filename, startedAt, doneAt: performance.now(), ok });
+  };
+
+  const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => {
+    const asset = topic === TOPICS.assets;
+    if (asset) record.assetMessages++;
+    else record.configMessages++;
+    // On the shared topic nearly every message names another device: a byte search rules those
+    // out without parsing (as firmware would with strstr), which matters at a million messages.
+    if (!asset && payload.indexOf(macBytes) === -1) return;
+    const filename = filenameOf(payload);
+    if (filename === undefined) {
+      record.malformedMessages++;
+      return;
+    }
+    if (asset) void onAsset(filename);
+    else onConfig(filename, packet);
+  };
+
+  return {
+    record,
+    async connect() {
+      const connection = mqtt.connect(settings.brokerUrl, {
+        clientId: `${settings.clientIdPrefix}-${mac}`,
+        protocolVersion: settings.mqttVersion,
+        clean: true,
+        keepalive: 60,
+        // Devices come back after a broker restart; their subscriptions are sent again (resubscribe).
+        reconnectPeriod: 2000,
+        connectTimeout: 30_000,
+        // mqtt.js's `debug` logger costs a few per cent at a million messages, even when disabled.
+        log: () => {},
+      });
+      client = connection;
+      connection.on("message", onMessage);
+      connection.on("reconnect", () => {
+        record.reconnects++;
+      });
+      connection.on("error", (error) => {
+        record.mqttErrors++;
+        record.firstMqttError ??= error.message;
+      });
+      await new Promise<void>((resolve, reject) => {
+        connection.once("connect", () => resolve());
+        connection.once("error", reject);
+      });
+      const granted = await connection.subscribeAsync(topicsFor(mac, settings.perDeviceTopics), { qos: 1 });
+      const refused = granted.filter((g) => g.qos !== 1);
+      if (refused.length > 0) {
+        throw new Error(`broker granted ${refused.map((g) => `${g.topic} qos ${g.qos}`).join(", ")} instead of QoS 1`);
+      }
+    },
+    async close() {
+      // Forgotten first, so a second close (the cleanup after the scenario's own) does nothing.
+      const closing = client;
+      client = undefined;
+      await closing?.endAsync(true);
+    },
+  };
+}
+
+function filenameOf(payload: Buffer): string | undefined {
+  try {
+    const value = JSON.parse(payload.toString("utf8")) as { filename?: unknown };
+    return typeof value?.filename === "string" ? value.filename : undefined;
+  } catch {
+    // Counted by the caller as a malformed message.
+    return undefined;
+  }
+}

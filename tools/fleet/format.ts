@@ -1,0 +1,42 @@
+/** The report as the lines a person reads at the end of `npm run fleet`. */
+import type { FleetReport } from "./report.js";
+import type { Range, Spread } from "./stats.js";
+
+const spreadText = (s: Spread | null, unit = "ms") =>
+  s ? `p50 ${s.p50} ${unit}, p99 ${s.p99} ${unit}, max ${s.max} ${unit}` : "n/a";
+const rangeText = (r: Range | null) => (r ? `min ${r.min}, mean ${r.mean}, max ${r.max}` : "n/a");
+const orNa = (value: number | null) => (value === null ? "n/a" : String(value));
+
+export function formatReport(r: FleetReport): string {
+  const lines = [
+    `devices:                 ${r.devices} (${r.topics} topic${r.topics === "shared" ? "" : "s"}, MQTT ${r.mqttVersion === 5 ? "5" : "3.1.1"})`,
+    `connect:                 ${r.connect.totalMs} ms for all; per device ${spreadText(r.connect.perDeviceMs)}${r.connect.failed ? `; ${r.connect.failed} failed` : ""}`,
+    `config saves:            ${r.saves.ok} ok, ${r.saves.failed} failed; response ${spreadText(r.saves.responseMs)}`,
+    `firmware upload:         ${r.firmware.uploaded ? "ok" : "FAILED"}, ${r.firmware.bytes} bytes in ${orNa(r.firmware.uploadMs)} ms`,
+    `converged:               ${r.converged.all}/${r.devices} (config ${r.converged.config}, firmware ${r.converged.firmware})${r.timedOut ? " — deadline reached" : ""}`,
+    `config convergence:      ${spreadText(r.configConvergenceMs)} (save response → device fetch done)`,
+    `firmware convergence:    ${spreadText(r.firmwareConvergenceMs)} (upload response → header read done)`,
+    `messages per device:     ${rangeText(r.messagesPerDevice)} (config messages: ${rangeText(r.configMessagesPerDevice)})`,
+    `config fetches:          ${r.fetches.ok200} × 200, ${r.fetches.notModified304} × 304, ${r.fetches.skippedByEtag} skipped by ETag, ${r.fetches.failed} failed`,
+    `firmware header reads:   ${r.fetches.firmwareHeaders}`,
+    `HTTP errors:             ${r.httpErrors.count}${formatKinds(r.httpErrors.byKind)}; ${r.httpErrors.keepAliveRetries} sent again after the keep-alive race`,
+    `server open fds:         before ${orNa(r.serverFds.before)}, after ${orNa(r.serverFds.after)}${formatKinds(r.serverFds.grown ?? {}, "+")}`,
+    `MQTT:                    ${r.mqtt.reconnects} reconnects, ${r.mqtt.errors} errors${r.mqtt.firstError ? ` (first: ${r.mqtt.firstError})` : ""}, ${r.mqtt.malformedMessages} malformed messages`,
+    `broker drops:            ${r.brokerDrops === null ? "n/a (external broker)" : r.brokerDrops.length}`,
+    `simulator loop delay:    p99 ${r.simulatorEventLoopDelayMs.p99} ms, max ${r.simulatorEventLoopDelayMs.max} ms`,
+  ];
+  for (const sample of r.httpErrors.samples)
+    lines.push(`  error: ${sample.operation} ${sample.kind}: ${sample.detail}`);
+  for (const line of r.brokerDrops?.slice(0, 5) ?? []) lines.push(`  broker: ${line}`);
+  if (r.serverWarnings && r.serverWarnings.length > 0) {
+    lines.push(`server warnings:         ${r.serverWarnings.length}`);
+    for (const line of r.serverWarnings.slice(0, 10)) lines.push(`  ${line.slice(0, 300)}`);
+  }
+  lines.push(r.ok ? "result:                  ok" : `result:                  FAILED: ${r.problems.join("; ")}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function formatKinds(byKind: Record<string, number>, sign = ""): string {
+  const entries = Object.entries(byKind);
+  return entries.length === 0 ? "" : ` (${entries.map(([kind, n]) => `${kind} × ${sign}${n}`).join(", ")})`;
+}
