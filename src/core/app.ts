@@ -39,6 +39,7 @@ export function createApp(deps: AppDeps) {
     const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     const seconds = secondsSince(start);
     deps.observer.httpRequest(c.req.method, route, c.res.status, seconds);
+    if (deps.logger.enabled?.("debug") === false) return;
     deps.logger.debug("request", {
       correlationId: c.get("requestId"),
       method: c.req.method,

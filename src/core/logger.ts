@@ -12,6 +12,11 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /**
+   * Whether a line at this level would be written. Lets a hot path (one debug line per
+   * request) skip building fields nobody reads; a logger without it is assumed to want all.
+   */
+  enabled?(level: LogLevel): boolean;
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };

@@ -3,7 +3,10 @@
  * as the firmware does. A config notification for its own MAC makes it fetch its
  * config with If-None-Match (or skip the fetch when the message's `etag` property is
  * the ETag it holds); one for another MAC is only counted; an asset notification
- * makes it read the image header. It records what it did and when, nothing more:
+ * makes it read the image header. After a lost connection it subscribes again and then
+ * checks its config once (If-None-Match), as firmware must: a broker keeps nothing for
+ * a clean session, so a notification published while it was away is never heard.
+ * It records what it did and when, nothing more:
  * a thousand of these share one process, so each keeps a few numbers, not buffers.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from "mqtt";
@@ -112,6 +115,13 @@ export function createDevice(settings: DeviceSettings): Device {
     else void fetchConfig(now);
   };
 
+  /** A config check not caused by a message (after a reconnect): fetched, or queued behind the running fetch. */
+  const checkConfig = () => {
+    const now = performance.now();
+    if (fetching) fetchAgain ??= now;
+    else void fetchConfig(now);
+  };
+
   const onAsset = async (filename: string) => {
     const startedAt = performance.now();
     const ok = await http.readFirmwareHeader(filename);
@@ -142,8 +152,11 @@ export function createDevice(settings: DeviceSettings): Device {
         protocolVersion: settings.mqttVersion,
         clean: true,
         keepalive: 60,
-        // Devices come back after a broker restart; their subscriptions are sent again (resubscribe).
+        // Devices come back after a broker restart. They subscribe again themselves (below), so
+        // that the config check comes after the broker has granted the subscription: a save
+        // is then either before the check (fetched) or announced after it (heard).
         reconnectPeriod: 2000,
+        resubscribe: false,
         connectTimeout: 30_000,
         // mqtt.js's `debug` logger costs a few per cent at a million messages, even when disabled.
         log: () => {},
@@ -153,6 +166,18 @@ export function createDevice(settings: DeviceSettings): Device {
       connection.on("reconnect", () => {
         record.reconnects++;
       });
+      const topics = topicsFor(mac, settings.perDeviceTopics);
+      let connectedBefore = false;
+      connection.on("connect", () => {
+        if (!connectedBefore) {
+          connectedBefore = true;
+          return;
+        }
+        connection.subscribeAsync(topics, { qos: 1 }).then(checkConfig, (error: unknown) => {
+          record.mqttErrors++;
+          record.firstMqttError ??= `subscribing again: ${String(error)}`;
+        });
+      });
       connection.on("error", (error) => {
         record.mqttErrors++;
         record.firstMqttError ??= error.message;
@@ -161,7 +186,7 @@ export function createDevice(settings: DeviceSettings): Device {
         connection.once("connect", () => resolve());
         connection.once("error", reject);
       });
-      const granted = await connection.subscribeAsync(topicsFor(mac, settings.perDeviceTopics), { qos: 1 });
+      const granted = await connection.subscribeAsync(topics, { qos: 1 });
       const refused = granted.filter((g) => g.qos !== 1);
       if (refused.length > 0) {
         throw new Error(`broker granted ${refused.map((g) => `${g.topic} qos ${g.qos}`).join(", ")} instead of QoS 1`);

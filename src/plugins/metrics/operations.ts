@@ -10,6 +10,10 @@ import type { Instruments } from "./instruments.js";
 export function createOperationObserver(m: Instruments): OperationObserver {
   // Every reason starts at 0, so a dashboard's rate() sees the series before the first failure.
   for (const reason of AUTH_FAILURE_REASONS) m.authFailures.labels({ reason });
+  // Every request is counted: the labelled children are looked up once per method, route
+  // pattern and status, not by hashing the label set each time (a measurable share of a
+  // cached device read). Bounded: methods are the parser's, routes are patterns.
+  const http = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
   return {
     authFailure(reason) {
       m.authFailures.inc({ reason });
@@ -33,8 +37,17 @@ export function createOperationObserver(m: Instruments): OperationObserver {
       m.signature.observe({ result }, seconds);
     },
     httpRequest(method, route, status, seconds) {
-      m.httpRequests.inc({ method, route, status: String(status) });
-      m.httpDuration.observe({ method, route }, seconds);
+      const key = `${method} ${status} ${route}`;
+      let children = http.get(key);
+      if (!children) {
+        children = {
+          count: m.httpRequests.labels({ method, route, status: String(status) }),
+          duration: m.httpDuration.labels({ method, route }),
+        };
+        http.set(key, children);
+      }
+      children.count.inc();
+      children.duration.observe(seconds);
     },
   };
 }
