@@ -7,6 +7,7 @@ import { createApp } from "./app.js";
 import { createAuthPolicy } from "./auth/policy.js";
 import { createConfigStore } from "./config-store.js";
 import type { AppDeps } from "./deps.js";
+import { createFastReads, type FastReads } from "./fast-reads.js";
 import type { Logger } from "./logger.js";
 import { createNotifier, type Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
@@ -34,6 +35,8 @@ export interface ComposeOptions {
 
 export interface Composed {
   app: ReturnType<typeof createApp>;
+  /** Cached config reads answered before the app, where the storage allows it (see fast-reads.ts). */
+  fastReads: FastReads | undefined;
   deps: AppDeps;
   notifier: Notifier;
 }
@@ -69,7 +72,7 @@ export function compose(options: ComposeOptions): Composed {
     metrics: options.metrics,
     version: options.version,
   };
-  return { app: createApp(deps), deps, notifier };
+  return { app: createApp(deps), fastReads: createFastReads(deps), deps, notifier };
 }
 
 /** Settings that weaken a protection on purpose are said once, loudly, at boot, on every runtime. */

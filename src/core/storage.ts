@@ -67,10 +67,23 @@ export interface StagedWrite {
   abort(): Promise<void>;
 }
 
+/** A small object's bytes that a driver holds in memory; one object per stored version. */
+export interface HeldObject {
+  readonly bytes: Uint8Array;
+  readonly sha256: string;
+  readonly mtimeMs: number;
+}
+
 export interface StorageDriver {
   readonly name: string;
   /** The object, or null when absent. The body must be consumed or cancelled. */
   read(area: Area, name: string, options?: ReadOptions): Promise<StoredObject | null>;
+  /**
+   * The object from memory when the driver knows, without any I/O, that it is current
+   * (the filesystem driver: held and checked within its revalidation bound); undefined
+   * means "ask `read`", never "absent". Lets device reads skip the async path entirely.
+   */
+  peek?(area: Area, name: string): HeldObject | undefined;
   /** Atomic write of a whole object. With `ifAbsent`, exactly one of concurrent creators wins. */
   write(area: Area, name: string, data: Uint8Array, options?: { ifAbsent?: boolean }): Promise<WriteOutcome>;
   /** Starts a streamed write; memory use must not grow with the object's size. */

@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import { collectDefaultMetrics } from "prom-client";
+import { fastResponse } from "../core/fast-reads.js";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 
 /** The little of Bun.serve used here, so type-checking needs no Bun types. */
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
       port: settings.port,
       hostname: settings.host,
       // Not `app.fetch` itself: Bun's second argument (the server) would become Hono's `c.env`.
-      fetch: (request) => app.fetch(request),
+      fetch: (request) => fastResponse(booted.fastReads, request) ?? app.fetch(request),
       // Bun's development mode answers a thrown error with a page showing the stack.
       development: false,
       // The app enforces MAX_UPLOAD_BYTES and MAX_CONFIG_BYTES itself with a 413 in the API's error

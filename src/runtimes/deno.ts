@@ -6,6 +6,7 @@
  * but its event-loop lag never moves (a 200 ms block read as 6 µs) and it reports
  * Deno's emulated Node version, so a dashboard would be told wrong things.
  */
+import { fastResponse } from "../core/fast-reads.js";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 
 /** The little of the Deno namespace used here, so type-checking needs no Deno types. */
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
         onListen: ({ hostname, port }) => logListening(booted, hostname, port),
       },
       // Not `app.fetch` itself: Deno's second argument (connection info) would become Hono's `c.env`.
-      (request) => app.fetch(request),
+      (request) => fastResponse(booted.fastReads, request) ?? app.fetch(request),
     );
   } catch (error) {
     exitOnServerError(booted, error);

@@ -3,20 +3,10 @@
  * the app (refused request targets, Expect: 100-continue over a limit, parser
  * errors): the same body and X-Request-Id rule as the app's own error handler.
  */
-import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { correlationIdOf } from "../core/correlation-id.js";
 import { type AppError, toErrorBody } from "../core/errors.js";
-
-/**
- * The correlation id the app would use: the client's X-Request-Id when it is a
- * plausible id (the rule of Hono's requestId middleware), else a fresh UUID.
- */
-export function correlationIdOf(given: string | string[] | undefined): string {
-  return typeof given === "string" && given.length > 0 && given.length <= 255 && !/[^\w\-=]/.test(given)
-    ? given
-    : randomUUID();
-}
 
 /** Answers `error` on a response that has not started, with extra headers (e.g. Connection: close). */
 export function sendError(
@@ -48,7 +38,7 @@ const LINGER_MS = 5_000;
  * Answers `error` on a raw socket (no ServerResponse: the parser failed or gave the
  * socket up), then closes it. With no correlation id (the headers are unknown) a fresh one.
  */
-export function endWithRawError(socket: Duplex, error: AppError, correlationId: string = randomUUID()): void {
+export function endWithRawError(socket: Duplex, error: AppError, correlationId: string = crypto.randomUUID()): void {
   socket.end(rawErrorResponse(error, correlationId));
   const linger = setTimeout(() => socket.destroy(), LINGER_MS);
   linger.unref();

@@ -8,10 +8,12 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, maxHeaderSize, type RequestListener, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { getRequestListener, RequestError } from "@hono/node-server";
+import { correlationIdOf } from "../core/correlation-id.js";
 import { AppError, toErrorBody, validationFailed } from "../core/errors.js";
+import type { FastReads } from "../core/fast-reads.js";
 import { errorFields, type Logger } from "../core/logger.js";
 import { createClientErrorHandler } from "./node-client-error.js";
-import { correlationIdOf, endWithRawError, sendError } from "./node-error-response.js";
+import { endWithRawError, sendError } from "./node-error-response.js";
 import { answerExpectContinue, type BodyLimits } from "./node-expect-continue.js";
 import { ALLOWED_METHODS, checkRequestTarget, SERVER_WIDE_OPTIONS } from "./node-request-target.js";
 
@@ -29,6 +31,8 @@ export interface NodeServerSettings extends BodyLimits {
 
 export interface NodeServerOptions {
   logger?: Logger;
+  /** Cached config reads answered before the app (see core/fast-reads.ts). */
+  fastReads?: FastReads;
   /** Shorter deadlines for tests, which cannot wait a minute for a headers timeout. */
   timeouts?: { headersMs?: number; checkIntervalMs?: number };
 }
@@ -56,7 +60,7 @@ export function createNodeServer(
       headersTimeout: headersTimeoutMs,
       ...(options.timeouts?.checkIntervalMs ? { connectionsCheckingInterval: options.timeouts.checkIntervalMs } : {}),
     },
-    frontDoor(toApp),
+    frontDoor(withFastReads(options.fastReads, toApp)),
   );
   server.on("checkContinue", frontDoor(answerExpectContinue(settings, toApp)));
   server.on("connect", refuseConnect);
@@ -69,6 +73,24 @@ export function createNodeServer(
     }),
   );
   return server;
+}
+
+/** Answers what the fast path can (straight onto the socket), and passes the rest to the app. */
+function withFastReads(fast: FastReads | undefined, next: RequestListener): RequestListener {
+  if (!fast) return next;
+  return function fastReads(req, res) {
+    const { headers } = req;
+    const answer = fast(
+      req.method ?? "",
+      req.url ?? "",
+      headers["if-none-match"],
+      headers["x-request-id"] as string | undefined,
+    );
+    if (!answer) return next(req, res);
+    res.setHeader("X-Request-Id", answer.requestId);
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+  };
 }
 
 /** Runs the request-target checks, answers what they refuse or `OPTIONS *`, and passes the rest on. */

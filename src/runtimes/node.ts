@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   });
   const { app, settings } = booted;
 
-  const server = createNodeServer(app, settings, { logger: booted.logger });
+  const server = createNodeServer(app, settings, { logger: booted.logger, fastReads: booted.fastReads });
   server.on("error", (error) => exitOnServerError(booted, error));
   server.listen(settings.port, settings.host, () => {
     // Listening on TCP, so the address is an AddressInfo (a string only for pipes).

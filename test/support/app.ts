@@ -41,6 +41,8 @@ export type StorageKind = "fs" | "memory";
 
 export interface TestApp {
   app: ReturnType<typeof compose>["app"];
+  /** The runtimes' fast path for cached config reads, as composed with this app. */
+  fastReads: ReturnType<typeof compose>["fastReads"];
   storage: StorageDriver;
   sink: ReturnType<typeof createRecordingSink>;
   logger: ReturnType<typeof createMemoryLogger>;
@@ -69,7 +71,7 @@ export async function createTestApp(kind: StorageKind = "fs", env: Record<string
   const sink = createRecordingSink();
   const registry = new Registry();
   const metrics = createMetrics(registry);
-  const { app } = compose({
+  const { app, fastReads } = compose({
     settings,
     logger,
     storage,
@@ -81,6 +83,7 @@ export async function createTestApp(kind: StorageKind = "fs", env: Record<string
   });
   return {
     app,
+    fastReads,
     storage,
     sink,
     logger,

@@ -8,7 +8,8 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
 import { invalidOperation, notFound } from "../errors.js";
-import { contentTypeFor, decideRange, etagOf, matchesIfNoneMatch } from "../http-range.js";
+import { fileHeaders } from "../file-headers.js";
+import { decideRange, etagOf, matchesIfNoneMatch } from "../http-range.js";
 import { checkFilename, macOfConfigFile } from "../names.js";
 import type { Area, StorageDriver, StoredObject } from "../storage.js";
 
@@ -54,19 +55,7 @@ async function serve(
   const object = await driver.read(area, name);
   if (!object) throw notFound(`No ${area === "configs" ? "configuration" : "asset"} named ${name}`, { filename: name });
   const etag = etagOf(object.sha256);
-  const headers: Record<string, string> = {
-    ETag: etag,
-    "Last-Modified": object.lastModified.toUTCString(),
-    // Devices must revalidate each time, cheaply, with If-None-Match.
-    "Cache-Control": "no-cache",
-    "Content-Type": area === "configs" ? "application/json" : contentTypeFor(name),
-    // An uploaded .html or .svg opened in a browser must not run script on the API's
-    // origin (it could call PUT/DELETE with the admin's session): no sniffing into an
-    // active type, and a sandbox with no permissions if it is rendered at all.
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "sandbox; default-src 'none'",
-  };
-  if (ranges) headers["Accept-Ranges"] = "bytes";
+  const headers = fileHeaders(area, name, object.sha256, object.lastModified);
 
   if (matchesIfNoneMatch(c.req.header("if-none-match"), etag)) {
     await release(object);

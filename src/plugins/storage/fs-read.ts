@@ -11,6 +11,7 @@ import { join } from "node:path";
 import {
   type Area,
   type ByteRange,
+  type HeldObject,
   type ReadOptions,
   type StoredObject,
   storageUnavailable,
@@ -23,6 +24,19 @@ import type { OpenFileRange } from "./open-file-range.js";
 type FileCache = ReturnType<typeof createFileCache>;
 
 const isMissing = (error: unknown) => errno(error) === "ENOENT" || errno(error) === "ENOTDIR";
+
+/** StorageDriver.peek over the same cache: a held small file still within its revalidation bound. */
+export function createFsPeek(dirs: Record<Area, string>, cache: FileCache, now: () => number) {
+  return function peek(area: Area, name: string): HeldObject | undefined {
+    const path = join(dirs[area], name);
+    const cached = cache.contents.get(path);
+    if (!cached || now() - cached.checkedAt >= REVALIDATE_MS) return undefined;
+    // Refresh its place in the LRU order, as a read would.
+    cache.contents.delete(path);
+    cache.contents.set(path, cached);
+    return cached;
+  };
+}
 
 export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now: () => number) {
   const { remember, recall, contents, keepContent, forgetContent, fromMemory } = cache;

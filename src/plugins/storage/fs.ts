@@ -24,7 +24,7 @@ import {
 } from "../../core/storage.js";
 import { createFileCache, versionOf } from "./fs-cache.js";
 import { createFsLedger } from "./fs-ledger.js";
-import { createFsReader } from "./fs-read.js";
+import { createFsPeek, createFsReader } from "./fs-read.js";
 import {
   directoryProblem,
   errno,
@@ -150,6 +150,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     name: "filesystem",
 
     read: createFsReader(dirs, cache, now),
+    peek: createFsPeek(dirs, cache, now),
 
     async write(area, name, data, writeOptions = {}) {
       const { path, handle } = await openTemp(area);

@@ -1,0 +1,106 @@
+/**
+ * The fast path for the read a fleet makes most: GET /files/configs/{mac}.json of a
+ * config the storage holds in memory and knows to be current (StorageDriver.peek).
+ * Runtimes try it before handing the request to the app; it answers 200 or 304 with
+ * exactly the route's headers (file-headers.ts), counts the request in the same metric
+ * series and logs the same debug line, without Hono's per-request work (context,
+ * middleware chain, Response objects), which cost more than half a cached read.
+ * Anything else — another route or method, a name to decode, a config not held or due
+ * for revalidation, device tokens or ALLOWED_HOSTS configured — is left to the app.
+ */
+import { correlationIdOf } from "./correlation-id.js";
+import type { AppDeps } from "./deps.js";
+import { fileHeaders } from "./file-headers.js";
+import { etagOf, matchesIfNoneMatch } from "./http-range.js";
+import { macOfConfigFile } from "./names.js";
+import { secondsSince } from "./observer.js";
+import type { HeldObject } from "./storage.js";
+
+const PREFIX = "/files/configs/";
+/** The route pattern the app's metrics label these requests with. */
+const ROUTE = "/files/configs/:file";
+
+export interface FastAnswer {
+  status: 200 | 304;
+  /** Shared between answers of the same version: copy before changing. */
+  headers: Readonly<Record<string, string>>;
+  requestId: string;
+  /** The stored bytes for 200; undefined for 304. */
+  body: Uint8Array | undefined;
+}
+
+/** Tries one request; undefined means "not mine, ask the app". */
+export type FastReads = (
+  method: string,
+  /** The request target: path and query, as on the request line. */
+  target: string,
+  ifNoneMatch: string | null | undefined,
+  requestId: string | null | undefined,
+) => FastAnswer | undefined;
+
+export function createFastReads(
+  deps: Pick<AppDeps, "storage" | "observer" | "logger" | "auth">,
+): FastReads | undefined {
+  const { storage, observer, logger } = deps;
+  // Device tokens and Host checks stay in the app's middleware, in one place.
+  if (!storage.peek || deps.auth.devices || deps.auth.allowedHosts) return undefined;
+  const peek = storage.peek.bind(storage);
+  // One header set per stored version, made on its first read.
+  const headersOf = new WeakMap<
+    HeldObject,
+    { etag: string; ok: Record<string, string>; notModified: Record<string, string> }
+  >();
+  const debug = logger.enabled?.("debug") !== false;
+
+  return (method, target, ifNoneMatch, given) => {
+    if (method !== "GET" || !target.startsWith(PREFIX)) return undefined;
+    const start = performance.now();
+    const query = target.indexOf("?", PREFIX.length);
+    const file = target.slice(PREFIX.length, query === -1 ? undefined : query).toLowerCase();
+    // Only a plain <mac>.json: a percent-encoded or otherwise unusual name goes to the app.
+    if (macOfConfigFile(file) === undefined) return undefined;
+    const held = peek("configs", file);
+    if (!held) return undefined;
+    let known = headersOf.get(held);
+    if (!known) {
+      const headers = fileHeaders("configs", file, held.sha256, new Date(held.mtimeMs));
+      const ok = { ...headers, "Content-Length": String(held.bytes.length) };
+      known = { etag: etagOf(held.sha256), ok, notModified: headers };
+      headersOf.set(held, known);
+    }
+    const fresh = matchesIfNoneMatch(ifNoneMatch ?? undefined, known.etag);
+    const status = fresh ? 304 : 200;
+    const requestId = correlationIdOf(given);
+    const seconds = secondsSince(start);
+    observer.httpRequest("GET", ROUTE, status, seconds);
+    if (debug)
+      logger.debug("request", {
+        correlationId: requestId,
+        method,
+        route: ROUTE,
+        status,
+        ms: Math.round(seconds * 1000),
+      });
+    return fresh
+      ? { status, headers: known.notModified, requestId, body: undefined }
+      : { status, headers: known.ok, requestId, body: held.bytes };
+  };
+}
+
+/** The fast answer as a Web Response (Deno, Bun), or undefined for the app to answer. */
+export function fastResponse(fast: FastReads | undefined, request: Request): Response | undefined {
+  if (!fast) return undefined;
+  // The target from the URL without parsing it whole: everything from the first "/" after "//".
+  const url = request.url;
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  if (slash === -1) return undefined;
+  const answer = fast(
+    request.method,
+    url.slice(slash),
+    request.headers.get("if-none-match"),
+    request.headers.get("x-request-id"),
+  );
+  if (!answer) return undefined;
+  const headers = { ...answer.headers, "X-Request-Id": answer.requestId };
+  return new Response(answer.body as Uint8Array<ArrayBuffer> | undefined, { status: answer.status, headers });
+}
