@@ -179,11 +179,43 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
       own.signal("SIGCONT");
       expect(await exit).toBe(0);
       const flushed = server.lines().find((l) => l.msg === "notifications flushed");
-      expect(flushed).toMatchObject({ pending_at_shutdown: 100, delivered: 100, abandoned: 0 });
+      expect(flushed).toMatchObject({
+        pending_at_shutdown: 100,
+        delivered: 100,
+        abandoned: 0,
+        since_start: { delivered: 100, failed: 0 },
+      });
       await sub.waitFor(100);
       expect(new Set(sub.messages.map((m) => m.payload)).size).toBe(100);
     } finally {
       own.signal("SIGCONT");
+      await sub.close();
+      await server.cleanup();
+      await own.cleanup();
+    }
+  });
+
+  it("on SIGTERM after a busy but now quiet run, says what its numbers cover: none pending, the run's total since start", async () => {
+    const own = await startBroker();
+    const sub = await subscribe(own.tcpUrl);
+    const server = await spawnServer({ MQTT_URL: own.tcpUrl });
+    try {
+      await waitUntil("the sink to connect", async () => (await sinkHealth(server)).body.notifications.ready);
+      const results = await Promise.all(Array.from({ length: 3 }, (_, i) => put(server.url, mac(3000 + i))));
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      await sub.waitFor(3);
+      await waitUntil(
+        "the acknowledgements",
+        async () => ((await sinkHealth(server)).body.notifications as { pending?: number }).pending === 0,
+      );
+      expect(await server.stop("SIGTERM")).toBe(0);
+      expect(server.lines().find((l) => l.msg === "notifications flushed")).toMatchObject({
+        pending_at_shutdown: 0,
+        delivered: 0,
+        abandoned: 0,
+        since_start: { delivered: 3, failed: 0 },
+      });
+    } finally {
       await sub.close();
       await server.cleanup();
       await own.cleanup();

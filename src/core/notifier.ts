@@ -25,8 +25,10 @@ export interface Notifier {
   assetUploaded(filename: string, metadata?: NotificationMetadata): void;
   /** Notifications handed to the sink and not yet settled. */
   pending(): number;
-  /** Waits for every pending notification, at most `timeoutMs`. */
+  /** Waits for every pending notification, at most `timeoutMs`; the result covers only those. */
   flush(timeoutMs: number): Promise<FlushResult>;
+  /** Notifications settled since the notifier was made (the shutdown log reports both). */
+  totals(): { delivered: number; failed: number };
 }
 
 export interface NotifierOptions {
@@ -72,6 +74,7 @@ export function createNotifier({ sink, logger, track }: NotifierOptions): Notifi
       send({ topic: TOPICS.assets, payload: { filename }, ...(metadata ? { metadata } : {}) });
     },
     pending: () => inFlight.size,
+    totals: () => ({ ...counts }),
     async flush(timeoutMs) {
       const before = { ...counts };
       const waiting = [...inFlight];

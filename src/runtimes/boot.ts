@@ -71,6 +71,13 @@ export async function drainNotifications(booted: Booted): Promise<ShutdownReport
   await sink.close();
   // Stops the directory watchers; nothing reads after the HTTP server has drained.
   await booted.deps.storage.dispose?.();
-  logger.info("notifications flushed", { pending_at_shutdown: pending, ...result });
+  // delivered/failed/abandoned cover the notifications still pending when the shutdown began
+  // (a quiet server logs zeros there); since_start covers the whole run.
+  const total = notifier.totals();
+  logger.info("notifications flushed", {
+    pending_at_shutdown: pending,
+    ...result,
+    since_start: { delivered: total.delivered, failed: total.failed },
+  });
   return result;
 }
