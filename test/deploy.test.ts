@@ -1,0 +1,121 @@
+/**
+ * The production recipe for Node (README, "Production on Node"), as far as it runs here:
+ * the systemd unit passes `systemd-analyze verify` with no warning (and a broken copy does
+ * not, so the check can fail); the server boots on deploy/env.example's settings; and the
+ * Dockerfile's runtime stage works as written: only the bundle, copied where no
+ * node_modules can be found, run with the image's command and environment. The image
+ * itself is not built: no Docker engine runs on these machines.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { get } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testKeys } from "./support/keys.js";
+import { ROOT, type SpawnedServer, spawnServer } from "./support/server.js";
+
+const run = promisify(execFile);
+const hasSystemd = spawnSync("systemd-analyze", ["--version"]).status === 0;
+if (!hasSystemd && !process.env.CI) {
+  console.warn("\n*** systemd-analyze not found: the systemd unit check is SKIPPED (apt-get install systemd) ***\n");
+}
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "iot-test-deploy-"));
+  // The bundle the unit and the image run; built the way `npm start` builds it.
+  await run(process.execPath, ["scripts/build.mjs"], { cwd: ROOT });
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** GET /api/health with this Host header (fetch does not let a caller set Host). */
+function statusWithHost(url: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    get(`${url}/api/health`, { headers: { Host: host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on("error", reject);
+  });
+}
+
+async function verifyUnit(text: string) {
+  const dir = await mkdtemp(join(scratch, "unit-"));
+  const path = join(dir, "iot-support.service");
+  await writeFile(path, text);
+  const result = spawnSync("systemd-analyze", ["verify", path], { encoding: "utf8" });
+  return { status: result.status, stderr: result.stderr.trim() };
+}
+
+describe.skipIf(!hasSystemd && !process.env.CI)("systemd unit", () => {
+  it("passes systemd-analyze verify without a warning, and runs the bundle directly", async () => {
+    const unit = await readFile(join(ROOT, "deploy/iot-support.service"), "utf8");
+    expect(await verifyUnit(unit)).toEqual({ status: 0, stderr: "" });
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node --enable-source-maps \/opt\/iot-support\/dist\/node\.mjs$/m);
+  });
+
+  it("the same check reports a broken unit (so it can fail)", async () => {
+    const unit = await readFile(join(ROOT, "deploy/iot-support.service"), "utf8");
+    const broken = await verifyUnit(unit.replace("Restart=on-failure", "Restart=sometimes"));
+    expect(broken.stderr).toContain("sometimes");
+  });
+});
+
+describe("deployment settings and the container's runtime stage", () => {
+  let server: SpawnedServer | undefined;
+  afterAll(async () => {
+    await server?.cleanup();
+  });
+
+  it("boots on deploy/env.example with its blanks filled in", async () => {
+    const env: Record<string, string> = {};
+    for (const line of (await readFile(join(ROOT, "deploy/env.example"), "utf8")).split("\n")) {
+      const match = /^([A-Z_]+)=(.*)$/.exec(line);
+      if (match) env[match[1] as string] = match[2] as string;
+    }
+    const keyPath = join(scratch, "signing-public.pem");
+    await writeFile(keyPath, testKeys().spki);
+    const data = await mkdtemp(join(scratch, "data-"));
+    server = await spawnServer({
+      ...env,
+      PORT: "0",
+      DATA_DIR: data,
+      SIGNING_KEY_PATH: keyPath,
+      API_TOKEN_HASHES: "a".repeat(64),
+    });
+    expect(await statusWithHost(server.url, "iot.example.com")).toBe(200);
+    // ALLOWED_HOSTS from the example is in force: another name is refused.
+    expect(await statusWithHost(server.url, "evil.example")).toBe(421);
+    expect(await server.stop("SIGTERM")).toBe(0);
+    server = undefined;
+  });
+
+  it("runs the Dockerfile's command on the bundle alone, with the image's environment", async () => {
+    const dockerfile = await readFile(join(ROOT, "Dockerfile"), "utf8");
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
+    expect(cmd.slice(0, 1)).toEqual(["node"]);
+    const imageEnv = Object.fromEntries(
+      [...(/^ENV (.*)$/m.exec(dockerfile)?.[1] ?? "").matchAll(/([A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
+    expect(imageEnv.HOST).toBe("0.0.0.0");
+    // The runtime stage holds dist/ only: copy it where no node_modules is reachable.
+    const app = await mkdtemp(join(scratch, "app-"));
+    await mkdir(join(app, "dist"));
+    await copyFile(join(ROOT, "dist/node.mjs"), join(app, "dist/node.mjs"));
+    const data = await mkdtemp(join(scratch, "image-data-"));
+    const [, ...args] = cmd.map((arg) => (arg === "dist/node.mjs" ? join(app, "dist/node.mjs") : arg));
+    server = await spawnServer({ ...imageEnv, PORT: "0", DATA_DIR: data }, "dist/node.mjs", {
+      command: process.execPath,
+      args,
+    });
+    expect(server.lines().some((l) => l.msg === "listening" && String(l.host ?? l.url ?? "").includes("0.0.0.0"))).toBe(
+      true,
+    );
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    expect(await server.stop("SIGTERM")).toBe(0);
+    server = undefined;
+  });
+});
