@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // A temporary directory for the run, checked empty at the end (the node project inherits this; it runs once).
+    globalSetup: ["test/support/temp-dir-check.ts"],
     projects: [
       {
         extends: true,

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/faults/**/*.test.ts"],
-    globalSetup: ["test/faults/global-setup.ts"],
+    globalSetup: ["test/support/temp-dir-check.ts", "test/faults/global-setup.ts"],
     testTimeout: 180_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -17,25 +17,36 @@ import { spawnServer } from "./support/server.js";
 
 const env = { MAX_UPLOAD_BYTES: String(CONTRACT_MAX_UPLOAD_BYTES) };
 
-httpContractInModes("Node in-process, filesystem storage", async (authEnv) => {
-  const t = await createTestApp("fs", { ...env, ...authEnv });
-  return { fetch: async (path, init) => t.app.request(path, init), sign: t.sign, close: t.cleanup };
-});
+/** The in-process targets have the no-op sink; the server process below carries the round trip. */
+const inProcess = { notificationsNotApplicable: "in-process app with the no-op sink" };
 
-httpContract("Node in-process, memory storage", async () => {
-  const keys = testKeys();
-  const metrics = createMetrics(new Registry());
-  const { app } = compose({
-    settings: loadSettings(env),
-    logger: createMemoryLogger(),
-    storage: createMemoryStorage(),
-    sink: createNoopSink(),
-    observer: metrics.observer,
-    verifyKey: await importVerificationKey(keys.spki),
-    metrics: metrics.exposition,
-  });
-  return { fetch: async (path, init) => app.request(path, init), sign: keys.sign, close: async () => {} };
-});
+httpContractInModes(
+  "Node in-process, filesystem storage",
+  async (authEnv) => {
+    const t = await createTestApp("fs", { ...env, ...authEnv });
+    return { fetch: async (path, init) => t.app.request(path, init), sign: t.sign, close: t.cleanup };
+  },
+  inProcess,
+);
+
+httpContract(
+  "Node in-process, memory storage",
+  async () => {
+    const keys = testKeys();
+    const metrics = createMetrics(new Registry());
+    const { app } = compose({
+      settings: loadSettings(env),
+      logger: createMemoryLogger(),
+      storage: createMemoryStorage(),
+      sink: createNoopSink(),
+      observer: metrics.observer,
+      verifyKey: await importVerificationKey(keys.spki),
+      metrics: metrics.exposition,
+    });
+    return { fetch: async (path, init) => app.request(path, init), sign: keys.sign, close: async () => {} };
+  },
+  inProcess,
+);
 
 const withBroker = mosquittoAvailable();
 let broker: Broker | undefined;

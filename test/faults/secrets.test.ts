@@ -2,7 +2,7 @@
  * Secrets scan: every log line, /metrics and /api/health — through good, failing and
  * reconnecting paths — searched for the broker password and the key material.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { testKeys } from "../support/keys.js";
 import { mosquittoAvailable, startBroker } from "../support/mosquitto.js";
 import { freshTimestamp } from "../support/upload-stream.js";
@@ -16,17 +16,24 @@ describe.skipIf(!available)("fault suite: secrets", () => {
   it("never prints the broker password or key material, whatever happens", async () => {
     const keys = testKeys();
     const broker = await startBroker({ users: { fleet: PASSWORD } });
+    onTestFinished(() => broker.cleanup());
+    // Each server's folder is removed once the test is over, whatever happens before that.
+    const start = async (env: Record<string, string>) => {
+      const server = await startBundled(env);
+      onTestFinished(() => server.cleanup());
+      return server;
+    };
     const inUrl = new URL(broker.wsUrl);
     inUrl.username = "fleet";
     inUrl.password = encodeURIComponent(PASSWORD);
     const servers = [
-      await startBundled({
+      await start({
         MQTT_URL: inUrl.href,
         SIGNING_KEY: keys.pkcs8,
         LOG_LEVEL: "debug",
         MQTT_FLUSH_TIMEOUT_MS: "500",
       }),
-      await startBundled({
+      await start({
         MQTT_URL: broker.tcpUrl,
         MQTT_USERNAME: "fleet",
         MQTT_PASSWORD: PASSWORD,
@@ -34,7 +41,7 @@ describe.skipIf(!available)("fault suite: secrets", () => {
         LOG_LEVEL: "debug",
         MQTT_FLUSH_TIMEOUT_MS: "500",
       }),
-      await startBundled({
+      await start({
         MQTT_URL: broker.tcpUrl,
         MQTT_USERNAME: "fleet",
         MQTT_PASSWORD: WRONG,
@@ -74,8 +81,8 @@ describe.skipIf(!available)("fault suite: secrets", () => {
       await waitUntil("reconnect", async () => (await health(servers[0]!)).notifications.ready, 15_000);
       await exercise();
     } finally {
+      // SIGTERM, so the shutdown lines are scanned too.
       for (const server of servers) await server.stop("SIGTERM");
-      await broker.cleanup();
     }
     const everything = [...servers.map((s) => s.output()), ...bodies].join("\n");
     const keyLines = [keys.pkcs8, keys.pkcs1].flatMap((pem) =>

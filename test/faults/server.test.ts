@@ -6,7 +6,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { spawnServer } from "../support/server.js";
 import { mac, sleep, startBundled } from "./support.js";
 
@@ -15,6 +15,8 @@ const GiB = 1024 ** 3;
 describe("fault suite: the server", () => {
   it("killed with SIGKILL during writes, 20 times: every config parses, no temporary file after the next start", async () => {
     const first = await startBundled({});
+    // The rounds below share the first server's folder; its cleanup() removes it, whatever the outcome.
+    onTestFinished(() => first.cleanup());
     const dataDir = first.dataDir;
     await first.stop("SIGKILL");
     let writes = 0;
@@ -24,6 +26,7 @@ describe("fault suite: the server", () => {
         command: process.execPath,
         args: ["dist/node.mjs"],
       });
+      onTestFinished(() => server.cleanup());
       const leftovers = [
         ...(await readdir(join(dataDir, "configs"))),
         ...(await readdir(join(dataDir, "assets"))),
@@ -59,6 +62,7 @@ describe("fault suite: the server", () => {
       }
     }
     const last = await startBundled({ DATA_DIR: dataDir });
+    onTestFinished(() => last.cleanup());
     const after = [...(await readdir(join(dataDir, "configs"))), ...(await readdir(join(dataDir, "assets")))];
     console.log(
       `kill -9 x20: ${writes} writes answered, ${temporaries} temporary files found right after the kills, ${after.filter((n) => n.endsWith(".tmp")).length} after the next start, ${after.length} configs`,
@@ -66,7 +70,6 @@ describe("fault suite: the server", () => {
     expect(after.filter((n) => n.endsWith(".tmp"))).toEqual([]);
     const list = (await (await fetch(`${last.url}/api/configs`)).json()) as { count: number };
     expect(list.count).toBe(after.filter((n) => n.endsWith(".json")).length);
-    await last.cleanup();
   });
 
   /** Sends a 1 GiB body as fast as the server reads it; stops as soon as the server answers. */

@@ -56,6 +56,16 @@ export interface TestApp {
 
 export async function createTestApp(kind: StorageKind = "fs", env: Record<string, string> = {}): Promise<TestApp> {
   const root = kind === "fs" ? await mkdtemp(join(tmpdir(), "iot-test-")) : undefined;
+  try {
+    return await assemble(kind, env, root);
+  } catch (error) {
+    // Invalid settings are a test case too: the folder goes, and the error is the test's to see.
+    if (root) await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function assemble(kind: StorageKind, env: Record<string, string>, root: string | undefined): Promise<TestApp> {
   const settings = loadSettings({ DATA_DIR: root ?? "/nonexistent", ...env });
   const logger = createMemoryLogger();
   const storage =

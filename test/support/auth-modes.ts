@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
-import type { ContractTarget } from "./contract.js";
+import type { ContractOptions, ContractTarget } from "./contract.js";
 import { httpContract } from "./contract.js";
 import { AUDIENCE, ROLE, startIssuer, type TestIssuer } from "./oidc-issuer.js";
 
@@ -65,8 +65,12 @@ export function withCredentials(target: ContractTarget, mode: AuthMode): Contrac
 }
 
 /** Runs the contract once per mode, each against a target started with that mode's settings. */
-export function httpContractInModes(name: string, start: (env: Record<string, string>) => Promise<ContractTarget>) {
+export function httpContractInModes(
+  name: string,
+  start: (env: Record<string, string>) => Promise<ContractTarget>,
+  options?: ContractOptions,
+) {
   for (const mode of authModes()) {
-    httpContract(`${name}, ${mode.name}`, async () => withCredentials(await start(mode.env()), mode));
+    httpContract(`${name}, ${mode.name}`, async () => withCredentials(await start(mode.env()), mode), options);
   }
 }

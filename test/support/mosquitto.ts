@@ -164,6 +164,9 @@ async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
   try {
     await start();
   } catch (error) {
+    // A broker that never accepted connections may still be running: gone first, then its folder.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
     await rm(dir, { recursive: true, force: true });
     throw error;
   }

@@ -2,7 +2,8 @@
  * Spawns a real server entry point on a free port (PORT=0) with its own data
  * directory, and collects its log lines. By default the Node entry point with tsx
  * as its loader; `command` runs another runtime, e.g. `npmScript("start:deno")`, which is the
- * package.json script itself, run without npm in between so signals reach the server.
+ * package.json script's command line run without npm in between (test/npm-signals.test.ts
+ * runs the scripts through npm).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -22,7 +23,9 @@ export interface Command {
 
 /**
  * The command line of a package.json script, with its program resolved in
- * node_modules/.bin as npm would. Only plain `program arg...` scripts are supported.
+ * node_modules/.bin as npm would. Only plain `[exec] program arg...` scripts are
+ * supported; `exec` (the shell replaced by the program, so npm's signals reach it) is
+ * what spawning the program directly does anyway.
  */
 export function npmScript(name: string): Command {
   const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
@@ -30,7 +33,10 @@ export function npmScript(name: string): Command {
   const line = scripts[name];
   if (line === undefined) throw new Error(`package.json has no script "${name}"`);
   if (/[&|;<>$`'"\\]/.test(line)) throw new Error(`script "${name}" is not a plain command line: ${line}`);
-  const [program, ...args] = line.trim().split(/\s+/);
+  const [program, ...args] = line
+    .trim()
+    .replace(/^exec\s+/, "")
+    .split(/\s+/);
   return { command: join(BIN, program as string), args };
 }
 
@@ -71,8 +77,10 @@ export async function spawnServer(
   /** Run as this user (the caller must be root); the data directory is handed to it. */
   user?: { uid: number; gid: number },
 ): Promise<SpawnedServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), "iot-srv-"));
-  if (user) await chown(dataDir, user.uid, user.gid);
+  // A DATA_DIR given by the caller is the caller's to remove; only a folder made here is removed by cleanup().
+  const ownDir = env.DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), "iot-srv-")) : undefined;
+  const dataDir = env.DATA_DIR ?? (ownDir as string);
+  if (user && ownDir) await chown(ownDir, user.uid, user.gid);
   const child = spawn(command.command, command.args, {
     ...user,
     cwd: ROOT,
@@ -86,6 +94,9 @@ export async function spawnServer(
   child.stderr?.on("data", (d) => {
     out += d;
   });
+  const removeOwnDir = async () => {
+    if (ownDir) await rm(ownDir, { recursive: true, force: true });
+  };
   const exited = new Promise<number | null>((res) => {
     child.on("exit", (code) => res(code));
     // A program that cannot be spawned at all emits `error` and never `exit`.
@@ -127,7 +138,9 @@ export async function spawnServer(
     });
   }).catch(async (error) => {
     if (env.EXPECT_BOOT_FAILURE) return "";
-    await rm(dataDir, { recursive: true, force: true });
+    // Gone first (it was killed or has exited), so nothing writes into the folder once it is removed.
+    await exited;
+    await removeOwnDir();
     throw error;
   });
   return {
@@ -144,7 +157,7 @@ export async function spawnServer(
     async cleanup() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
-      await rm(dataDir, { recursive: true, force: true });
+      await removeOwnDir();
     },
   };
 }
@@ -155,8 +168,11 @@ export async function bootFailure(
   command?: Command,
 ): Promise<{ code: number | null; output: string }> {
   const server = await spawnServer({ ...env, EXPECT_BOOT_FAILURE: "1" }, undefined, command);
-  const code = await server.exited;
-  const output = server.output();
-  await server.cleanup();
-  return { code, output };
+  try {
+    // A server that boots would never exit: stopped (and its folder removed) at once, and reported.
+    if (server.url !== "") throw new Error(`the server booted instead of failing:\n${server.output()}`);
+    return { code: await server.exited, output: server.output() };
+  } finally {
+    await server.cleanup();
+  }
 }
