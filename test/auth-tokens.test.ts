@@ -44,7 +44,7 @@ describe("API tokens", () => {
     expect((await t.app.request("/api/configs", { headers: bearer(ADMIN) })).status).toBe(200);
   });
 
-  it("refuses everything admin without a valid token: 401 in SPEC's shape with WWW-Authenticate, nothing changed", async () => {
+  it("refuses everything admin without a valid token: 401 in the API's error shape with WWW-Authenticate, nothing changed", async () => {
     const published = t.sink.published.length;
     for (const [headers, reason] of [
       [{}, "missing"],

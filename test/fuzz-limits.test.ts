@@ -1,7 +1,7 @@
 /**
  * Property-based tests of the limits: config bodies against MAX_CONFIG_BYTES (as sent and
  * as stored, two-space indented) and against the exact-number rule, and uploads against a
- * nearly full volume with two upload slots. The oracles are written from SPEC's words, not
+ * nearly full volume with two upload slots. The oracles are written from the contract's words, not
  * from the server's code: json-numbers.ts and json-size.ts are deliberately not imported.
  */
 import { readdir, readFile, rm, stat, statfs, writeFile } from "node:fs/promises";
@@ -29,7 +29,7 @@ describe("fuzz: config bodies against MAX_CONFIG_BYTES and the exact-number rule
     await t?.cleanup();
   });
 
-  it("the oracle itself: SPEC's examples", () => {
+  it("the oracle itself: the contract's examples", () => {
     for (const token of ["1e400", "12345678901234567890", "9007199254740993", "1e-400", "1.7976931348623159e308"]) {
       expect(heldExactlyOracle(token), token).toBe(false);
     }

@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing of the HTTP surface against the real filesystem: MAC
  * paths, PUT bodies, multipart uploads and upload filenames. Whatever the input,
- * the server answers without a 5xx, every 4xx has SPEC's error shape, and nothing
+ * the server answers without a 5xx, every 4xx has the API's error shape, and nothing
  * is written outside the two data directories nor left behind as a temporary file.
  * Run counts are explicit and keep the file well under a minute on two cores; a
  * failure prints fast-check's seed and shrunk input.
@@ -51,7 +51,7 @@ async function answered(res: Response) {
 
 describe("fuzz: MAC addresses in /api/configs/<mac>", () => {
   it(
-    "never 5xx; 4xx in SPEC's shape; a PUT only ever creates <lower-case mac>.json in the configs dir",
+    "never 5xx; 4xx in the API's error shape; a PUT only ever creates <lower-case mac>.json in the configs dir",
     async () => {
       let probe = 0;
       await fc.assert(

@@ -93,7 +93,7 @@ interface ErrorBody {
 
 const errorBody = (response: RawResponse) => JSON.parse(response.body.toString("utf8")) as ErrorBody;
 
-/** Asserts SPEC's error shape, the X-Request-Id rule and the status; returns the body. */
+/** Asserts the API's error shape, the X-Request-Id rule and the status; returns the body. */
 function expectJsonError(response: RawResponse, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(response.headers["content-type"]).toMatch(/^application\/json/);
@@ -141,7 +141,7 @@ describe("Node server: HTTP/1.1 at the edge", () => {
     const body = received.subarray(head + 4, head + 4 + declared);
     expect(body.includes("HTTP/1.1")).toBe(false);
     expect(body.equals(bigFile.subarray(0, body.length))).toBe(true);
-    // Only after a complete body may an answer to the garbage follow, and then it is SPEC's 400.
+    // Only after a complete body may an answer to the garbage follow, and then it is the contract's 400.
     const after = received.subarray(head + 4 + declared);
     if (after.length > 0) {
       expect(body.length).toBe(declared);
@@ -173,7 +173,7 @@ describe("Node server: HTTP/1.1 at the edge", () => {
     expectUnsplicedDownload(received);
   });
 
-  it("a malformed request alone gets SPEC's 400 naming what is wrong", async () => {
+  it("a malformed request alone gets the contract's 400 naming what is wrong", async () => {
     const response = await only(port, GARBAGE);
     const body = errorBody(response);
     expect(body.error).toBe(
@@ -234,7 +234,7 @@ describe("Node server: HTTP/1.1 at the edge", () => {
       "Malformed HTTP request: the HTTP version is not valid (use HTTP/1.1 or HTTP/1.0)",
       "HPE_INVALID_VERSION",
     ],
-  ])("%s: SPEC's 400 with its own accurate message", async (_, request, message, parserCode) => {
+  ])("%s: the contract's 400 with its own accurate message", async (_, request, message, parserCode) => {
     const response = await only(port, request);
     // The message first: it is what a developer reading the answer relies on.
     expect(errorBody(response).error).toBe(message);
@@ -262,7 +262,7 @@ describe("Node server: HTTP/1.1 at the edge", () => {
     expect(body.details).toMatchObject({ parser_code: "HPE_HEADER_OVERFLOW", max_bytes: 16_384 });
   });
 
-  it("HTTP/1.1 without Host: SPEC's 400, with the client's X-Request-Id", async () => {
+  it("HTTP/1.1 without Host: the contract's 400, with the client's X-Request-Id", async () => {
     const response = await only(port, "GET /api/health HTTP/1.1\r\nX-Request-Id: probe-no-host-1\r\n\r\n");
     const body = expectJsonError(response, 400, "VALIDATION_FAILED");
     expect(body.error).toBe("Host header is required");
@@ -270,7 +270,7 @@ describe("Node server: HTTP/1.1 at the edge", () => {
     expect(response.headers.connection).toBe("close");
   });
 
-  it("HTTP/1.1 with two Host headers: SPEC's 400", async () => {
+  it("HTTP/1.1 with two Host headers: the contract's 400", async () => {
     const response = await only(port, "GET /api/health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
     expect(expectJsonError(response, 400, "VALIDATION_FAILED").error).toBe("Host header must be sent only once");
   });
@@ -315,7 +315,7 @@ describe("Node server: HTTP/1.1 at the edge", () => {
     ],
     // Refused by @hono/node-server itself while it builds the Request; the wording is the adapter's.
     ["a backslash in the path", "GET /api\\health HTTP/1.1\r\nHost: x\r\n\r\n", /^Invalid request: .*backslash/i],
-  ])("%s: SPEC's 400", async (_, request, message) => {
+  ])("%s: the contract's 400", async (_, request, message) => {
     const body = expectJsonError(await only(port, request), 400, "VALIDATION_FAILED");
     expect(body.error).toMatch(message);
   });
@@ -377,7 +377,7 @@ describe("createNodeServer", () => {
     expect(server.keepAliveTimeout).toBe(5_000);
   });
 
-  it("answers a client that never finishes its headers with SPEC's 408", async () => {
+  it("answers a client that never finishes its headers with the contract's 408", async () => {
     const { createNodeServer } = await import("../src/runtimes/node-http.js");
     // Short deadlines so the test need not wait a minute; the answer is what is checked, not when.
     const server = createNodeServer(app, settings, { timeouts: { headersMs: 200, checkIntervalMs: 50 } });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-/** POST /api/assets: SPEC's upload row, its validation order and every error path, on both drivers. */
+/** POST /api/assets: the contract's upload row, its validation order and every error path, on both drivers. */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-/** The /api/configs rows of SPEC's HTTP table, run against both storage drivers. */
+/** The /api/configs rows of the contract's HTTP table, run against both storage drivers. */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

@@ -36,7 +36,7 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
   });
 
   it.each(["tcp", "ws"] as const)(
-    "notifies over %s exactly per SPEC, and never for a delete or a failed request",
+    "notifies over %s exactly per the contract, and never for a delete or a failed request",
     async (transport) => {
       const brokerUrl = transport === "tcp" ? broker.tcpUrl : broker.wsUrl;
       const sub = await subscribe(brokerUrl);

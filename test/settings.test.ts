@@ -22,7 +22,7 @@ function settingsError(env: Env): SettingsError {
 }
 
 describe("loadSettings defaults", () => {
-  it("match SPEC.md's table when nothing is set", () => {
+  it("match docs/reference.md's table when nothing is set", () => {
     expect(loadSettings({})).toEqual({
       port: 3201,
       host: "127.0.0.1",

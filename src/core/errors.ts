@@ -1,7 +1,7 @@
 /**
  * Typed errors. Every error the server raises on purpose carries a stable `code`
  * and the HTTP status it maps to; `toErrorBody` is the one place that turns an
- * error into SPEC's error shape. Errors are recognised by a marker property, not by
+ * error into the API's error shape. Errors are recognised by a marker property, not by
  * `instanceof` (which breaks across duplicated package copies) or message text.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The one place that maps errors to HTTP: SPEC's error shape with the correlation
+ * The one place that maps errors to HTTP: the API's error shape with the correlation
  * id, no stack traces, no server paths. Unexpected errors are logged once, with
  * the correlation id, and answered with a generic 500.
  */

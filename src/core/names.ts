@@ -47,7 +47,7 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i
  * Why a filename is refused, or undefined when it is acceptable. `name` is what the
  * client sent; the name stored and looked up is its NFC form (`normaliseFilename`), so
  * "é" typed on macOS (NFD) and on Linux (NFC) is one file.
- * Beyond SPEC's list (`..`, `/`, `\`, NUL, control characters, format characters, Windows
+ * Beyond the contract's list (`..`, `/`, `\`, NUL, control characters, format characters, Windows
  * device names) we refuse leading dots (hidden files, and the namespace of our own
  * temporary files and folders) and the `.tmp` suffix, so an upload can never collide with
  * or masquerade as an in-flight write, and a trailing dot, which Windows drops.

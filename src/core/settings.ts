@@ -239,7 +239,7 @@ export function redactSettings(settings: Settings): Record<string, unknown> {
   return {
     ...settings,
     notifyUrl: redactUrl(settings.notifyUrl),
-    // Token hashes are not tokens, but SPEC keeps them out of logs too: only how many.
+    // Token hashes are not tokens, but the contract keeps them out of logs too: only how many.
     apiTokenHashes: settings.apiTokenHashes ? `[${settings.apiTokenHashes.length} hashes]` : undefined,
     metricsTokenHashes: settings.metricsTokenHashes ? `[${settings.metricsTokenHashes.length} hashes]` : undefined,
     deviceTokenHashes: settings.deviceTokenHashes ? `[${settings.deviceTokenHashes.length} hashes]` : undefined,

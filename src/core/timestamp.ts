@@ -1,5 +1,5 @@
 /**
- * ISO 8601 timestamps as SPEC reads them. `Date.parse` is not used on purpose: it
+ * ISO 8601 timestamps as the contract reads them. `Date.parse` is not used on purpose: it
  * reads a timestamp without an offset as *local* time, while the contract (and the
  * original Python service) reads it as UTC.
  */

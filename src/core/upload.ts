@@ -1,6 +1,6 @@
 /**
  * The asset upload pipeline, apart from HTTP: read a multipart stream, spool the file
- * part into a staged write (hashed as it streams), then validate in SPEC's order (fields
+ * part into a staged write (hashed as it streams), then validate in the contract's order (fields
  * present, filename, timestamp, signature), claim the signature once, and commit only
  * when everything passed. Whatever the order of the parts, a rejected upload leaves
  * nothing behind. When the fields come before the file, everything that can be checked
@@ -138,7 +138,7 @@ async function claim(deps: UploadDeps, collected: Collected, signature: Uint8Arr
 }
 
 /**
- * The fields came before the file: check, in SPEC's order, all that needs no file bytes,
+ * The fields came before the file: check, in the contract's order, all that needs no file bytes,
  * so a bad request is refused before anything is written. Version 2 still needs the
  * content's hash, which only the end of the file gives.
  */
@@ -193,7 +193,7 @@ async function collect(parts: AsyncIterable<Part>, deps: UploadDeps, collected: 
   }
 }
 
-/** Every check, in SPEC's order, once all parts are in; returns the parsed timestamp. */
+/** Every check, in the contract's order, once all parts are in; returns the parsed timestamp. */
 async function checkAll(deps: UploadDeps, collected: Collected): Promise<ParsedTimestamp> {
   missingFields(collected);
   const upload = collected.file as NonNullable<Collected["file"]>;

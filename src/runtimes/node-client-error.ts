@@ -2,7 +2,7 @@
  * Node's `clientError`: requests its parser refuses before they reach the app (for
  * example Content-Length together with Transfer-Encoding, the request-smuggling
  * pattern RFC 9112 says to treat as an error) and the headers deadline. Answered
- * in SPEC's error shape instead of Node's bare "400 Bad Request", then closed.
+ * in the API's error shape instead of Node's bare "400 Bad Request", then closed.
  */
 import type { Duplex } from "node:stream";
 import type { Logger } from "../core/logger.js";

@@ -1,5 +1,5 @@
 /**
- * SPEC's error shape for the answers Node's server gives before a request reaches
+ * the API's error shape for the answers Node's server gives before a request reaches
  * the app (refused request targets, Expect: 100-continue over a limit, parser
  * errors): the same body and X-Request-Id rule as the app's own error handler.
  */

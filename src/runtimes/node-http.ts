@@ -1,7 +1,7 @@
 /**
  * The Node HTTP server around the app, built here rather than by @hono/node-server's
  * `serve` so that everything answered before the app runs (refused targets, a
- * missing Host, Expect: 100-continue, parser errors) gets SPEC's error shape, and
+ * missing Host, Expect: 100-continue, parser errors) gets the API's error shape, and
  * so that its timeouts suit slow uploads from devices on weak links.
  */
 import { randomUUID } from "node:crypto";
@@ -52,7 +52,7 @@ export function createNodeServer(
   const headersTimeoutMs = options.timeouts?.headersMs ?? HEADERS_TIMEOUT_MS;
   const server = createServer(
     {
-      // Checked in checkRequestTarget, which answers in SPEC's shape (Node's answer has no body).
+      // Checked in checkRequestTarget, which answers in the API's error shape (Node's answer has no body).
       requireHostHeader: false,
       // No total deadline: a healthy 100 MiB upload over a slow link may take longer than any fixed
       // figure. The app cuts an upload that stalls (UPLOAD_IDLE_TIMEOUT_MS) instead.

@@ -130,7 +130,7 @@ describe("fault suite: the server", () => {
     }
   });
 
-  it("Content-Length together with Transfer-Encoding is refused (request smuggling guard) in SPEC's error shape, nothing written", async () => {
+  it("Content-Length together with Transfer-Encoding is refused (request smuggling guard) in the API's error shape, nothing written", async () => {
     const server = await startBundled({ MAX_UPLOAD_BYTES: String(10 * 1024 * 1024) });
     try {
       const target = new URL(server.url);

@@ -1,5 +1,5 @@
 /**
- * The HTTP contract suite (SPEC.md), run against every runtime: in-process on Node,
+ * The HTTP contract suite (docs/reference.md), run against every runtime: in-process on Node,
  * and over the network against spawned Node, Deno and Bun servers and a Worker under
  * workerd. A target is anything that answers `fetch(path, init)`.
  *
@@ -149,7 +149,7 @@ export function httpContract(name: string, start: () => Promise<ContractTarget>,
       await expectErrorShape(await t.fetch(`/api/configs/${mac}`, { method: "DELETE" }), 404, "RECORD_NOT_FOUND");
     });
 
-    it("refuses bad MACs and bad bodies in SPEC's error shape", async () => {
+    it("refuses bad MACs and bad bodies in the API's error shape", async () => {
       await expectErrorShape(await t.fetch("/api/configs/aa:bb:cc:dd:ee:ff"), 400, "INVALID_OPERATION");
       await expectErrorShape(await put("aabbccddeeff", { content: {} }), 400, "INVALID_OPERATION");
       await expectErrorShape(await put(randomMac(), { content: [1] }), 400, "VALIDATION_FAILED");

@@ -2,7 +2,7 @@
  * Generators and oracle for the config-limit fuzz test: PUT bodies written as JSON text by
  * hand (so number tokens reach the server exactly as spelled: 1e400, 12345678901234567890,
  * 1.50), each with the list of number tokens in it, shaped to land on every side of
- * MAX_CONFIG_BYTES as sent and as stored; and SPEC's rules as an oracle, written from its
+ * MAX_CONFIG_BYTES as sent and as stored; and the contract's rules as an oracle, written from its
  * words rather than from the server's json-numbers.ts and json-size.ts.
  */
 import fc from "fast-check";
@@ -25,7 +25,7 @@ function decimal(text: string): { negative: boolean; digits: string; point: bigi
 }
 
 /**
- * SPEC: "numbers that JSON cannot hold exactly as a double (1e400, integers beyond 2^53)
+ * The contract: "numbers that JSON cannot hold exactly as a double (1e400, integers beyond 2^53)
  * are 400". A token is held exactly when it parses to a finite double whose shortest
  * round-trip form (String(n)) denotes the same decimal value; only the spelling may differ.
  */
@@ -246,7 +246,7 @@ function depthOf(root: unknown): number {
 /** What the server must answer; `why` names the rule, and is what the figures count. */
 export type Expected = { status: 413 | 400; why: string } | { status: 200; why: string; stored: string };
 
-/** SPEC's rules for a PUT body, in the order a server must apply them to answer the right one. */
+/** The contract's rules for a PUT body, in the order a server must apply them to answer the right one. */
 export function configOracle(body: { text: string; numbers: string[] }, max: number): Expected {
   const bytes = enc.encode(body.text).length;
   if (bytes > max) return { status: 413, why: "sent" };

@@ -216,7 +216,7 @@ const sameValue = (a: string, b: string) => {
   return x.m * 10n ** BigInt(x.e - e) === y.m * 10n ** BigInt(y.e - e);
 };
 
-/** SPEC: a number a double cannot hold as sent (1e400, integers past 2^53, too many digits) is refused. */
+/** The contract: a number a double cannot hold as sent (1e400, integers past 2^53, too many digits) is refused. */
 function numbersHeldExactly(text: string): boolean {
   const outsideStrings = text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
   for (const token of outsideStrings.match(/-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g) ?? []) {
@@ -229,7 +229,7 @@ function numbersHeldExactly(text: string): boolean {
 }
 
 /**
- * SPEC's PUT body rule: UTF-8 (BOM dropped; invalid bytes refused), valid when the type is
+ * The contract's PUT body rule: UTF-8 (BOM dropped; invalid bytes refused), valid when the type is
  * JSON and the body an object whose `content` is an object (nested at most the server's
  * documented MAX_CONTENT_DEPTH levels) and whose `allow_overwrite`, if present, is a
  * boolean, with every number held exactly by a double.

@@ -1,5 +1,5 @@
 /**
- * Helpers for the property-based fuzz tests: a walk of the whole data root, SPEC's
+ * Helpers for the property-based fuzz tests: a walk of the whole data root, the contract's
  * error shape checked on any 4xx, an independent filename oracle, and a multipart
  * builder that controls every header byte (the shared `multipart()` cannot send a
  * filename holding CR or LF, nor an RFC 5987 `filename*`).
@@ -76,7 +76,7 @@ export interface ErrorBody {
   correlationId: string;
 }
 
-/** Any 4xx must carry SPEC's error shape, the matching status and no stack trace or server path. */
+/** Any 4xx must carry the API's error shape, the matching status and no stack trace or server path. */
 export async function expectErrorShape(res: Response, root: string): Promise<ErrorBody> {
   expect(res.status).toBeGreaterThanOrEqual(400);
   expect(res.status).toBeLessThan(500);
@@ -109,7 +109,7 @@ export const isSpecMac = (raw: string) => MAC.test(raw.toLowerCase());
 
 /**
  * Whether an upload name should be accepted, written from the rules rather than
- * from names.ts: SPEC's (non-empty; no `..`, `/`, `\`, NUL or control characters)
+ * from names.ts: the contract's (non-empty; no `..`, `/`, `\`, NUL or control characters)
  * plus the stricter ones the server documents (no leading dot, no `.tmp` suffix,
  * no surrounding whitespace, at most 255 UTF-8 bytes).
  */
@@ -118,14 +118,14 @@ export function acceptableFilename(name: string): boolean {
   for (const ch of name) {
     const code = ch.codePointAt(0) as number;
     if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return false;
-    // SPEC: format characters (Cf) and invalid UTF-8 (decoded as U+FFFD); README: look-alike
+    // The contract: format characters (Cf) and invalid UTF-8 (decoded as U+FFFD); README: look-alike
     // spaces, line/paragraph separators, private use and lone surrogates.
     if (code === 0xfffd || /[\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}]/u.test(ch) || (code !== 0x20 && /\p{Zs}/u.test(ch))) {
       return false;
     }
   }
   if (name.startsWith(".") || name.endsWith(".") || /\.tmp$/i.test(name) || name.trim() !== name) return false;
-  // SPEC: Windows device names, with or without an extension.
+  // The contract: Windows device names, with or without an extension.
   if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i.test(name)) return false;
   return new TextEncoder().encode(name.normalize("NFC")).length <= 255;
 }

@@ -3,7 +3,7 @@
  * what the server must answer to each. An upload is generated as a plan (which
  * parts, in which order, which boundary, which damage to the body); `buildUpload`
  * turns a plan into bytes at request time (so timestamps are current) and derives
- * the expected outcome from SPEC, not from the server's code.
+ * the expected outcome from the contract, not from the server's code.
  */
 import fc from "fast-check";
 import { acceptableFilename, concatBytes, containsBytes, type RawPart, rawMultipart } from "./fuzz-helpers.js";
@@ -287,7 +287,7 @@ export function buildUpload(plan: UploadPlan, sign: (text: string) => string): B
   if (files.length > 1 || timestamps.length > 1 || signatures.length > 1)
     return { ...built, expected: { status: 400 } };
 
-  // SPEC's validation order: fields present, filename, timestamp, signature.
+  // the contract's validation order: fields present, filename, timestamp, signature.
   const [ts] = timestamps;
   const [sig] = signatures;
   let field: string | undefined;

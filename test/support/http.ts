@@ -7,7 +7,7 @@ export const json = (body: unknown, headers: Record<string, string> = {}): Reque
   body: JSON.stringify(body),
 });
 
-/** Asserts SPEC's error shape and returns the body. */
+/** Asserts the API's error shape and returns the body. */
 export async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
   const body = (await res.json()) as Record<string, unknown>;

@@ -1,6 +1,6 @@
 /**
  * The Hono middleware in front of a protected scope: lets the request through, or
- * answers SPEC's 401 UNAUTHORIZED (with WWW-Authenticate: Bearer), 403 FORBIDDEN, or 503
+ * answers the contract's 401 UNAUTHORIZED (with WWW-Authenticate: Bearer), 403 FORBIDDEN, or 503
  * when the OIDC issuer cannot be reached. Failures are counted by bounded reason; the
  * token itself is never logged, counted or repeated.
  */
@@ -63,7 +63,7 @@ export function authGate(
   };
 }
 
-/** Admin scope per SPEC: all of /api except health, the docs, and uploads (which carry their own signature). */
+/** Admin scope per the contract: all of /api except health, the docs, and uploads (which carry their own signature). */
 export const isAdminRoute = (method: string, path: string): boolean =>
   !(
     path === "/api/health" ||

@@ -27,7 +27,7 @@ export interface NotificationMetadata {
 
 export interface Notification {
   topic: Topic;
-  /** Exactly what SPEC says devices receive: `{"filename": ...}`. */
+  /** Exactly what the contract says devices receive: `{"filename": ...}`. */
   payload: { filename: string };
   /** Optional facts a sink may carry if its transport can (MQTT 5 user properties, webhook JSON); others ignore them. */
   metadata?: NotificationMetadata;
