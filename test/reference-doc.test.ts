@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AUTH_FAILURE_REASONS } from "../src/core/auth/outcome.js";
-import { ERROR_CODES, statusOf } from "../src/core/errors.js";
+import { AppError, ERROR_CODES, type ErrorCode, statusOf, toErrorBody } from "../src/core/errors.js";
 import { TOPICS } from "../src/core/sinks/contract.js";
 import { METRICS } from "../src/plugins/metrics/table.js";
 import { ROOT } from "./support/server.js";
@@ -55,6 +55,13 @@ describe("docs/reference.md", () => {
   it("names every publish outcome, including skipped for the no-op sink", () => {
     const row = rows.get("iot_notifications_published_total")?.[2] ?? "";
     for (const outcome of ["success", "failure", "dropped", "skipped"]) expect(row).toContain(`\`${outcome}\``);
+  });
+
+  it("shows the error shape the server builds: same keys, a real code and its status", () => {
+    const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(page)?.[1] ?? "{}") as Record<string, unknown>;
+    const built = toErrorBody(new AppError(example.code as ErrorCode, "x", { details: {} }), "id");
+    expect(Object.keys(example).sort()).toEqual(Object.keys(built).sort());
+    expect(example.status).toBe(statusOf(example.code as ErrorCode));
   });
 
   it("gives the topics as the sinks use them", () => {
