@@ -119,3 +119,33 @@ describe("deployment settings and the container's runtime stage", () => {
     server = undefined;
   });
 });
+
+describe("README, Production on Node: the signing key pair", () => {
+  it("made as written, signs an upload the server verifies with the public half only", async () => {
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const block = /<!-- readme-test: prod-keys -->\n```bash\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const dir = await mkdtemp(join(scratch, "keys-"));
+    await run("bash", ["-euo", "pipefail", "-c", block as string], { cwd: dir });
+    const data = await mkdtemp(join(scratch, "keys-data-"));
+    const server = await spawnServer({ DATA_DIR: data, SIGNING_KEY_PATH: join(dir, "signing-public.pem") });
+    try {
+      await writeFile(join(dir, "firmware.bin"), "hello, ESP32");
+      const { stdout } = await run(
+        process.execPath,
+        [
+          "bin/iot-upload.mjs",
+          join(dir, "firmware.bin"),
+          "--server",
+          server.url,
+          "--key",
+          join(dir, "signing-private.pem"),
+        ],
+        { cwd: ROOT },
+      );
+      expect(stdout).toMatch(/^uploaded firmware\.bin \(12 bytes\)/);
+    } finally {
+      await server.cleanup();
+    }
+  });
+});

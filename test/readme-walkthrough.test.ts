@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, mosquittoAvailable, startBroker } from "./support/mosquitto.js";
-import { ROOT } from "./support/server.js";
+import { ROOT, spawnServer } from "./support/server.js";
 import { waitUntil } from "./support/wait.js";
 
 const run = promisify(execFile);
@@ -98,4 +98,24 @@ describe.skipIf(!available)("README: see a notification arrive", () => {
     expect(JSON.parse(saved)).toMatchObject({ mac_address: "aa-bb-cc-dd-ee-ff", content: { deviceName: "kitchen" } });
     expect(subscriber.output().split("\n")[0]).toBe(expected);
   }, 120_000);
+});
+
+describe("README: quick start", () => {
+  it("the 'Try it' commands save a config and list it (3201 replaced by the test server's port)", async () => {
+    const block = await readmeBlock("quick-try");
+    const data = await mkdtemp(join(tmpdir(), "iot-test-quick-"));
+    cleanups.push(() => rm(data, { recursive: true, force: true }));
+    const server = await spawnServer({ DATA_DIR: data });
+    cleanups.push(() => server.cleanup());
+    const { stdout } = await run("bash", [
+      "-euo",
+      "pipefail",
+      "-c",
+      block.replaceAll(":3201", `:${new URL(server.url).port}`),
+    ]);
+    // The PUT's answer, then the listing's: the MAC normalised to lower case in both.
+    expect(stdout).toContain('"mac_address":"aa-bb-cc-dd-ee-ff"');
+    expect(stdout).toContain('{"configs":[{"mac_address":"aa-bb-cc-dd-ee-ff","device_name":"Kitchen sensor"');
+    expect(stdout).toContain('"count":1}');
+  });
 });
