@@ -89,12 +89,13 @@ async function buildSink(
   if (!settings.notifyUrl) {
     registry.checkAllSettings(env);
     logger.info("NOTIFY_URL is not set: update notifications are disabled (no-op sink)");
-    return { sink: createNoopSink() };
+    return { sink: createNoopSink(), hosted: false };
   }
   const {
     sink,
     plugin,
     settings: own,
+    hosted,
   } = await registry.create({
     url: settings.notifyUrl,
     urlVariable: settings.notifyUrlVariable,
@@ -107,7 +108,7 @@ async function buildSink(
     url: redactSettings(settings).notifyUrl,
     settings: redactPluginSettings(plugin.settings, own as Record<string, unknown>),
   });
-  return { sink };
+  return { sink, hosted };
 }
 
 export async function bootRuntime(
@@ -130,10 +131,12 @@ export async function bootRuntime(
     const verifyKey = await importVerificationKey(key.pem).catch((error: unknown) => {
       throw error instanceof SigningKeyError ? new SettingsError(key.variable, error.message) : error;
     });
-    const metrics = createMetrics();
+    const built = await buildSink(settings, env, logger, adapter, plugins);
+    // A hosted sink is counted where it runs (the Workers hub), so this registry leaves its families out.
+    const metrics = createMetrics(undefined, { sink: built.hosted ? "elsewhere" : "here" });
     adapter.instrument?.(metrics);
-    // Every sink, whichever plugin made it, is wrapped by the metrics decorator here, once.
-    const sink = metrics.wrapSink((await buildSink(settings, env, logger, adapter, plugins)).sink);
+    // Every sink, whichever plugin made it, is wrapped by the metrics decorator once: here, or by its host.
+    const sink = metrics.wrapSink(built.sink);
     await adapter.countConfigs?.(storage, metrics);
 
     const composed = compose({

@@ -1,9 +1,10 @@
 /**
- * Notifications on Workers. An isolate may not keep an I/O object (a WebSocket) from
- * one request for another, so there is no persistent broker connection: each request
- * that publishes gets its own MQTT connection, opened on its first publish and closed
- * once its publishes settle, inside that request's `waitUntil`, i.e. after the response
- * has been sent.
+ * Notifications on Workers without the notification hub (worker-hub.ts, used when
+ * NOTIFY_HUB is bound), and the request scopes both modes use (`track`). An isolate may
+ * not keep an I/O object (a WebSocket) from one request for another, so in this mode there
+ * is no persistent broker connection: each request that publishes gets its own MQTT
+ * connection, opened on its first publish and closed once its publishes settle, inside
+ * that request's `waitUntil`, i.e. after the response has been sent.
  *
  * The app is built once per isolate with one sink. That sink finds the current request
  * through AsyncLocalStorage (nodejs_compat) and forwards to the request's own sink.

@@ -3,68 +3,55 @@
  * on the one composition root (root.ts) with the Workers adapter: settings from the
  * Worker's bindings (vars and secrets), storage in the R2 bucket bound as BUCKET, the
  * signing key from the SIGNING_KEY secret, and no raw TCP and no connection that
- * outlives a request (sinks needing one run per request: see worker-sink.ts).
+ * outlives a request. Sinks needing one run in the notification hub, a Durable Object,
+ * when it is bound as NOTIFY_HUB (worker-hub.ts); otherwise per request (worker-sink.ts).
  *
  * The app is built once per isolate, on its first request (bindings are only handed to
  * `fetch`), and reused. When building it fails, the reason is logged once as one line and
- * every request is answered with a 500 in SPEC's error shape: there is no process to stop.
+ * every request is answered with a 500 in the API's error shape: there is no process to stop.
  *
  * Metrics: a registry per isolate, without process metrics, so a scrape shows what the
  * one isolate that served it has seen since it started; `iot_config_files_count` is
- * recounted from R2 at each scrape. Must not import anything that reads the filesystem.
+ * recounted from R2 at each scrape; with the hub, the sink families are the hub's, for the
+ * whole Worker (worker-hub-metrics.ts). Must not import anything that reads the filesystem.
  */
 import type { ExecutionContext, R2Bucket } from "@cloudflare/workers-types/2023-07-01/index.js";
+import { correlationIdOf } from "../core/correlation-id.js";
 import { AppError, toErrorBody } from "../core/errors.js";
 import { errorFields, type Logger } from "../core/logger.js";
-import { adminAuthConfigured, type Env, redactSettings, type Settings, SettingsError } from "../core/settings.js";
+import { adminAuthConfigured, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import { countConfigFiles } from "../core/storage.js";
 import { createR2Storage } from "../plugins/storage/r2.js";
 import { BootError, type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
+import { RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";
+import { withHubMetrics } from "./worker-hub-metrics.js";
+import { createHubSink, HUB_NAME } from "./worker-hub-sink.js";
 import { createRequestScopes, type RequestScopes } from "./worker-sink.js";
 
-export interface WorkerEnv {
-  BUCKET?: R2Bucket;
-  [name: string]: unknown;
-}
-
-const RUNTIME = "Cloudflare Workers";
-/** Settings about files and sockets of a server process: meaningless on Workers, ignored. */
-const NOT_ON_WORKERS = ["PORT", "HOST", "DATA_DIR", "ESP32_CONFIGS_DIR", "ASSETS_DIR", "STATE_DIR"];
-/** Settings that name a file: there is no filesystem, so they are refused with what to use instead. */
-const FILE_SETTINGS: Record<string, string> = {
-  SIGNING_KEY_PATH: "there is no filesystem on Workers; give the PEM itself as the secret SIGNING_KEY",
-  MQTT_CA_FILE: "there is no filesystem on Workers, and outbound WebSockets trust public CAs only",
-};
-/** Sink settings Workers cannot honour (their outbound TLS is the platform's). */
-const REFUSED: Record<string, string> = {
-  MQTT_CA: "outbound WebSockets on Workers trust public CAs only",
-  MQTT_TLS_INSECURE: "Workers always verify TLS certificates",
-};
-
-/** Vars and secrets are strings (a `[vars]` value may be a TOML number or boolean); bindings are skipped. */
-function settingsEnv(env: WorkerEnv): Env {
-  const out: Env = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (typeof value === "string") out[name] = value;
-    else if (typeof value === "number" || typeof value === "boolean") out[name] = String(value);
-  }
-  for (const name of NOT_ON_WORKERS) delete out[name];
-  for (const [name, why] of Object.entries(FILE_SETTINGS)) {
-    if (out[name]) throw new SettingsError(name, `not supported: ${why}`);
-  }
-  for (const [name, why] of Object.entries(REFUSED)) {
-    if (out[name] && out[name] !== "false") throw new SettingsError(name, `not supported: ${why}`);
-  }
-  return out;
-}
+export type { WorkerEnv } from "./worker-env.js";
+/** The Durable Object class wrangler.toml binds as NOTIFY_HUB: the runtime finds it among the entry's exports. */
+export { NotificationHub } from "./worker-hub.js";
 
 function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
   // Known once the settings are: how long a request's publishes may take after its response.
   let settle: { logger: Logger; timeoutMs: number } | undefined;
+  const hubs = env.NOTIFY_HUB;
+  // Set when the sink runs in the hub: /metrics then adds the hub's sink families.
+  let hosted = false;
   return {
     runtime: {
       name: RUNTIME,
       capabilities: new Set(),
+      // With the hub bound, plugins needing a lasting connection run there; without it, per request.
+      ...(hubs
+        ? {
+            hosted(name: string) {
+              if (!settle) throw new Error("hosted sinks are built after the settings are read");
+              hosted = true;
+              return createHubSink({ name, hubs, logger: settle.logger });
+            },
+          }
+        : {}),
       perRequest(name, open) {
         if (!settle) throw new Error("per-request sinks are built after the settings are read");
         return scopes.perRequestSink({ name, open, logger: settle.logger, settleTimeoutMs: settle.timeoutMs });
@@ -114,16 +101,17 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
       (metrics, storage, { observer }) =>
       async () => {
         observer.configFilesCounted(await countConfigFiles(storage));
-        return metrics.exposition();
+        const own = await metrics.exposition();
+        if (!hosted || !hubs || !settle) return own;
+        return withHubMetrics(own, () => hubs.getByName(HUB_NAME).metricsText(), settle.logger);
       },
   };
 }
 
-/** What every request gets when the app could not be built: SPEC's error shape, no internals. */
+/** What every request gets when the app could not be built: the API's error shape, no internals. */
 function bootFailure(request: Request, error: unknown): Response {
-  const given = request.headers.get("x-request-id");
   // The same rule as Hono's requestId middleware, which did not get to run.
-  const correlationId = given && given.length <= 255 && !/[^\w\-=]/.test(given) ? given : crypto.randomUUID();
+  const correlationId = correlationIdOf(request.headers.get("x-request-id"));
   const variable = error instanceof BootError ? error.variable : undefined;
   const body = toErrorBody(
     new AppError("INTERNAL_ERROR", "The server is misconfigured and cannot serve requests; its log says why", {

@@ -3,9 +3,12 @@
  * --local`, with wrangler.toml), on a free loopback port, with its own local R2 state
  * and its settings in a private env file (so a developer's .dev.vars is never read).
  * Collects the output, where the Worker's log lines appear. Stopped by process group.
+ * Options: the state in a directory of the caller's (kept at cleanup, so a second
+ * `wrangler dev` finds the first one's R2 objects and Durable Object storage), and
+ * wrangler.toml without the notification hub's binding (the per-request mode).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./mosquitto.js";
@@ -32,21 +35,50 @@ const dotenv = (vars: Record<string, string>) =>
 /** Ports come from freePort(), which another test process may take before wrangler binds them: retry then. */
 const PORT_ATTEMPTS = 3;
 
-export async function startWorkerDev(vars: Record<string, string>): Promise<WorkerDev> {
+export interface WorkerDevOptions {
+  /** Where wrangler keeps the local R2 bucket and Durable Object storage; kept at cleanup. Default: a temporary one. */
+  persistTo?: string;
+  /** false: wrangler.toml without the NOTIFY_HUB binding, so notifications run per request. Default: true. */
+  hub?: boolean;
+}
+
+export async function startWorkerDev(vars: Record<string, string>, options: WorkerDevOptions = {}): Promise<WorkerDev> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(vars);
+      return await startOnce(vars, options);
     } catch (error) {
       if (attempt >= PORT_ATTEMPTS || !String(error).includes("Address already in use")) throw error;
     }
   }
 }
 
-async function startOnce(vars: Record<string, string>): Promise<WorkerDev> {
+/**
+ * wrangler.toml less the hub's binding and migration, in `dir`. Paths in a config are
+ * relative to its own folder, so `main` and the aliases are made absolute.
+ */
+async function configWithoutHub(dir: string): Promise<string> {
+  const kept: string[] = [];
+  let dropping = false;
+  for (const line of (await readFile(join(ROOT, "wrangler.toml"), "utf8")).split("\n")) {
+    if (line.startsWith("[")) dropping = /^\[\[(durable_objects\.bindings|migrations)\]\]/.test(line);
+    if (!dropping) kept.push(line);
+  }
+  const text = kept
+    .join("\n")
+    .replace(/^main = "(.+)"$/m, (_, path: string) => `main = "${join(ROOT, path)}"`)
+    .replace(/^("[^"]+") = "\.\/(.+)"$/gm, (_, name: string, path: string) => `${name} = "${join(ROOT, path)}"`);
+  if (/^\[\[durable_objects|^class_name/m.test(text)) throw new Error("the hub's binding is still in the config");
+  const path = join(dir, "wrangler.toml");
+  await writeFile(path, text);
+  return path;
+}
+
+async function startOnce(vars: Record<string, string>, options: WorkerDevOptions): Promise<WorkerDev> {
   const dir = await mkdtemp(join(tmpdir(), "iot-worker-"));
   const envFile = join(dir, "worker.env");
   // As .dev.vars.example does for local development: anonymous admin unless a test says otherwise.
   await writeFile(envFile, `${dotenv({ ALLOW_ANONYMOUS_ADMIN: "true", ...vars })}\n`);
+  const config = options.hub === false ? ["--config", await configWithoutHub(dir)] : [];
   const port = await freePort();
   const child: ChildProcess = spawn(
     WRANGLER,
@@ -62,8 +94,9 @@ async function startOnce(vars: Record<string, string>): Promise<WorkerDev> {
       "--env-file",
       envFile,
       "--persist-to",
-      join(dir, "state"),
+      options.persistTo ?? join(dir, "state"),
       "--show-interactive-dev-session=false",
+      ...config,
     ],
     {
       cwd: ROOT,

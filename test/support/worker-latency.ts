@@ -1,10 +1,12 @@
 /**
  * Measures, on the Worker under workerd (wrangler dev --local) with a private Mosquitto,
  * how long after a config save's response the notification reaches a subscriber, and
- * the Worker's own publish → PUBACK time (from its metrics). Each request opens its own
- * WebSocket connection to the broker, after the response, so that is most of it.
+ * the publish → PUBACK time (from the metrics). By default through the notification hub
+ * (one connection, kept open); with `per-request`, without its binding: each request then
+ * opens its own WebSocket connection to the broker, after the response, and that is most
+ * of it. bench/worker-hub.ts measures both in one run, with percentiles.
  *
- *   npx tsx test/support/worker-latency.ts [samples=20]
+ *   npx tsx test/support/worker-latency.ts [samples=20] [per-request]
  */
 import { testKeys } from "./keys.js";
 import { startBroker, subscribe } from "./mosquitto.js";
@@ -30,7 +32,10 @@ const ackStats = async (fetchMetrics: () => Promise<string>) => {
 };
 
 const broker = await startBroker();
-const worker = await startWorkerDev({ SIGNING_KEY: testKeys().pkcs1, MQTT_URL: broker.wsUrl });
+const worker = await startWorkerDev(
+  { SIGNING_KEY: testKeys().pkcs1, MQTT_URL: broker.wsUrl },
+  { hub: process.argv[3] !== "per-request" },
+);
 const sub = await subscribe(broker.wsUrl, ["iotsupport/updates/#"]);
 const metrics = async () => (await worker.fetch("/metrics")).text();
 try {

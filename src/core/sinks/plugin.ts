@@ -21,6 +21,12 @@ export interface RuntimeInfo {
    * run that way (one connection per publishing request, closed once it settles).
    */
   perRequest?: (name: string, open: () => Promise<NotificationSink>) => NotificationSink;
+  /**
+   * Where something that outlives requests can run the plugin for the runtime (on Workers,
+   * a Durable Object, when bound), a sink that hands each notification to it. Preferred
+   * over `perRequest`; that host builds the plugin's sink itself, from the same settings.
+   */
+  hosted?: (name: string) => NotificationSink;
   /** Reads a file a setting names; absent where there is no filesystem. */
   readFile?: (path: string) => Promise<string>;
 }

@@ -101,17 +101,23 @@ export class SinkRegistry {
     for (const plugin of this.plugins()) parsePluginSettings(plugin.settings, env);
   }
 
-  /** Builds the sink a URL selects, or stops with one line (SettingsError or SinkConfigError). */
-  async create(request: SinkRequest): Promise<{ sink: NotificationSink; plugin: SinkPlugin; settings: object }> {
+  /**
+   * Builds the sink a URL selects, or stops with one line (SettingsError or SinkConfigError).
+   * `hosted` says the sink only hands notifications to the runtime's host (RuntimeInfo.hosted),
+   * where the plugin's own sink runs and is counted.
+   */
+  async create(
+    request: SinkRequest,
+  ): Promise<{ sink: NotificationSink; plugin: SinkPlugin; settings: object; hosted: boolean }> {
     const { url, urlVariable, runtime } = request;
     this.checkAllSettings(request.env);
     const plugin = this.pluginFor(url, urlVariable);
     const settings = parsePluginSettings(plugin.settings, request.env);
-    let perRequest = false;
+    let elsewhere: "hosted" | "perRequest" | undefined;
     for (const { capability, hint } of plugin.requires?.(url) ?? []) {
       if (runtime.capabilities.has(capability)) continue;
-      if (capability === "longLivedConnections" && runtime.perRequest) {
-        perRequest = true;
+      if (capability === "longLivedConnections" && (runtime.hosted || runtime.perRequest)) {
+        elsewhere = runtime.hosted ? "hosted" : "perRequest";
         continue;
       }
       const scheme = url.protocol.replace(/:$/, "");
@@ -129,9 +135,15 @@ export class SinkRegistry {
         throw new SinkConfigError(urlVariable, `the ${plugin.name} sink could not start: ${why}`);
       }
     };
+    // Also where the sink runs elsewhere (hosted, per request): a bad setting stops this boot, not a later publish.
     await guarded(() => plugin.check?.(context));
+    if (elsewhere === "hosted" && runtime.hosted) {
+      return { sink: runtime.hosted(plugin.name), plugin, settings, hosted: true };
+    }
     const open = () => guarded(() => plugin.create(context));
-    if (perRequest && runtime.perRequest) return { sink: runtime.perRequest(plugin.name, open), plugin, settings };
-    return { sink: await open(), plugin, settings };
+    if (elsewhere === "perRequest" && runtime.perRequest) {
+      return { sink: runtime.perRequest(plugin.name, open), plugin, settings, hosted: false };
+    }
+    return { sink: await open(), plugin, settings, hosted: false };
   }
 }
