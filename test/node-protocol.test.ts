@@ -9,6 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectErrorShape } from "./support/http.js";
 import { type SpawnedServer, spawnServer } from "./support/server.js";
 import { WAIT_TIMEOUT_MS } from "./support/wait.js";
 
@@ -98,13 +99,7 @@ function expectJsonError(response: RawResponse, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(response.headers["content-type"]).toMatch(/^application\/json/);
   const body = errorBody(response);
-  expect(body).toEqual({
-    error: expect.any(String),
-    details: expect.any(Object),
-    code,
-    status,
-    correlationId: expect.any(String),
-  });
+  expectErrorShape(body, status, code);
   expect(response.headers["x-request-id"]).toBe(body.correlationId);
   return body;
 }

@@ -4,12 +4,13 @@
  * free port; started in the foreground and stopped by its PID. Not a goal: it shows what
  * a C server does with the same bytes on this machine.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freePort } from "../../test/support/mosquitto.js";
+import { spawnOwned } from "./owned-child.js";
 
 const NGINX = process.env.NGINX ?? "/usr/sbin/nginx";
 
@@ -82,29 +83,18 @@ ${temps}
 }
 `;
   await writeFile(join(dir, "nginx.conf"), conf);
-  const child: ChildProcess = spawn(NGINX, ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf")], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
-  const exited = new Promise<void>((r) => child.on("exit", () => r()));
-  // A benchmark that dies must not leave nginx running; SIGTERM is nginx's fast shutdown (worker included).
-  const stopOnExit = () => {
-    child.kill("SIGTERM");
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once("exit", stopOnExit);
-  child.once("exit", () => process.off("exit", stopOnExit));
+  // SIGTERM is nginx's fast shutdown (worker included).
+  const { child, output, exited } = spawnOwned(
+    NGINX,
+    ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf")],
+    {},
+    { signal: "SIGTERM", removeDir: dir },
+  );
   const url = `http://127.0.0.1:${port}`;
   const probe = `${url}${Object.keys(files)[0] ?? "/"}`;
   const started = performance.now();
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited at start:\n${out}`);
+    if (child.exitCode !== null) throw new Error(`nginx exited at start:\n${output()}`);
     try {
       const res = await fetch(probe);
       await res.arrayBuffer();
@@ -114,7 +104,7 @@ ${temps}
     }
     if (performance.now() - started > 10_000) {
       child.kill("SIGTERM");
-      throw new Error(`nginx not serving ${probe} within 10 s:\n${out}`);
+      throw new Error(`nginx not serving ${probe} within 10 s:\n${output()}`);
     }
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -2,12 +2,13 @@
  * Starts the server (or any command) as a child process for a benchmark, waits for
  * its first 200 on /api/health, and reports how long that took.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../../test/support/mosquitto.js";
+import { spawnOwned } from "./owned-child.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -29,36 +30,22 @@ export async function startServer(
   const dataDir = await mkdtemp(join(tmpdir(), "iot-bench-"));
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(command[0] as string, command.slice(1), {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
-  const exited = new Promise<void>((r) => child.on("exit", () => r()));
-  // A benchmark that dies (an uncaught error, a closed stdout) must not leave its servers running.
-  const killOnExit = () => {
-    child.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  process.once("exit", killOnExit);
-  child.once("exit", () => process.off("exit", killOnExit));
+  const { child, output, exited } = spawnOwned(
+    command[0] as string,
+    command.slice(1),
+    { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", ...env } },
+    { signal: "SIGKILL", removeDir: dataDir },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited at start:\n${out}`);
+    if (child.exitCode !== null) throw new Error(`server exited at start:\n${output()}`);
     try {
       const res = await fetch(`${url}${healthPath}`);
       if (res.status === 200) break;
     } catch {
       // Not listening yet: poll again.
     }
-    if (performance.now() - started > 60_000) throw new Error(`server not healthy within 60 s:\n${out}`);
+    if (performance.now() - started > 60_000) throw new Error(`server not healthy within 60 s:\n${output()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   const startupMs = performance.now() - started;
@@ -67,7 +54,7 @@ export async function startServer(
     dataDir,
     child,
     startupMs,
-    output: () => out,
+    output,
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -7,10 +7,8 @@ export const json = (body: unknown, headers: Record<string, string> = {}): Reque
   body: JSON.stringify(body),
 });
 
-/** Asserts the API's error shape and returns the body. */
-export async function expectError(res: Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  const body = (await res.json()) as Record<string, unknown>;
+/** Asserts that a parsed body has exactly the API's error shape with this status and code. */
+export function expectErrorShape(body: unknown, status: number, code: string) {
   expect(body).toEqual({
     error: expect.any(String),
     details: expect.any(Object),
@@ -18,6 +16,13 @@ export async function expectError(res: Response, status: number, code: string) {
     status,
     correlationId: expect.any(String),
   });
+}
+
+/** Asserts the API's error shape and returns the body. */
+export async function expectError(res: Response, status: number, code: string) {
+  expect(res.status).toBe(status);
+  const body = (await res.json()) as Record<string, unknown>;
+  expectErrorShape(body, status, code);
   expect(res.headers.get("x-request-id")).toBe(body.correlationId);
   // No stack traces or server paths in any error.
   expect(JSON.stringify(body)).not.toMatch(/\/tmp\/|\/work\/|at .*\(.*:\d+:\d+\)|node_modules/);
