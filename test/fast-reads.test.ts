@@ -62,6 +62,17 @@ describe("fast path for cached config reads", () => {
     expect(comparable(asResponse(fast304 as FastAnswer).headers)).toEqual(comparable(app304.headers));
   });
 
+  it.each([
+    ["*", 304],
+    ['"unbalanced, W/', 200],
+    ["x".repeat(8000), 200],
+    [",,,", 200],
+  ])("answers a hostile If-None-Match %s as the route does (%i)", async (header, status) => {
+    const { app, fastReads } = await withSavedConfig();
+    expect(fastReads?.("GET", PATH, header, undefined)?.status).toBe(status);
+    expect((await app.request(PATH, { headers: { "If-None-Match": header } })).status).toBe(status);
+  });
+
   it("serves the new version at once after a save through the API", async () => {
     const { app, fastReads } = await withSavedConfig();
     const before = fastReads?.("GET", PATH, undefined, undefined)?.headers.ETag;
