@@ -11,6 +11,7 @@ import { createFastReads, type FastReads } from "./fast-reads.js";
 import type { Logger } from "./logger.js";
 import { createNotifier, type Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
+import { orderWrites } from "./ordered-writes.js";
 import { adminAuthConfigured, isLoopbackHost, type Settings } from "./settings.js";
 import type { NotificationSink } from "./sinks/contract.js";
 import { createAssetStore, type StorageDriver } from "./storage.js";
@@ -42,7 +43,8 @@ export interface Composed {
 }
 
 export function compose(options: ComposeOptions): Composed {
-  const { settings, logger, storage, sink } = options;
+  const { settings, logger, sink } = options;
+  const storage = orderWrites(options.storage);
   warnAboutPolicies(settings, logger, options);
   const notifier = createNotifier({ sink, logger, track: options.track });
   const deps: AppDeps = {

@@ -24,6 +24,11 @@ const CONTENT_CACHE_BYTES = 32 * 1024 * 1024;
  */
 export const REVALIDATE_MS = 1000;
 
+/** One read in flight; `overtaken` once a change to its file was made or reported after it began. */
+export interface ReadTicket {
+  overtaken: boolean;
+}
+
 export interface CachedFile {
   version: string;
   bytes: Uint8Array;
@@ -89,14 +94,51 @@ export function createFileCache(now: () => number) {
     };
   };
 
+  // Reads in flight per path. A read that opened the file before a write replaced it finishes
+  // after that write and must not put its older bytes back in the cache as current: that
+  // was served for up to REVALIDATE_MS after the write had answered.
+  const reading = new Map<string, Set<ReadTicket>>();
+  const beginRead = (path: string): ReadTicket => {
+    const ticket: ReadTicket = { overtaken: false };
+    const tickets = reading.get(path) ?? new Set<ReadTicket>();
+    reading.set(path, tickets);
+    tickets.add(ticket);
+    return ticket;
+  };
+  /** Ends a read; true when nothing changed the file since it began, so what it found may be kept. */
+  const endRead = (path: string, ticket: ReadTicket): boolean => {
+    const tickets = reading.get(path);
+    tickets?.delete(ticket);
+    if (tickets?.size === 0) reading.delete(path);
+    return !ticket.overtaken;
+  };
+  /** The file changed (our write, or a reported change): reads in flight found an older version. */
+  const overtakeReads = (path: string) => {
+    for (const ticket of reading.get(path) ?? []) ticket.overtaken = true;
+  };
+
   /** A change was reported (by the file watcher): the next read checks the file again. */
   const markStale = (path: string) => {
+    overtakeReads(path);
     const entry = contents.get(path);
     if (entry) entry.checkedAt = Number.NEGATIVE_INFINITY;
   };
   const markAllStale = (dir: string) => {
+    for (const path of reading.keys()) if (path.startsWith(dir)) overtakeReads(path);
     for (const [path, entry] of contents) if (path.startsWith(dir)) entry.checkedAt = Number.NEGATIVE_INFINITY;
   };
 
-  return { remember, recall, contents, keepContent, forgetContent, fromMemory, markStale, markAllStale };
+  return {
+    remember,
+    recall,
+    contents,
+    keepContent,
+    forgetContent,
+    fromMemory,
+    markStale,
+    markAllStale,
+    beginRead,
+    endRead,
+    overtakeReads,
+  };
 }

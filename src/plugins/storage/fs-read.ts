@@ -16,7 +16,7 @@ import {
   type StoredObject,
   storageUnavailable,
 } from "../../core/storage.js";
-import { type createFileCache, REVALIDATE_MS, SMALL_FILE_BYTES, versionOf } from "./fs-cache.js";
+import { type createFileCache, REVALIDATE_MS, type ReadTicket, SMALL_FILE_BYTES, versionOf } from "./fs-cache.js";
 import { openRegularFile } from "./fs-open.js";
 import { directoryProblem, errno, fileStream, hashFile } from "./fs-util.js";
 import type { OpenFileRange } from "./open-file-range.js";
@@ -39,7 +39,7 @@ export function createFsPeek(dirs: Record<Area, string>, cache: FileCache, now: 
 }
 
 export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now: () => number) {
-  const { remember, recall, contents, keepContent, forgetContent, fromMemory } = cache;
+  const { remember, recall, contents, keepContent, forgetContent, fromMemory, beginRead, endRead } = cache;
 
   /** The cached bytes of `path` if they are still the file's, else undefined (and forgotten). */
   const cachedCurrent = async (path: string) => {
@@ -52,6 +52,8 @@ export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now
       } catch (error) {
         if (!isMissing(error)) throw error;
       }
+      // While the stat ran, a write may have replaced the entry: only this version is judged here.
+      if (contents.get(path) !== cached) return current ? cached : undefined;
       if (current) cached.checkedAt = now();
     }
     if (!current) {
@@ -66,6 +68,21 @@ export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now
 
   return async function read(area: Area, name: string, options: ReadOptions = {}): Promise<StoredObject | null> {
     const path = join(dirs[area], name);
+    const ticket = beginRead(path);
+    try {
+      return await readFile(area, name, path, ticket, options);
+    } finally {
+      endRead(path, ticket);
+    }
+  };
+
+  async function readFile(
+    area: Area,
+    name: string,
+    path: string,
+    ticket: ReadTicket,
+    options: ReadOptions,
+  ): Promise<StoredObject | null> {
     const cached = await cachedCurrent(path);
     if (cached) return fromMemory(cached.bytes, cached.sha256, cached.mtimeMs, options.range);
 
@@ -91,7 +108,9 @@ export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now
         await handle.close();
         const sha256 = recall(path, version) ?? createHash("sha256").update(bytes).digest("hex");
         remember(path, version, sha256);
-        keepContent(path, version, bytes, sha256, Number(info.mtimeMs));
+        // A write (or a reported change) since this read began: these bytes may be older than
+        // the file now is, so they are served to this caller only, never kept as current.
+        if (!ticket.overtaken) keepContent(path, version, bytes, sha256, Number(info.mtimeMs));
         return fromMemory(bytes, sha256, Number(info.mtimeMs), options.range);
       }
       let sha256 = recall(path, version);
@@ -123,5 +142,5 @@ export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now
       await handle.close();
       throw error;
     }
-  };
+  }
 }

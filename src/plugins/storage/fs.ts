@@ -54,7 +54,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
   const dirs: Record<Area, string> = { configs: options.configsDir, assets: options.assetsDir };
   const now = options.now ?? (() => performance.now());
   const cache = createFileCache(now);
-  const { remember, keepContent, forgetContent, markStale, markAllStale } = cache;
+  const { remember, keepContent, forgetContent, markStale, markAllStale, overtakeReads } = cache;
   for (const area of Object.keys(dirs) as Area[]) {
     await mkdir(dirs[area], { recursive: true });
     await sweepTemporaryFiles(dirs[area], area, logger);
@@ -159,6 +159,8 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
       // link and rename keep the inode and mtime, so the temporary file's version is the final one's.
       if (outcome !== "exists") {
         const sha256 = createHash("sha256").update(data).digest("hex");
+        // Reads that began before the new version was in place must not cache the old one after it.
+        overtakeReads(join(dirs[area], name));
         remember(join(dirs[area], name), version, sha256);
         keepContent(join(dirs[area], name), version, data.slice(), sha256, mtimeMs);
         announce(area, name);
@@ -201,6 +203,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
           settle();
           const { version } = await seal(area, path, handle);
           const outcome = await publish(area, path, name, false);
+          overtakeReads(join(dirs[area], name));
           remember(join(dirs[area], name), version, digest());
           // The bytes were streamed, not kept: the next read loads the new version.
           forgetContent(join(dirs[area], name));
@@ -228,6 +231,9 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         }
         throw error;
       }
+      // A read that finished between the first forget and the unlink may have cached it again.
+      overtakeReads(join(dirs[area], name));
+      forgetContent(join(dirs[area], name));
       await syncDirectory(dirs[area], logger);
       announce(area, name);
       return true;
