@@ -5,7 +5,7 @@
  * the image header and hangs up), and one limiter over both.
  */
 import { Agent } from "node:http";
-import { type HttpResult, networkErrorKind, send, sendIdempotent } from "./http.js";
+import { type HttpResult, networkErrorKind, send, sendIdempotent, statusKind } from "./http.js";
 import type { HttpErrors } from "./http-errors.js";
 import { createLimiter } from "./limit.js";
 
@@ -37,12 +37,18 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
     run: (url: URL) => Promise<HttpResult>,
     ok: (status: number) => boolean,
   ): Promise<HttpResult | undefined> => {
+    // Timed from the moment the limiter lets it go: the wait for a slot is not the server's.
+    let started = Number.NaN;
+    const after = () => `${path} after ${Math.round(performance.now() - started)} ms`;
     try {
-      const result = await limiter.run(() => run(new URL(path, base)));
+      const result = await limiter.run(() => {
+        started = performance.now();
+        return run(new URL(path, base));
+      });
       if (ok(result.status)) return result;
-      errors.record(operation, `status ${result.status}`, `${path}: ${result.body.toString("utf8", 0, 200)}`);
+      errors.record(operation, statusKind(result), `${after()}: ${result.body.toString("utf8", 0, 200)}`);
     } catch (error) {
-      errors.record(operation, networkErrorKind(error), `${path}: ${String(error)}`);
+      errors.record(operation, networkErrorKind(error), `${after()}: ${String(error)}`);
     }
     return undefined;
   };
