@@ -57,7 +57,7 @@ describe("fleet simulator: HTTP errors by phase and kind", () => {
     try {
       expect(await admin.saveConfig(MAC, { deviceName: "x" })).toBe(false);
       expect(await admin.storedEtag(MAC)).toBeUndefined();
-      expect(await http.fetchConfig(MAC, undefined)).toEqual({ status: "error" });
+      expect(await http.fetchConfig(MAC, undefined, true)).toEqual({ status: "error" });
     } finally {
       admin.close();
       http.close();

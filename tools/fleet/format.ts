@@ -18,7 +18,7 @@ export function formatReport(r: FleetReport): string {
     `config convergence:      ${spreadText(r.configConvergenceMs)} (save response → device fetch done)`,
     `firmware convergence:    ${spreadText(r.firmwareConvergenceMs)} (upload response → header read done)`,
     `messages per device:     ${rangeText(r.messagesPerDevice)} (config messages: ${rangeText(r.configMessagesPerDevice)})`,
-    `config fetches:          ${r.fetches.ok200} × 200, ${r.fetches.notModified304} × 304, ${r.fetches.skippedByEtag} skipped by ETag, ${r.fetches.failed} failed`,
+    `config fetches:          ${r.fetches.ok200} × 200, ${r.fetches.notModified304} × 304, ${r.fetches.absent404} × 404 (checked before the save), ${r.fetches.skippedByEtag} skipped by ETag, ${r.fetches.failed} failed`,
     `firmware header reads:   ${r.fetches.firmwareHeaders}`,
     `HTTP errors:             ${describeHttpErrors(r.httpErrors.count, r.httpErrors.byKind)}; ${r.httpErrors.keepAliveRetries} sent again after the keep-alive race`,
     `server open fds:         before ${orNa(r.serverFds.before)}, after ${orNa(r.serverFds.after)}${formatKinds(r.serverFds.grown ?? {}, "+")}`,
