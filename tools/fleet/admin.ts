@@ -9,7 +9,7 @@ import { Agent } from "node:http";
 import { multipartBody } from "../../src/cli/multipart-body.js";
 import { signUpload } from "../../src/cli/signature.js";
 import { FleetError, throwIfAborted } from "./errors.js";
-import { type HttpRequest, type HttpResult, networkErrorKind, send, sendIdempotent } from "./http.js";
+import { type HttpRequest, type HttpResult, networkErrorKind, send, sendIdempotent, statusKind } from "./http.js";
 import type { HttpErrors } from "./http-errors.js";
 
 const TIMEOUT_MS = 60_000;
@@ -20,6 +20,11 @@ export interface Admin {
   waitUntilNotifying(signal?: AbortSignal): Promise<void>;
   saveConfig(mac: string, content: Record<string, unknown>): Promise<boolean>;
   uploadFirmware(key: KeyObject, filename: string, image: Buffer): Promise<boolean>;
+  /**
+   * HEAD /files/configs/<mac>.json: the ETag of the stored config, null when there is none
+   * (404), undefined when the request failed (recorded as a "config HEAD" error).
+   */
+  storedEtag(mac: string): Promise<string | null | undefined>;
   /** Destroys the admin's keep-alive sockets. */
   close(): void;
 }
@@ -37,22 +42,30 @@ export function createAdmin(
   const fresh = new Agent({ keepAlive: false });
   const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
 
-  const call = async (operation: string, path: string, init: Omit<HttpRequest, "agent" | "timeoutMs">) => {
+  /** The answer when its status is one of `ok`; any other outcome is recorded here, once, as undefined. */
+  const call = async (
+    operation: string,
+    path: string,
+    init: Omit<HttpRequest, "agent" | "timeoutMs">,
+    ok: (status: number) => boolean = (status) => status === 200,
+  ): Promise<HttpResult | undefined> => {
+    const started = performance.now();
+    const after = () => `${path} after ${Math.round(performance.now() - started)} ms`;
     let result: HttpResult;
     try {
       const url = new URL(path, base);
-      // A PUT may be sent again after the keep-alive race. An upload may not (its signature is
-      // accepted once), so it goes on a new connection, which cannot have been closed under it.
-      result = await (init.method === "PUT"
-        ? sendIdempotent(url, { ...init, agent, timeoutMs: TIMEOUT_MS }, { fresh, onRetry: errors.retried })
-        : send(url, { ...init, agent: fresh, timeoutMs: TIMEOUT_MS }));
+      // GET, HEAD and PUT may be sent again after the keep-alive race. An upload may not (its signature
+      // is accepted once), so it goes on a new connection, which cannot have been closed under it.
+      result = await (init.method === "POST"
+        ? send(url, { ...init, agent: fresh, timeoutMs: TIMEOUT_MS })
+        : sendIdempotent(url, { ...init, agent, timeoutMs: TIMEOUT_MS }, { fresh, onRetry: errors.retried }));
     } catch (error) {
-      errors.record(operation, networkErrorKind(error), `${path}: ${String(error)}`);
-      return false;
+      errors.record(operation, networkErrorKind(error), `${after()}: ${String(error)}`);
+      return undefined;
     }
-    if (result.status === 200) return true;
-    errors.record(operation, `status ${result.status}`, `${path}: ${result.body.toString("utf8", 0, 300)}`);
-    return false;
+    if (ok(result.status)) return result;
+    errors.record(operation, statusKind(result), `${after()}: ${result.body.toString("utf8", 0, 300)}`);
+    return undefined;
   };
 
   return {
@@ -73,12 +86,24 @@ export function createAdmin(
       }
       throw new FleetError("SETUP", `the server's notifications were not ready within 30 s (${last})`);
     },
-    saveConfig(mac, content) {
-      return call("config save", `/api/configs/${mac}`, {
+    async saveConfig(mac, content) {
+      const result = await call("config save", `/api/configs/${mac}`, {
         method: "PUT",
         headers: { "Content-Type": "application/json", ...auth },
         body: Buffer.from(JSON.stringify({ content })),
       });
+      return result !== undefined;
+    },
+    async storedEtag(mac) {
+      const result = await call(
+        "config HEAD",
+        `/files/configs/${mac}.json`,
+        { method: "HEAD" },
+        (status) => status === 200 || status === 404,
+      );
+      if (!result) return undefined;
+      const etag = result.headers.etag;
+      return result.status === 200 && typeof etag === "string" ? etag : null;
     },
     async uploadFirmware(key, filename, image) {
       // Signed at the last moment: the server accepts a timestamp only within its tolerance, and each signature once.
@@ -99,11 +124,12 @@ export function createAdmin(
       // Collected in memory (the image is generated, not read from a file): no progress to show, no read to fail.
       const ignore = () => {};
       const bytes = Buffer.from(await new Response(body.stream(ignore, ignore)).arrayBuffer());
-      return call("firmware upload", "/api/assets", {
+      const result = await call("firmware upload", "/api/assets", {
         method: "POST",
         headers: { "Content-Type": body.contentType, ...auth },
         body: bytes,
       });
+      return result !== undefined;
     },
     close() {
       agent.destroy();

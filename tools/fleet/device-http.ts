@@ -5,7 +5,7 @@
  * the image header and hangs up), and one limiter over both.
  */
 import { Agent } from "node:http";
-import { type HttpResult, networkErrorKind, send, sendIdempotent } from "./http.js";
+import { type HttpResult, networkErrorKind, send, sendIdempotent, statusKind } from "./http.js";
 import type { HttpErrors } from "./http-errors.js";
 import { createLimiter } from "./limit.js";
 
@@ -13,11 +13,20 @@ import { createLimiter } from "./limit.js";
 export const HEADER_BYTES = 1024;
 const TIMEOUT_MS = 30_000;
 
-export type ConfigOutcome = { status: 200; etag: string | undefined } | { status: 304 } | { status: "error" };
+export type ConfigOutcome =
+  | { status: 200; etag: string | undefined }
+  | { status: 304 }
+  /** No config stored for this MAC: the answer to a check, never to an announcement (that is an error). */
+  | { status: 404 }
+  | { status: "error" };
 
 export interface DeviceHttp {
-  /** GET /files/configs/<mac>.json, conditional on the ETag the device holds. */
-  fetchConfig(mac: string, etag: string | undefined): Promise<ConfigOutcome>;
+  /**
+   * GET /files/configs/<mac>.json, conditional on the ETag the device holds. `announced`: a
+   * notification said the config was saved, so 404 is an error; otherwise (the check after a
+   * reconnect) 404 is the server's true answer for a device whose config is not saved yet.
+   */
+  fetchConfig(mac: string, etag: string | undefined, announced: boolean): Promise<ConfigOutcome>;
   /** GET /files/assets/<name> with Range: bytes=0-1023; true when the header arrived. */
   readFirmwareHeader(filename: string): Promise<boolean>;
   /** Destroys every socket the pools hold, so the server sees them all closed. */
@@ -37,18 +46,24 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
     run: (url: URL) => Promise<HttpResult>,
     ok: (status: number) => boolean,
   ): Promise<HttpResult | undefined> => {
+    // Timed from the moment the limiter lets it go: the wait for a slot is not the server's.
+    let started = Number.NaN;
+    const after = () => `${path} after ${Math.round(performance.now() - started)} ms`;
     try {
-      const result = await limiter.run(() => run(new URL(path, base)));
+      const result = await limiter.run(() => {
+        started = performance.now();
+        return run(new URL(path, base));
+      });
       if (ok(result.status)) return result;
-      errors.record(operation, `status ${result.status}`, `${path}: ${result.body.toString("utf8", 0, 200)}`);
+      errors.record(operation, statusKind(result), `${after()}: ${result.body.toString("utf8", 0, 200)}`);
     } catch (error) {
-      errors.record(operation, networkErrorKind(error), `${path}: ${String(error)}`);
+      errors.record(operation, networkErrorKind(error), `${after()}: ${String(error)}`);
     }
     return undefined;
   };
 
   return {
-    async fetchConfig(mac, etag) {
+    async fetchConfig(mac, etag, announced) {
       const path = `/files/configs/${mac}.json`;
       const result = await exchange(
         "config fetch",
@@ -63,10 +78,10 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
             },
             { fresh: oneShot, onRetry: errors.retried },
           ),
-        (status) => status === 200 || status === 304,
+        (status) => status === 200 || status === 304 || (status === 404 && !announced),
       );
       if (!result) return { status: "error" };
-      if (result.status === 304) return { status: 304 };
+      if (result.status === 304 || result.status === 404) return { status: result.status };
       const header = result.headers.etag;
       return { status: 200, etag: typeof header === "string" ? header : undefined };
     },

@@ -13,7 +13,8 @@ import mqtt, { type IPublishPacket, type MqttClient } from "mqtt";
 import { TOPICS } from "../../src/core/sinks/contract.js";
 import type { DeviceHttp } from "./device-http.js";
 
-export type FetchOutcome = 200 | 304 | "skipped" | "error";
+/** 404: a check (after a reconnect) found no config saved for this device yet. */
+export type FetchOutcome = 200 | 304 | 404 | "skipped" | "error";
 
 export interface FetchEvent {
   /** performance.now() when the notification that caused it was handled. */
@@ -84,13 +85,14 @@ export function createDevice(settings: DeviceSettings): Device {
   let client: MqttClient | undefined;
   // One config fetch at a time, like the firmware's single HTTP client; a notification
   // arriving meanwhile is remembered and fetched after, so the newest save is never missed.
+  // `announced`: a notification said the config exists (a check after a reconnect may find none).
   let fetching = false;
-  let fetchAgain: number | undefined;
+  let fetchAgain: { startedAt: number; announced: boolean } | undefined;
 
-  const fetchConfig = async (startedAt: number) => {
+  const fetchConfig = async (startedAt: number, announced: boolean) => {
     fetching = true;
     try {
-      const answer = await http.fetchConfig(mac, record.etag);
+      const answer = await http.fetchConfig(mac, record.etag, announced);
       if (answer.status === 200) record.etag = answer.etag;
       record.fetches.push({ startedAt, doneAt: performance.now(), outcome: answer.status });
     } finally {
@@ -99,8 +101,16 @@ export function createDevice(settings: DeviceSettings): Device {
     if (fetchAgain !== undefined) {
       const next = fetchAgain;
       fetchAgain = undefined;
-      await fetchConfig(next);
+      await fetchConfig(next.startedAt, next.announced);
     }
+  };
+
+  /** Fetches now, or after the running fetch; a waiting check becomes announced if a notification joins it. */
+  const requestFetch = (announced: boolean) => {
+    const now = performance.now();
+    if (!fetching) void fetchConfig(now, announced);
+    else if (fetchAgain === undefined) fetchAgain = { startedAt: now, announced };
+    else fetchAgain.announced ||= announced;
   };
 
   const onConfig = (filename: string, packet: IPublishPacket) => {
@@ -111,16 +121,11 @@ export function createDevice(settings: DeviceSettings): Device {
       record.fetches.push({ startedAt: now, doneAt: now, outcome: "skipped" });
       return;
     }
-    if (fetching) fetchAgain ??= now;
-    else void fetchConfig(now);
+    requestFetch(true);
   };
 
   /** A config check not caused by a message (after a reconnect): fetched, or queued behind the running fetch. */
-  const checkConfig = () => {
-    const now = performance.now();
-    if (fetching) fetchAgain ??= now;
-    else void fetchConfig(now);
-  };
+  const checkConfig = () => requestFetch(false);
 
   const onAsset = async (filename: string) => {
     const startedAt = performance.now();

@@ -1,4 +1,5 @@
 /** The report as the lines a person reads at the end of `npm run fleet`. */
+import { describeHttpErrors } from "./http-errors.js";
 import type { FleetReport } from "./report.js";
 import type { Range, Spread } from "./stats.js";
 
@@ -17,9 +18,9 @@ export function formatReport(r: FleetReport): string {
     `config convergence:      ${spreadText(r.configConvergenceMs)} (save response → device fetch done)`,
     `firmware convergence:    ${spreadText(r.firmwareConvergenceMs)} (upload response → header read done)`,
     `messages per device:     ${rangeText(r.messagesPerDevice)} (config messages: ${rangeText(r.configMessagesPerDevice)})`,
-    `config fetches:          ${r.fetches.ok200} × 200, ${r.fetches.notModified304} × 304, ${r.fetches.skippedByEtag} skipped by ETag, ${r.fetches.failed} failed`,
+    `config fetches:          ${r.fetches.ok200} × 200, ${r.fetches.notModified304} × 304, ${r.fetches.absent404} × 404 (checked before the save), ${r.fetches.skippedByEtag} skipped by ETag, ${r.fetches.failed} failed`,
     `firmware header reads:   ${r.fetches.firmwareHeaders}`,
-    `HTTP errors:             ${r.httpErrors.count}${formatKinds(r.httpErrors.byKind)}; ${r.httpErrors.keepAliveRetries} sent again after the keep-alive race`,
+    `HTTP errors:             ${describeHttpErrors(r.httpErrors.count, r.httpErrors.byKind)}; ${r.httpErrors.keepAliveRetries} sent again after the keep-alive race`,
     `server open fds:         before ${orNa(r.serverFds.before)}, after ${orNa(r.serverFds.after)}${formatKinds(r.serverFds.grown ?? {}, "+")}`,
     `MQTT:                    ${r.mqtt.reconnects} reconnects, ${r.mqtt.errors} errors${r.mqtt.firstError ? ` (first: ${r.mqtt.firstError})` : ""}, ${r.mqtt.malformedMessages} malformed messages`,
     `broker drops:            ${r.brokerDrops === null ? "n/a (external broker)" : r.brokerDrops.length}`,

@@ -1,7 +1,9 @@
 /**
- * Every HTTP failure of the run, counted by kind ("config fetch: status 503",
- * "firmware read: ECONNRESET"), with the first few kept whole for the report.
- * Kinds are bounded (operation × status or error code), never per device.
+ * Every HTTP failure of the run, counted by kind: the phase (config save, config fetch,
+ * config HEAD, firmware upload, firmware read) and what went wrong — a status with the
+ * API's error code ("config save: status 503 SERVER_BUSY"), a socket error
+ * ("config fetch: ECONNRESET (reused connection)") or our own deadline ("client timeout").
+ * The first few are kept whole for the report. Kinds are bounded, never per device.
  */
 
 export interface HttpErrorSample {
@@ -42,4 +44,10 @@ export function createHttpErrors(): HttpErrors {
     byKind: () => Object.fromEntries(counts),
     samples: () => [...kept],
   };
+}
+
+/** "74 (config fetch: client timeout × 70, config save: status 503 SERVER_BUSY × 4)", or "0". */
+export function describeHttpErrors(count: number, byKind: Record<string, number>): string {
+  const entries = Object.entries(byKind).sort(([, a], [, b]) => b - a);
+  return entries.length === 0 ? String(count) : `${count} (${entries.map(([kind, n]) => `${kind} × ${n}`).join(", ")})`;
 }

@@ -33,7 +33,11 @@ export function send(url: URL, init: HttpRequest): Promise<HttpResult> {
       agent: init.agent,
     });
     request.setTimeout(init.timeoutMs, () =>
-      request.destroy(Object.assign(new Error(`no answer within ${init.timeoutMs} ms`), { code: "ETIMEDOUT" })),
+      request.destroy(
+        Object.assign(new Error(`no answer within ${init.timeoutMs} ms (the client gave up)`), {
+          code: CLIENT_TIMEOUT,
+        }),
+      ),
     );
     request.on("error", (error) => reject(Object.assign(error, { reusedSocket: request.reusedSocket })));
     request.on("response", (response) => {
@@ -70,10 +74,42 @@ export function send(url: URL, init: HttpRequest): Promise<HttpResult> {
   });
 }
 
-/** A short, stable label for a failed exchange: the system code (ECONNRESET) or the message. */
+/** The code `send` gives its own deadline, so "we gave up" is never confused with the system's ETIMEDOUT. */
+export const CLIENT_TIMEOUT = "CLIENT_TIMEOUT";
+
+/**
+ * A short, stable label for an exchange that got no answer: the system code (ECONNRESET)
+ * or our own deadline, and whether the connection had carried an earlier request (a
+ * reset on a reused connection is the keep-alive race; on a new one it is not).
+ */
 export function networkErrorKind(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
+  const { code, reusedSocket } = error as { code?: unknown; reusedSocket?: unknown };
+  const label =
+    code === CLIENT_TIMEOUT
+      ? "client timeout"
+      : typeof code === "string"
+        ? code
+        : error instanceof Error
+          ? error.message
+          : String(error);
+  return reusedSocket === true ? `${label} (reused connection)` : label;
+}
+
+/** An API error code as the contract spells them; anything else a server sends is not echoed into a label. */
+const API_CODE = /^[A-Z][A-Z_]{0,39}$/;
+
+/** A short, stable label for an answer with the wrong status: the status and the API's error `code`, when it has one. */
+export function statusKind(result: HttpResult): string {
+  let code: unknown;
+  try {
+    code = (JSON.parse(result.body.toString("utf8")) as { code?: unknown } | null)?.code;
+  } catch {
+    // Not JSON (a proxy's page, a cut body): the status alone says what is known.
+    code = undefined;
+  }
+  return typeof code === "string" && API_CODE.test(code)
+    ? `status ${result.status} ${code}`
+    : `status ${result.status}`;
 }
 
 /**

@@ -30,7 +30,15 @@ export interface FleetReport {
   /** Config and asset notifications each device received (its own and other devices'). */
   messagesPerDevice: Range | null;
   configMessagesPerDevice: Range | null;
-  fetches: { ok200: number; notModified304: number; skippedByEtag: number; failed: number; firmwareHeaders: number };
+  fetches: {
+    ok200: number;
+    notModified304: number;
+    /** Checks after a reconnect that found no config saved yet (the server's true answer, not an error). */
+    absent404: number;
+    skippedByEtag: number;
+    failed: number;
+    firmwareHeaders: number;
+  };
   httpErrors: {
     count: number;
     byKind: Record<string, number>;
@@ -77,7 +85,7 @@ export function buildReport(inputs: ReportInputs): FleetReport {
   let configDone = 0;
   let firmwareDone = 0;
   let allDone = 0;
-  const fetches = { ok200: 0, notModified304: 0, skippedByEtag: 0, failed: 0, firmwareHeaders: 0 };
+  const fetches = { ok200: 0, notModified304: 0, absent404: 0, skippedByEtag: 0, failed: 0, firmwareHeaders: 0 };
   const mqtt = { reconnects: 0, errors: 0, firstError: null as string | null, malformedMessages: 0 };
 
   records.forEach((record, i) => {
@@ -98,6 +106,7 @@ export function buildReport(inputs: ReportInputs): FleetReport {
     for (const f of record.fetches) {
       if (f.outcome === 200) fetches.ok200++;
       else if (f.outcome === 304) fetches.notModified304++;
+      else if (f.outcome === 404) fetches.absent404++;
       else if (f.outcome === "skipped") fetches.skippedByEtag++;
       else fetches.failed++;
     }

@@ -136,9 +136,12 @@ async function connectAll(deps: ScenarioDeps, connected: Set<Device>): Promise<M
   return { totalMs: performance.now() - start, perDeviceMs, failures };
 }
 
-/** The fetch that answers this device's save: the first one its save's notification started. */
+/**
+ * The fetch that answers this device's save: the first one started after it that did not
+ * find the config absent (a check after a reconnect may run before the save has landed).
+ */
 export const configFetchFor = (record: DeviceRecord, save: Timed) =>
-  save.ok ? record.fetches.find((f) => f.startedAt >= save.sentAt) : undefined;
+  save.ok ? record.fetches.find((f) => f.startedAt >= save.sentAt && f.outcome !== 404) : undefined;
 
 /** The firmware header read that answers the upload's notification. */
 export const headerReadFor = (record: DeviceRecord, upload: Measurements["upload"]) =>
