@@ -3,7 +3,7 @@
  * and `npx iot-upload`), against a real spawned server, with real keys and files.
  * Progress on a terminal is checked under a real pseudo-terminal (util-linux `script`).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -11,54 +11,19 @@ import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UPLOAD_BIN as BIN, type Finished, type Running, runUpload, start } from "./support/cli-run.js";
 import { testKeys } from "./support/keys.js";
-import { ROOT, type SpawnedServer, spawnServer } from "./support/server.js";
+import { type SpawnedServer, spawnServer } from "./support/server.js";
 import { freshTimestamp } from "./support/upload-stream.js";
 import { waitUntil } from "./support/wait.js";
 
-const BIN = join(ROOT, "bin/iot-upload.mjs");
 /** A deadline for one test of a few CLI runs on a loaded machine, not an expectation of speed. */
 const CLI_TEST_MS = 180_000;
 const CORRELATION = /correlation id: [\w=-]{8,}/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape codes are what must be absent
 const ANSI = /\u001b\[/;
 
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  finished: Promise<Finished>;
-}
-
-/** Starts a program in the repository with a clean environment (nothing of ours leaks in). */
-function start(command: string, args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr?.on("data", (d) => {
-    stderr += d;
-  });
-  const finished = new Promise<Finished>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, finished };
-}
-
-const cli = (args: string[], env: Record<string, string> = {}) => start(process.execPath, [BIN, ...args], env).finished;
+const cli = runUpload;
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -148,10 +113,11 @@ describe("iot-upload", () => {
     firmware = randomBytes(3 * 1024 * 1024);
     const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
     await Promise.all([
-      writeFile(path("key.pem"), keys.pkcs8),
-      writeFile(path("key-rsa.pem"), keys.pkcs1),
+      // Readable by the owner only, as a private key should be (others get a warning on stderr).
+      writeFile(path("key.pem"), keys.pkcs8, { mode: 0o600 }),
+      writeFile(path("key-rsa.pem"), keys.pkcs1, { mode: 0o600 }),
       writeFile(path("public.pem"), keys.spki),
-      writeFile(path("other.pem"), other.export({ type: "pkcs8", format: "pem" })),
+      writeFile(path("other.pem"), other.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 }),
       writeFile(path("firmware.bin"), firmware),
       writeFile(path("big.bin"), randomBytes(4 * 1024 * 1024)),
     ]);

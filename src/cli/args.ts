@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { usageError } from "./errors.js";
 import { isFetchBlockedPort } from "./fetch-ports.js";
+import { redactCredentials, redactUrl } from "./redact.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -89,10 +90,16 @@ function endpointOf(server: string): URL {
     base = new URL(server);
   } catch {
     // URL's own message is just "Invalid URL"; ours says what is expected.
-    throw usageError(`--server must be a URL like http://host:3201, got "${server}"`);
+    throw usageError(`--server must be a URL like http://host:3201, got "${redactCredentials(server)}"`);
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw usageError(`--server must be an http:// or https:// URL, got "${server}"`);
+    throw usageError(`--server must be an http:// or https:// URL, got "${redactUrl(base)}"`);
+  }
+  if (base.username !== "" || base.password !== "") {
+    // fetch refuses such a URL anyway (quoting it whole in its error); say why, without the secret.
+    throw usageError(
+      `--server must not contain a user name or password, got "${redactUrl(base)}": uploads are authenticated by their signature`,
+    );
   }
   if (isFetchBlockedPort(base)) {
     throw usageError(

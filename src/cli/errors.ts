@@ -27,13 +27,20 @@ export interface CliErrorOptions {
   /** Further lines printed under the message (explanations, the correlation id). */
   notes?: string[];
   /** Set when the same request may succeed later (the server was busy). */
-  retry?: { afterSeconds?: number };
+  retry?: RetryHint;
+}
+
+/** A busy server's hint: the wait it asked for (capped), if any. */
+export interface RetryHint {
+  afterSeconds?: number;
+  /** The server asked for longer than the cap (see retry-after.ts). */
+  capped?: boolean;
 }
 
 export class CliError extends Error {
   readonly code: CliErrorCode;
   readonly notes: string[];
-  readonly retry?: { afterSeconds?: number };
+  readonly retry?: RetryHint;
 
   constructor(code: CliErrorCode, message: string, options: CliErrorOptions = {}) {
     super(message, { cause: options.cause });

@@ -1,4 +1,5 @@
 /** The usage text, printed by --help and after a usage error. */
+import { MAX_RETRY_AFTER_SECONDS } from "./retry-after.js";
 
 export const USAGE = `Usage: iot-upload <file> --server URL --key KEY.pem [options]
 
@@ -16,8 +17,9 @@ Options:
   --timestamp ISO   sign this timestamp instead of the current time, to
                     reproduce a request; the server accepts each signature once
   --retries N       when the server is busy (503 SERVER_BUSY), wait as its
-                    Retry-After says and try again, up to N times (default 0)
-  -q, --quiet       print nothing but errors
+                    Retry-After says (at most ${MAX_RETRY_AFTER_SECONDS} s) and try again, up to N
+                    times (default 0)
+  -q, --quiet       print nothing but errors and warnings
   -h, --help        print this help
   --version         print the version
 

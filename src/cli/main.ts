@@ -9,7 +9,10 @@ import { EXIT, isCliError } from "./errors.js";
 import { type FileSource, openFileSource } from "./file-source.js";
 import { USAGE } from "./help.js";
 import { createProgress } from "./progress.js";
+import { redactCredentials } from "./redact.js";
+import { MAX_RETRY_AFTER_SECONDS } from "./retry-after.js";
 import { loadSigningKey } from "./signing-key.js";
+import { forTerminal } from "./terminal-text.js";
 import { attemptUpload, type Uploaded } from "./upload.js";
 
 export interface CliDeps {
@@ -25,10 +28,20 @@ export interface CliDeps {
   /** Monotonic milliseconds, for rates. */
   now: () => number;
   sleep: (ms: number) => Promise<void>;
+  /** Decides whether key file permissions are checked (POSIX only). */
+  platform: NodeJS.Platform;
 }
 
-/** When a busy server sends no Retry-After. */
+/** When a busy server sends no Retry-After, or one that is not a number of seconds or an HTTP-date. */
 const DEFAULT_RETRY_SECONDS = 5;
+/** setTimeout's largest delay; a longer one fires at once. The Retry-After cap keeps far below it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The last stop before the terminal for text we did not write ourselves: an error's
+ * message may quote the server, a URL or a file name. Escapes controls, hides credentials.
+ */
+const shown = (text: string) => forTerminal(redactCredentials(text));
 
 export async function runUpload(deps: CliDeps): Promise<number> {
   let command: Command;
@@ -36,7 +49,7 @@ export async function runUpload(deps: CliDeps): Promise<number> {
     command = parseCommand(deps.argv, deps.env);
   } catch (error) {
     if (!isCliError(error)) throw error;
-    deps.stderr(`iot-upload: ${error.message}\n\n${USAGE}`);
+    deps.stderr(`iot-upload: ${shown(error.message)}\n\n${USAGE}`);
     return error.exitCode;
   }
   if (command.kind === "help") {
@@ -56,18 +69,21 @@ export async function runUpload(deps: CliDeps): Promise<number> {
   } catch (error) {
     if (!isCliError(error)) {
       // A bug, not a situation we foresaw: show everything that helps find it.
-      deps.stderr(
-        `iot-upload: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      deps.stderr(`iot-upload: unexpected error: ${detail.split("\n").map(shown).join("\n")}\n`);
       return EXIT.USAGE;
     }
-    deps.stderr(`iot-upload: ${error.message}\n${error.notes.map((n) => `  ${n}\n`).join("")}`);
+    deps.stderr(`iot-upload: ${shown(error.message)}\n${error.notes.map((n) => `  ${shown(n)}\n`).join("")}`);
     return error.exitCode;
   }
 }
 
 async function upload(options: UploadOptions, deps: CliDeps): Promise<Uploaded> {
-  const key = await loadSigningKey(options.keyPath);
+  const key = await loadSigningKey(options.keyPath, {
+    platform: deps.platform,
+    // Even with --quiet: it is about a secret, and it is printed once.
+    warn: (message) => deps.stderr(`iot-upload: warning: ${shown(message)}\n`),
+  });
   const source: FileSource = await openFileSource(options.file);
   try {
     for (let attempt = 0; ; attempt++) {
@@ -76,7 +92,7 @@ async function upload(options: UploadOptions, deps: CliDeps): Promise<Uploaded> 
         write: deps.stderr,
         now: deps.now,
         columns: deps.columns,
-        label: options.name,
+        label: forTerminal(options.name),
       });
       try {
         return await attemptUpload(
@@ -94,11 +110,14 @@ async function upload(options: UploadOptions, deps: CliDeps): Promise<Uploaded> 
         if (!isCliError(error) || !error.retry || attempt >= options.retries) throw error;
         const seconds = error.retry.afterSeconds ?? DEFAULT_RETRY_SECONDS;
         if (!options.quiet) {
+          const capped = error.retry.capped
+            ? ` (it asked for longer; iot-upload waits at most ${MAX_RETRY_AFTER_SECONDS} s)`
+            : "";
           deps.stderr(
-            `iot-upload: the server is busy; retrying in ${seconds} s (retry ${attempt + 1} of ${options.retries})\n`,
+            `iot-upload: the server is busy; retrying in ${seconds} s${capped} (retry ${attempt + 1} of ${options.retries})\n`,
           );
         }
-        await deps.sleep(seconds * 1000);
+        await deps.sleep(Math.min(seconds * 1000, MAX_TIMER_MS));
       }
     }
   } finally {
@@ -119,5 +138,6 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     clock: () => new Date(),
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    platform: process.platform,
   });
 }

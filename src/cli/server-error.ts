@@ -4,7 +4,11 @@
  * server's log line. Classified by status, code and details.field only, never
  * by the message text (which the server may reword).
  */
+import type { AnswerBody } from "./answer-body.js";
+import { MAX_ANSWER_BYTES } from "./answer-body.js";
 import { CliError } from "./errors.js";
+import { MAX_RETRY_AFTER_SECONDS, parseRetryAfter, type RetryAfter } from "./retry-after.js";
+import { forTerminal, MAX_MESSAGE_CHARS, MAX_NAME_CHARS } from "./terminal-text.js";
 import { formatBytes } from "./units.js";
 
 export interface ErrorBody {
@@ -15,15 +19,18 @@ export interface ErrorBody {
   correlationId?: string;
 }
 
+/** Every string in here that came from the server is already safe for a terminal (see terminal-text.ts). */
 export interface Refusal {
   status: number;
   statusText: string;
+  /** The server sent a longer body than MAX_ANSWER_BYTES; only its start was read. */
+  bodyTruncated: boolean;
   /** The parsed error body, when the answer had the server's error shape. */
   body?: ErrorBody;
   /** From the X-Request-Id response header, when the body has no correlation id. */
   requestId?: string;
-  /** Seconds, from Retry-After. */
-  retryAfter?: number;
+  /** From Retry-After, capped. */
+  retryAfter?: RetryAfter;
   /** The server's clock, from the Date header. */
   serverDate?: string;
 }
@@ -37,25 +44,18 @@ export interface RequestFacts {
   localDate: string;
 }
 
-/** What a refusing answer says, from its status, headers and body text. */
-export function refusalOf(response: Response, text: string, requestId: string, nowMs: number): Refusal {
+/** What a refusing answer says, from its status, headers and (bounded) body. */
+export function refusalOf(response: Response, answer: AnswerBody, requestId: string, nowMs: number): Refusal {
+  const date = response.headers.get("date");
   return {
     status: response.status,
-    statusText: response.statusText,
-    body: parseErrorBody(text),
-    requestId: printable(response.headers.get("x-request-id") ?? requestId),
-    retryAfter: retryAfterSeconds(response.headers.get("retry-after"), nowMs),
-    serverDate: response.headers.get("date") ?? undefined,
+    statusText: forTerminal(response.statusText, MAX_MESSAGE_CHARS),
+    bodyTruncated: answer.truncated,
+    body: answer.truncated ? undefined : parseErrorBody(answer.text),
+    requestId: forTerminal(response.headers.get("x-request-id") ?? requestId, MAX_NAME_CHARS),
+    retryAfter: parseRetryAfter(response.headers.get("retry-after"), nowMs),
+    serverDate: date === null ? undefined : forTerminal(date, MAX_NAME_CHARS),
   };
-}
-
-/** Retry-After in seconds: either a number of seconds or an HTTP date. */
-export function retryAfterSeconds(header: string | null, nowMs: number): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
 /** Parses an answer's body as the server's error shape, or undefined for anything else (a proxy's page). */
@@ -71,27 +71,32 @@ export function parseErrorBody(text: string): ErrorBody | undefined {
   const v = value as Record<string, unknown>;
   if (typeof v.error !== "string" || typeof v.code !== "string") return undefined;
   return {
-    error: printable(v.error),
-    code: printable(v.code),
+    error: forTerminal(v.error, MAX_MESSAGE_CHARS),
+    code: forTerminal(v.code, MAX_NAME_CHARS),
     status: typeof v.status === "number" ? v.status : 0,
     details: typeof v.details === "object" && v.details !== null ? (v.details as Record<string, unknown>) : {},
-    correlationId: typeof v.correlationId === "string" ? printable(v.correlationId) : undefined,
+    correlationId: typeof v.correlationId === "string" ? forTerminal(v.correlationId, MAX_NAME_CHARS) : undefined,
   };
 }
-
-/** The server's text goes to a terminal: no control characters, so no escape sequences from afar. */
-const printable = (text: string) => text.replace(/\p{Cc}/gu, "?");
 
 export function refusalError(r: Refusal, facts: RequestFacts): CliError {
   const body = r.body;
   const headline = body
     ? `the server refused the upload (${r.status} ${body.code}): ${body.error}`
     : `the server refused the upload: HTTP ${r.status} ${r.statusText}`.trimEnd();
-  const notes = body ? explain(body, r, facts) : ["the answer was not the server's JSON error (a proxy in between?)"];
+  const notes = body ? explain(body, r, facts) : [notTheServersError(r)];
   const id = body?.correlationId ?? r.requestId;
   notes.push(`correlation id: ${id ?? "none given"} (the server's log line for this request carries it)`);
-  const retry = body?.code === "SERVER_BUSY" ? { afterSeconds: r.retryAfter } : undefined;
+  const retry =
+    body?.code === "SERVER_BUSY" ? { afterSeconds: r.retryAfter?.seconds, capped: r.retryAfter?.capped } : undefined;
   return new CliError("REFUSED", headline, { notes, retry });
+}
+
+function notTheServersError(r: Refusal): string {
+  if (r.bodyTruncated) {
+    return `the answer was not the server's JSON error: its body was longer than ${formatBytes(MAX_ANSWER_BYTES)}, and iot-upload read no more of it`;
+  }
+  return "the answer was not the server's JSON error (a proxy in between?)";
 }
 
 function explain(body: ErrorBody, r: Refusal, facts: RequestFacts): string[] {
@@ -106,7 +111,7 @@ function explain(body: ErrorBody, r: Refusal, facts: RequestFacts): string[] {
       ];
     }
     case "SERVER_BUSY": {
-      const when = r.retryAfter !== undefined ? `in ${r.retryAfter} s (Retry-After)` : "in a little while";
+      const when = r.retryAfter === undefined ? "in a little while" : `in ${retryAfterText(r.retryAfter)}`;
       return [
         `the server is handling too many uploads at once; try again ${when}, or pass --retries N to wait and retry automatically`,
       ];
@@ -154,6 +159,13 @@ function explainField(field: string, r: Refusal, facts: RequestFacts): string[] 
         "field body: the server could not read the upload completely (a broken connection or a proxy in between?)",
       ];
     default:
-      return field ? [`field ${printable(field)}`] : [];
+      return field ? [`field ${forTerminal(field, MAX_NAME_CHARS)}`] : [];
   }
+}
+
+/** "12 s (Retry-After)", or with a note when the server asked for more than we wait. */
+export function retryAfterText(r: RetryAfter): string {
+  return r.capped
+    ? `${r.seconds} s (Retry-After asked for longer; iot-upload waits at most ${MAX_RETRY_AFTER_SECONDS} s)`
+    : `${r.seconds} s (Retry-After)`;
 }

@@ -4,6 +4,7 @@
  */
 
 import { type KeyObject, randomUUID } from "node:crypto";
+import { type AnswerBody, MAX_ANSWER_BYTES, readAnswerBody } from "./answer-body.js";
 import { CliError, isCliError } from "./errors.js";
 import type { FileSource } from "./file-source.js";
 import { multipartBody } from "./multipart-body.js";
@@ -11,6 +12,8 @@ import { networkError, type Transfer } from "./network-error.js";
 import type { Progress } from "./progress.js";
 import { refusalError, refusalOf } from "./server-error.js";
 import { type SignatureVersion, signUpload } from "./signature.js";
+import { forTerminal, MAX_NAME_CHARS } from "./terminal-text.js";
+import { formatBytes } from "./units.js";
 
 export interface AttemptInput {
   endpoint: URL;
@@ -29,6 +32,7 @@ export interface AttemptDeps {
   progress: Progress;
 }
 
+/** The server's result; its strings are already safe for a terminal (see terminal-text.ts). */
 export interface Uploaded {
   filename: string;
   size: number;
@@ -100,12 +104,12 @@ export async function attemptUpload(input: AttemptInput, deps: AttemptDeps): Pro
   }
   // The answer's headers are here: as far as sending goes, the upload is over.
   deps.progress.finish();
-  const text = await readText(response, transfer);
+  const answer = await readAnswer(response, transfer);
   if (isCliError(bodyError)) throw bodyError;
 
-  if (response.ok) return parseResult(text, response.status, requestId);
+  if (response.ok) return parseResult(answer, response.status, requestId);
 
-  throw refusalError(refusalOf(response, text, requestId, deps.clock().getTime()), {
+  throw refusalError(refusalOf(response, answer, requestId, deps.clock().getTime()), {
     signatureVersion: input.version,
     timestampPinned: input.timestamp !== undefined,
     bodyBytes: body.length,
@@ -114,19 +118,19 @@ export async function attemptUpload(input: AttemptInput, deps: AttemptDeps): Pro
   });
 }
 
-async function readText(response: Response, transfer: () => Transfer): Promise<string> {
+async function readAnswer(response: Response, transfer: () => Transfer): Promise<AnswerBody> {
   try {
-    return await response.text();
+    return await readAnswerBody(response);
   } catch (error) {
     // The answer's headers came, then the connection broke before its body did.
     throw networkError(error, transfer());
   }
 }
 
-function parseResult(text: string, status: number, requestId: string): Uploaded {
+function parseResult(answer: AnswerBody, status: number, requestId: string): Uploaded {
   let value: Partial<Uploaded> | undefined;
   try {
-    value = JSON.parse(text) as Partial<Uploaded>;
+    value = answer.truncated ? undefined : (JSON.parse(answer.text) as Partial<Uploaded>);
   } catch {
     // Handled below with the same message as a JSON answer of the wrong shape.
     value = undefined;
@@ -136,9 +140,18 @@ function parseResult(text: string, status: number, requestId: string): Uploaded 
       "REFUSED",
       `the server answered ${status} but not with an upload result; is --server an IoT Support server?`,
       {
-        notes: [`request id: ${requestId}`],
+        notes: [
+          ...(answer.truncated
+            ? [`its body was longer than ${formatBytes(MAX_ANSWER_BYTES)}, and iot-upload read no more of it`]
+            : []),
+          `request id: ${requestId}`,
+        ],
       },
     );
   }
-  return { filename: value.filename, size: value.size, uploaded_at: value.uploaded_at };
+  return {
+    filename: forTerminal(value.filename, MAX_NAME_CHARS),
+    size: value.size,
+    uploaded_at: forTerminal(value.uploaded_at, MAX_NAME_CHARS),
+  };
 }
