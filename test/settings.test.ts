@@ -51,6 +51,7 @@ describe("loadSettings defaults", () => {
       oidcAudience: undefined,
       oidcRequiredRole: undefined,
       oidcJwksCooldownSeconds: 30,
+      oidcTokenTypes: ["at+jwt"],
       allowedHosts: undefined,
       allowAnonymousAdmin: false,
       logLevel: "info",
@@ -165,6 +166,9 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
     ["OIDC_ISSUER", "not a url"],
     ["OIDC_ISSUER", "https://user:pw@login.example.com"],
     ["OIDC_JWKS_COOLDOWN_SECONDS", "soon"],
+    ["OIDC_TOKEN_TYPES", " , "],
+    ["OIDC_TOKEN_TYPES", "at jwt"],
+    ["OIDC_TOKEN_TYPES", "at+jwt;q=1"],
     ["ALLOWED_HOSTS", "iot.example.com:8080"],
     ["ALLOWED_HOSTS", "http://iot.example.com"],
     ["ALLOW_ANONYMOUS_ADMIN", "maybe"],
@@ -201,10 +205,17 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
     expect(settingsError({ OIDC_ISSUER: "https://login.example.com" }).variable).toBe("OIDC_AUDIENCE");
     expect(settingsError({ OIDC_AUDIENCE: "iot" }).variable).toBe("OIDC_AUDIENCE");
     expect(settingsError({ OIDC_REQUIRED_ROLE: "admin" }).variable).toBe("OIDC_REQUIRED_ROLE");
+    expect(settingsError({ OIDC_TOKEN_TYPES: "JWT" }).variable).toBe("OIDC_TOKEN_TYPES");
     // http:// only for a loopback issuer (a local test issuer).
     expect(loadSettings({ OIDC_ISSUER: "http://127.0.0.1:8080", OIDC_AUDIENCE: "iot" }).oidcIssuer).toBe(
       "http://127.0.0.1:8080",
     );
+  });
+
+  it("reads OIDC_TOKEN_TYPES as a comma list, at+jwt when unset", () => {
+    const oidc = { OIDC_ISSUER: "https://login.example.com", OIDC_AUDIENCE: "iot" };
+    expect(loadSettings(oidc).oidcTokenTypes).toEqual(["at+jwt"]);
+    expect(loadSettings({ ...oidc, OIDC_TOKEN_TYPES: " at+jwt, JWT ," }).oidcTokenTypes).toEqual(["at+jwt", "JWT"]);
   });
 
   it("never repeats a token given where a hash belongs", () => {
