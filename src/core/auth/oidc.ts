@@ -8,8 +8,9 @@
  * a small clock skew. The header's `typ` must be one of the accepted token types (RFC 9068's
  * `at+jwt` by default): an OIDC ID token is a JWT from the same issuer, signed by the same
  * keys, and its audience is the client it was issued to, which may be the very audience we
- * accept; only its type says it is not an access token. A verified token is remembered (bounded, at most a minute and never
- * past its `exp`) so that a fleet dashboard polling with one token costs one verification.
+ * accept; only its type says it is not an access token. A verified token is remembered
+ * (bounded, at most a minute and never past its `exp`) so that a fleet dashboard polling
+ * with one token costs one verification.
  */
 import { createRemoteJWKSet, type JWTHeaderParameters, type JWTPayload, jwtVerify } from "jose";
 import type { AuthFailureReason } from "./outcome.js";
@@ -70,7 +71,7 @@ async function discoverJwksUri(issuer: string, fetchFn: typeof fetch): Promise<U
  * A `typ` as RFC 7515 §4.1.9 compares it: case-insensitively, with "application/" left out
  * when the rest has no slash (so at+jwt and application/at+jwt are one type).
  */
-export function tokenType(typ: string): string {
+function tokenType(typ: string): string {
   const lower = typ.trim().toLowerCase();
   const rest = lower.slice("application/".length);
   return lower.startsWith("application/") && !rest.includes("/") ? rest : lower;
