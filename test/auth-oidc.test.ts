@@ -100,6 +100,42 @@ describe("OIDC bearer tokens", () => {
     await refused(`${header}.${forged}.${signature}`, 401, "bad_signature");
   });
 
+  it("refuses an ID token for the accepted audience (typ JWT, or no typ): only at+jwt is an access token by default", async () => {
+    // What an OIDC provider hands the admin UI at login: same issuer, same keys, audience = the UI's client id.
+    await refused(await issuer.token({}, { header: { typ: "JWT" } }), 401, "wrong_type");
+    await refused(await issuer.token({}, { header: { typ: undefined } }), 401, "wrong_type");
+    for (const typ of ["dpop+jwt", "logout+jwt", "at+jwt; charset=utf-8", "text/at+jwt", 1]) {
+      await refused(await issuer.token({}, { header: { typ } }), 401, "wrong_type");
+    }
+    // RFC 7515 §4.1.9: compared case-insensitively, and "application/" may be left out.
+    for (const typ of ["at+jwt", "AT+JWT", "application/at+jwt", "Application/At+JWT"]) {
+      expect((await get(await issuer.token({}, { header: { typ } }), "/api/configs")).status, typ).toBe(200);
+    }
+  });
+
+  it("with OIDC_TOKEN_TYPES=at+jwt,JWT accepts typ JWT and a token without typ, and still refuses other types", async () => {
+    const relaxed = await createTestApp("memory", {
+      OIDC_ISSUER: issuer.url,
+      OIDC_AUDIENCE: AUDIENCE,
+      OIDC_TOKEN_TYPES: "at+jwt, JWT",
+    });
+    const status = async (header: Record<string, unknown>) =>
+      (
+        await relaxed.app.request("/api/configs", {
+          headers: { Authorization: `Bearer ${await issuer.token({}, { header })}` },
+        })
+      ).status;
+    try {
+      expect(await status({ typ: "JWT" })).toBe(200);
+      expect(await status({ typ: "jwt" })).toBe(200);
+      expect(await status({ typ: undefined })).toBe(200);
+      expect(await status({})).toBe(200);
+      expect(await status({ typ: "dpop+jwt" })).toBe(401);
+    } finally {
+      await relaxed.cleanup();
+    }
+  });
+
   it("refuses a valid token without the required role with 403", async () => {
     await refused(await issuer.token({ roles: ["viewer"] }), 403, "forbidden");
   });
@@ -148,11 +184,15 @@ describe("OIDC bearer tokens", () => {
 
   it("keeps every token out of logs and metrics", async () => {
     const token = await issuer.token();
+    const idToken = await issuer.token({}, { header: { typ: "JWT" } });
     await get(token, "/api/configs");
     await get(`${token}x`);
+    expect((await get(idToken)).status).toBe(401);
     const everything = JSON.stringify(t.logger.entries) + (await (await t.app.request("/metrics")).text());
-    for (const part of token.split(".")) expect(everything).not.toContain(part);
-    expect(everything).not.toContain(createHash("sha256").update(token).digest("hex"));
+    for (const jwt of [token, idToken]) {
+      for (const part of jwt.split(".")) expect(everything).not.toContain(part);
+      expect(everything).not.toContain(createHash("sha256").update(jwt).digest("hex"));
+    }
   });
 
   it("takes a token from Cf-Access-Jwt-Assertion (Cloudflare Access) and a key set named by OIDC_JWKS_URL, without discovery", async () => {
@@ -160,10 +200,12 @@ describe("OIDC bearer tokens", () => {
       OIDC_ISSUER: issuer.url,
       OIDC_AUDIENCE: AUDIENCE,
       OIDC_JWKS_URL: `${issuer.url}/jwks`,
+      // Access's application tokens say typ JWT (README, "Securing the server").
+      OIDC_TOKEN_TYPES: "JWT",
     });
     try {
       const discoveries = issuer.discoveryFetches();
-      const token = await issuer.token({ roles: undefined });
+      const token = await issuer.token({ roles: undefined }, { header: { typ: "JWT" } });
       const res = await access.app.request("/api/configs", { headers: { "Cf-Access-Jwt-Assertion": token } });
       expect(res.status).toBe(200);
       expect(issuer.discoveryFetches()).toBe(discoveries);
@@ -172,6 +214,17 @@ describe("OIDC bearer tokens", () => {
     } finally {
       await access.cleanup();
     }
+  });
+
+  it("checks typ on a token in Cf-Access-Jwt-Assertion too: the header is no way around it", async () => {
+    const before = await failures("wrong_type");
+    const idToken = await issuer.token({}, { header: { typ: "JWT" } });
+    const res = await t.app.request("/api/configs", { headers: { "Cf-Access-Jwt-Assertion": idToken } });
+    expect((await expectError(res, 401, "UNAUTHORIZED")).details).toEqual({ reason: "wrong_type" });
+    expect(await failures("wrong_type")).toBe(before + 1);
+    const accessToken = await issuer.token();
+    const ok = await t.app.request("/api/configs", { headers: { "Cf-Access-Jwt-Assertion": accessToken } });
+    expect(ok.status).toBe(200);
   });
 
   it("answers 503 AUTH_UNAVAILABLE, not 401, while the issuer cannot be reached", async () => {

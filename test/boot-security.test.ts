@@ -1,19 +1,20 @@
 /**
  * What the server refuses at boot, and what it keeps to itself, proven on real processes:
- * unusable data directories and short RSA keys stop the boot with one line naming the
- * variable (Node, and the shared checks on Deno and Bun); the development private key is
+ * unusable data directories stop the boot with one line naming the variable (Node, and the
+ * shared checks on Deno and Bun; weak RSA keys: boot-signing-key.test.ts); the development private key is
  * never generated inside a served directory, nor a SIGNING_KEY_PATH private key read from
  * one; MQTT_USERNAME never reaches the output; UPLOAD_SIGNATURE_REUSE=allow is warned
  * about; and two servers sharing their data accept each upload signature once between them.
  */
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bootOutcome, expectRefusal, pemBody } from "./support/boot-outcome.js";
 import { testKeys } from "./support/keys.js";
-import { type Command, npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./support/server.js";
+import { npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./support/server.js";
 import { freshTimestamp } from "./support/upload-stream.js";
 import { waitUntil } from "./support/wait.js";
 
@@ -21,44 +22,6 @@ import { waitUntil } from "./support/wait.js";
 const OTHER_RUNTIME_TEST_MS = 150_000;
 /** A deadline for a test that boots two Node servers on a loaded machine. */
 const TWO_SERVERS_TEST_MS = 120_000;
-
-interface BootOutcome {
-  /** True when the server logged `listening`: the boot was not refused. */
-  booted: boolean;
-  code: number | null;
-  output: string;
-}
-
-/**
- * Runs an entry point and reports how its boot ended. Unlike bootFailure, a server that
- * boots when it should not is reported (and stopped) at once instead of being awaited forever.
- */
-async function bootOutcome(env: Record<string, string>, command?: Command): Promise<BootOutcome> {
-  const server = await spawnServer({ ...env, EXPECT_BOOT_FAILURE: "1" }, undefined, command);
-  try {
-    if (server.url !== "") return { booted: true, code: null, output: server.output() };
-    const code = await server.exited;
-    return { booted: false, code, output: server.output() };
-  } finally {
-    await server.cleanup();
-  }
-}
-
-/** Lines that are not the server's JSON log lines: what an operator reads as the error. */
-const plainLines = (output: string) => output.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("{"));
-
-/** Asserts a refused boot: non-zero exit, one plain line naming `variable`, no stack frames. Returns the line. */
-function expectRefusal(outcome: BootOutcome, variable: string): string {
-  expect(outcome.booted, `the server booted instead of refusing:\n${outcome.output}`).toBe(false);
-  expect(outcome.code, outcome.output).not.toBeNull();
-  expect(outcome.code, outcome.output).not.toBe(0);
-  const lines = plainLines(outcome.output);
-  expect(lines, outcome.output).toHaveLength(1);
-  const line = lines[0] as string;
-  expect(line).toContain(`Invalid setting ${variable}:`);
-  expect(outcome.output).not.toMatch(/\n\s+at /);
-  return line;
-}
 
 /** Every file name under `dir`, recursively. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -76,18 +39,6 @@ function v1Upload(sign: (message: string) => string, filename: string, content: 
 }
 
 const postAsset = (url: string, form: FormData) => fetch(`${url}/api/assets`, { method: "POST", body: form });
-
-function rsaKeys(bits: number) {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: bits });
-  return {
-    pkcs8: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    pkcs1: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
-    spki: publicKey.export({ type: "spki", format: "pem" }).toString(),
-  };
-}
-
-/** The base64 lines of a PEM: none of them may appear in any output. */
-const pemBody = (pem: string) => pem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
 
 let root: string;
 let caseNumber = 0;
@@ -167,45 +118,6 @@ describe("unusable data directories", () => {
       },
       OTHER_RUNTIME_TEST_MS,
     );
-  });
-});
-
-describe("RSA keys under 2048 bits", () => {
-  const keys = { 512: rsaKeys(512), 1024: rsaKeys(1024) };
-  type Bits = keyof typeof keys;
-  type Form = "pkcs8" | "pkcs1" | "spki";
-  const cases: Array<[Bits, "SIGNING_KEY" | "SIGNING_KEY_PATH", Form]> = [];
-  for (const bits of [512, 1024] as const) {
-    for (const form of ["pkcs8", "pkcs1", "spki"] as const) {
-      cases.push([bits, "SIGNING_KEY", form], [bits, "SIGNING_KEY_PATH", form]);
-    }
-  }
-
-  it.each(cases)(
-    "a %i-bit key in %s (%s) is refused with one line naming the variable and the size",
-    async (bits, variable, form) => {
-      const pem = keys[bits][form];
-      let env: Record<string, string> = { SIGNING_KEY: pem };
-      if (variable === "SIGNING_KEY_PATH") {
-        const path = join(await caseDir(), "signing-key.pem");
-        await writeFile(path, pem, { mode: 0o600 });
-        env = { SIGNING_KEY_PATH: path };
-      }
-      const outcome = await bootOutcome(env);
-      const line = expectRefusal(outcome, variable);
-      expect(line).toContain(`${bits} bits`);
-      expect(line).toContain("2048");
-      for (const body of pemBody(pem)) expect(outcome.output).not.toContain(body);
-    },
-  );
-
-  it("a 1024-bit development key already in DATA_DIR is refused naming DATA_DIR", async () => {
-    const dataDir = join(await caseDir(), "data");
-    await mkdir(dataDir);
-    await writeFile(join(dataDir, "dev-signing-key.pem"), keys[1024].pkcs8, { mode: 0o600 });
-    const outcome = await bootOutcome({ DATA_DIR: dataDir });
-    expect(expectRefusal(outcome, "DATA_DIR")).toContain("1024 bits");
-    for (const body of pemBody(keys[1024].pkcs8)) expect(outcome.output).not.toContain(body);
   });
 });
 

@@ -1,108 +1,20 @@
 /**
  * HTTP/1.1 at the edge of the Node server, spoken byte by byte over raw sockets
  * against the real entry point: what Node's parser refuses, what it lets through
- * that RFC 9112 says to refuse, Expect: 100-continue, pipelining, and the timeouts
- * of the server the factory builds.
+ * that RFC 9112 says to refuse, pipelining, the headers of every answer given before
+ * the app, and the timeouts of the server the factory builds (Expect: node-expect.test.ts).
  */
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import { type AddressInfo, connect, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorShape } from "./support/http.js";
+import { errorBody, exchange, expectJsonError, only, parseResponses, type RawResponse } from "./support/raw-http.js";
 import { type SpawnedServer, spawnServer } from "./support/server.js";
-import { WAIT_TIMEOUT_MS } from "./support/wait.js";
 
 const MAX_UPLOAD_BYTES = 1024 * 1024;
 const MAX_CONFIG_BYTES = 1024;
 const BIG_FILE_BYTES = 16 * 1024 * 1024;
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-interface Exchange {
-  /** Called with the socket and all bytes so far on each arrival, until it returns true (done). */
-  onData?: (socket: Socket, received: Buffer) => boolean;
-}
-
-/**
- * Connects, sends `request` in one write, and resolves with every byte received
- * once the server closes the connection; fails after the default deadline.
- */
-function exchange(port: number, request: string | Buffer, options: Exchange = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let watching = options.onData !== undefined;
-    const socket = connect(port, "127.0.0.1", () => socket.write(request));
-    const deadline = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`the server did not close the connection within ${WAIT_TIMEOUT_MS} ms`));
-    }, WAIT_TIMEOUT_MS);
-    socket.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      if (watching && options.onData?.(socket, Buffer.concat(chunks))) watching = false;
-    });
-    // A reset after the answer is the server's right; what arrived before it is what counts.
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      clearTimeout(deadline);
-      resolve(Buffer.concat(chunks));
-    });
-  });
-}
-
-/** Splits bytes into responses: interim 1xx ones, then finals framed by Content-Length. */
-function parseResponses(bytes: Buffer): RawResponse[] {
-  const responses: RawResponse[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    const end = bytes.indexOf("\r\n\r\n", offset);
-    if (end < 0)
-      throw new Error(`incomplete response head: ${bytes.subarray(offset, offset + 200).toString("latin1")}`);
-    const [statusLine = "", ...lines] = bytes.subarray(offset, end).toString("latin1").split("\r\n");
-    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1]);
-    if (!status) throw new Error(`not a status line: ${JSON.stringify(statusLine)}`);
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const length = status < 200 || status === 204 ? 0 : Number(headers["content-length"] ?? 0);
-    responses.push({ status, headers, body: bytes.subarray(end + 4, end + 4 + length) });
-    offset = end + 4 + length;
-  }
-  return responses;
-}
-
-/** The one response to a request the server answers and then closes on. */
-async function only(port: number, request: string): Promise<RawResponse> {
-  const responses = parseResponses(await exchange(port, request));
-  expect(responses).toHaveLength(1);
-  return responses[0] as RawResponse;
-}
-
-interface ErrorBody {
-  error: string;
-  details: Record<string, unknown>;
-  code: string;
-  status: number;
-  correlationId: string;
-}
-
-const errorBody = (response: RawResponse) => JSON.parse(response.body.toString("utf8")) as ErrorBody;
-
-/** Asserts the API's error shape, the X-Request-Id rule and the status; returns the body. */
-function expectJsonError(response: RawResponse, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers["content-type"]).toMatch(/^application\/json/);
-  const body = errorBody(response);
-  expectErrorShape(body, status, code);
-  expect(response.headers["x-request-id"]).toBe(body.correlationId);
-  return body;
-}
 
 describe("Node server: HTTP/1.1 at the edge", () => {
   let server: SpawnedServer;
@@ -315,46 +227,16 @@ describe("Node server: HTTP/1.1 at the edge", () => {
     expect(body.error).toMatch(message);
   });
 
-  describe("Expect: 100-continue", () => {
-    const ask = (line: string, length: number) =>
-      `${line} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
-
-    it.each([
-      ["an upload", "POST /api/assets", MAX_UPLOAD_BYTES],
-      ["a config", "PUT /api/configs/aa-bb-cc-dd-ee-ff", MAX_CONFIG_BYTES],
-    ])("%s declared over its limit: 413 instead of 100 Continue, and the connection closes", async (_, line, max) => {
-      // Nothing of the body is sent: a client that asked first waits for the answer.
-      const responses = parseResponses(await exchange(port, ask(line, max + 1)));
-      expect(responses.map((r) => r.status)).toEqual([413]);
-      const response = responses[0] as RawResponse;
-      const body = expectJsonError(response, 413, "PAYLOAD_TOO_LARGE");
-      expect(body.details).toEqual({ max_bytes: max });
-      expect(response.headers.connection).toBe("close");
-    });
-
-    it("a config under its limit: 100 Continue, then the body is read and saved", async () => {
-      const content = JSON.stringify({ content: { deviceName: "expect-continue" } });
-      let sentBody = false;
-      const head = ask("PUT /api/configs/aa-bb-cc-dd-ee-01", Buffer.byteLength(content)).replace(
-        "\r\n\r\n",
-        "\r\nConnection: close\r\n\r\n",
-      );
-      const received = await exchange(port, head, {
-        onData: (socket, soFar) => {
-          if (soFar.toString("latin1").startsWith("HTTP/1.1 100 Continue\r\n\r\n")) {
-            sentBody = true;
-            // Not end(): Node's server closes a connection the client half-closes, answer or not.
-            socket.write(content);
-          }
-          return sentBody;
-        },
-      });
-      const responses = parseResponses(received);
-      expect(responses.map((r) => r.status)).toEqual([100, expect.any(Number)]);
-      expect(responses[1]?.status).toBeLessThan(300);
-      const saved = await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-01`);
-      expect(JSON.stringify(await saved.json())).toContain("expect-continue");
-    });
+  it("answers before the app with the headers of the app's own errors: JSON, nosniff, X-Request-Id", async () => {
+    const app = await only(port, "GET /api/configs/not-a-mac HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expectJsonError(app, 400, "INVALID_OPERATION");
+    for (const before of [await only(port, GARBAGE), await only(port, "GET /api/health HTTP/1.1\r\n\r\n")]) {
+      expectJsonError(before, 400, "VALIDATION_FAILED");
+      expect(before.headers["content-type"]).toBe(app.headers["content-type"]);
+      expect(before.headers["x-content-type-options"]).toBe(app.headers["x-content-type-options"]);
+    }
+    const options = await only(port, "OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(options.headers["x-content-type-options"]).toBe("nosniff");
   });
 });
 

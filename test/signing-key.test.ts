@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { decodeSignature, importVerificationKey, SigningKeyError, verifySignature } from "../src/core/signing-key.js";
-import { testKeys } from "./support/keys.js";
+import { publicKeyWithExponent, rsaKeyForms, testKeys } from "./support/keys.js";
 
 const keys = testKeys();
 const TIMESTAMP = "2026-01-15T12:30:45.123456+00:00";
@@ -136,6 +136,34 @@ describe("importVerificationKey", () => {
       }
     },
   );
+
+  it.each([
+    [1n, "1"],
+    [2n, "2"],
+    [3n, "3"],
+    [65_535n, "65535"],
+    [65_538n, "65538"],
+    [2n ** 80n, "a 81-bit number"],
+  ])("refuses a public exponent of %s, naming it and the rule", async (exponent, shown) => {
+    const pem = publicKeyWithExponent(exponent);
+    await expectKeyError(pem, new RegExp(`public exponent is ${shown}; it must be odd and at least 65537`));
+  });
+
+  it("says why e = 1 is refused: anyone can forge a signature", async () => {
+    await expectKeyError(publicKeyWithExponent(1n), /with 1 anyone can forge a signature/);
+  });
+
+  it("refuses a real e = 3 key (as openssl genpkey -pkeyopt rsa_keygen_pubexp:3 makes) in every PEM form", async () => {
+    const forms = rsaKeyForms(2048, 3);
+    for (const pem of [forms.pkcs8, forms.pkcs1, forms.spki]) {
+      await expectKeyError(pem, /public exponent is 3; it must be odd and at least 65537/);
+    }
+  });
+
+  it("accepts a large odd exponent", async () => {
+    const key = await importVerificationKey(publicKeyWithExponent(2n ** 32n + 1n));
+    expect((key.algorithm as RsaHashedKeyAlgorithm).publicExponent).toEqual(new Uint8Array([1, 0, 0, 0, 1]));
+  });
 
   it("rejects other PEM blocks such as certificates", async () => {
     await expectKeyError("-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----", /unsupported PEM block/);

@@ -111,6 +111,22 @@ export const issuerUrl = z.string().transform((raw, ctx) => {
   return text;
 });
 
+// RFC 6838 restricted-name: the characters a media type (and so a JWT `typ`) may use.
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*(\/[a-z0-9][a-z0-9!#$&^_.+-]*)?$/i;
+
+/** JWT `typ` values (media types, e.g. at+jwt or JWT), as given; the verifier compares them as RFC 7515 says. */
+export const tokenTypeList = z.string().transform((raw, ctx) => {
+  const list = raw
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (list.length === 0 || !list.every((t) => MEDIA_TYPE.test(t))) {
+    ctx.addIssue({ code: "custom", message: "must be a comma list of JWT typ values, e.g. at+jwt or at+jwt,JWT" });
+    return z.NEVER;
+  }
+  return list;
+});
+
 /** Host names without ports, lower case (a `Host` header's port is ignored when matching). */
 export const hostList = z.string().transform((raw, ctx) => {
   const list = raw

@@ -16,6 +16,7 @@ import {
   optionalText,
   origins,
   pem,
+  tokenTypeList,
 } from "./setting-types.js";
 
 export { isLoopbackHost };
@@ -68,6 +69,8 @@ const SCHEMA = {
   OIDC_REQUIRED_ROLE: optionalText,
   OIDC_JWKS_COOLDOWN_SECONDS: int(0, 86_400).default(30),
   OIDC_JWKS_URL: issuerUrl.optional(),
+  // RFC 9068 access tokens only, so an ID token for the same audience is not taken for one.
+  OIDC_TOKEN_TYPES: tokenTypeList.default(["at+jwt"]),
   ALLOWED_HOSTS: hostList.optional(),
   ALLOW_ANONYMOUS_ADMIN: bool.default(false),
   LOG_LEVEL: z
@@ -116,6 +119,8 @@ export interface Settings {
   oidcJwksCooldownSeconds: number;
   /** Skips discovery: for issuers that publish only a key set (Cloudflare Access). */
   oidcJwksUrl?: string;
+  /** Accepted JWT `typ` header values; a token without `typ` counts as `JWT`. */
+  oidcTokenTypes: string[];
   allowedHosts?: string[];
   allowAnonymousAdmin: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -195,8 +200,11 @@ function authSettings(env: Env) {
   if (oidcIssuer && !oidcAudience) {
     throw new SettingsError("OIDC_AUDIENCE", "missing: with OIDC_ISSUER, set the audience your tokens are issued for");
   }
-  if (!oidcIssuer && (oidcAudience || oidcRequiredRole)) {
-    throw new SettingsError(oidcAudience ? "OIDC_AUDIENCE" : "OIDC_REQUIRED_ROLE", "needs OIDC_ISSUER");
+  const oidcTokenTypes = parseOne("OIDC_TOKEN_TYPES", env.OIDC_TOKEN_TYPES);
+  const typesSet = env.OIDC_TOKEN_TYPES !== undefined && env.OIDC_TOKEN_TYPES !== "";
+  if (!oidcIssuer && (oidcAudience || oidcRequiredRole || typesSet)) {
+    const variable = oidcAudience ? "OIDC_AUDIENCE" : oidcRequiredRole ? "OIDC_REQUIRED_ROLE" : "OIDC_TOKEN_TYPES";
+    throw new SettingsError(variable, "needs OIDC_ISSUER");
   }
   return {
     apiTokenHashes: parseOne("API_TOKEN_HASHES", env.API_TOKEN_HASHES),
@@ -207,6 +215,7 @@ function authSettings(env: Env) {
     oidcRequiredRole,
     oidcJwksCooldownSeconds: parseOne("OIDC_JWKS_COOLDOWN_SECONDS", env.OIDC_JWKS_COOLDOWN_SECONDS),
     oidcJwksUrl: parseOne("OIDC_JWKS_URL", env.OIDC_JWKS_URL),
+    oidcTokenTypes,
     allowedHosts: parseOne("ALLOWED_HOSTS", env.ALLOWED_HOSTS),
     allowAnonymousAdmin: parseOne("ALLOW_ANONYMOUS_ADMIN", env.ALLOW_ANONYMOUS_ADMIN),
   };

@@ -77,15 +77,40 @@ async function importPublicFromPrivate(pkcs8: Uint8Array): Promise<CryptoKey> {
 /** Shorter RSA keys are factorable with public effort (768 bits was factored in 2009; 1024 is deprecated by NIST). */
 export const MIN_RSA_BITS = 2048;
 
-/** Imports the verification (public) key from any supported PEM form; refuses keys under 2048 bits. */
+/**
+ * Every tool makes keys with 65537. With e = 1 a signature is the padded message itself, so anyone
+ * forges one; other small exponents have known attacks on PKCS#1 v1.5 verifiers; an even exponent
+ * is not an RSA key at all. Web Crypto imports all of them (Node, Deno and Bun do), so we check.
+ */
+export const MIN_RSA_EXPONENT = 65_537n;
+
+const MAKE_ONE = "make one with: openssl genrsa -out signing-key.pem 3072";
+
+const toBigInt = (bytes: Uint8Array): bigint => bytes.reduce((value, byte) => (value << 8n) | BigInt(byte), 0n);
+
+/** Why a public exponent is refused, or undefined when it is fine. */
+function exponentProblem(exponent: bigint): string | undefined {
+  if (exponent % 2n === 1n && exponent >= MIN_RSA_EXPONENT) return undefined;
+  // A hand-made key may carry any number here; a long one is described rather than printed.
+  const shown = exponent < 2n ** 64n ? String(exponent) : `a ${exponent.toString(2).length}-bit number`;
+  const why =
+    exponent === 1n
+      ? "with 1 anyone can forge a signature"
+      : exponent % 2n === 0n
+        ? "an even exponent makes no RSA key"
+        : "small exponents weaken RSA signatures";
+  return `the RSA key's public exponent is ${shown}; it must be odd and at least ${MIN_RSA_EXPONENT} (${why}; ${MAKE_ONE})`;
+}
+
+/** Imports the verification (public) key from any supported PEM form; refuses keys under 2048 bits and weak exponents. */
 export async function importVerificationKey(pem: string): Promise<CryptoKey> {
   const key = await importAnyVerificationKey(pem);
-  const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength;
+  const { modulusLength: bits, publicExponent } = key.algorithm as RsaHashedKeyAlgorithm;
   if (bits < MIN_RSA_BITS) {
-    throw new SigningKeyError(
-      `the RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required (make one with: openssl genrsa -out signing-key.pem 3072)`,
-    );
+    throw new SigningKeyError(`the RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required (${MAKE_ONE})`);
   }
+  const problem = exponentProblem(toBigInt(publicExponent));
+  if (problem) throw new SigningKeyError(problem);
   return key;
 }
 

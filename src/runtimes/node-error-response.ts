@@ -1,12 +1,19 @@
 /**
  * the API's error shape for the answers Node's server gives before a request reaches
- * the app (refused request targets, Expect: 100-continue over a limit, parser
- * errors): the same body and X-Request-Id rule as the app's own error handler.
+ * the app (refused request targets, Expect: 100-continue over a limit, an Expect it
+ * cannot meet, parser errors): the same body, headers and X-Request-Id rule as the
+ * app's own error handler.
  */
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { correlationIdOf } from "../core/correlation-id.js";
 import { type AppError, toErrorBody } from "../core/errors.js";
+
+/** What every error answer carries, as the app's own do (its noSniffing middleware): a JSON body, never sniffed. */
+export const ERROR_HEADERS: Readonly<Record<string, string>> = {
+  "Content-Type": "application/json",
+  "X-Content-Type-Options": "nosniff",
+};
 
 /** Answers `error` on a response that has not started, with extra headers (e.g. Connection: close). */
 export function sendError(
@@ -20,7 +27,7 @@ export function sendError(
   res.writeHead(error.status, {
     ...error.headers,
     ...headers,
-    "Content-Type": "application/json",
+    ...ERROR_HEADERS,
     "Content-Length": Buffer.byteLength(body),
     "X-Request-Id": correlationId,
   });
@@ -48,12 +55,12 @@ export function endWithRawError(socket: Duplex, error: AppError, correlationId: 
 /** The whole HTTP/1.1 response, as bytes for a raw socket; it always closes the connection. */
 function rawErrorResponse(error: AppError, correlationId: string): string {
   const body = JSON.stringify(toErrorBody(error, correlationId));
-  const extra = Object.entries(error.headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  const lines = Object.entries({ ...error.headers, ...ERROR_HEADERS }).map(([name, value]) => `${name}: ${value}\r\n`);
   return (
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +
-    "Content-Type: application/json\r\n" +
+    lines.join("") +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     `X-Request-Id: ${correlationId}\r\n` +
-    `${extra.join("")}Connection: close\r\n\r\n${body}`
+    `Connection: close\r\n\r\n${body}`
   );
 }

@@ -3,9 +3,10 @@
  * "100 Continue" to every such request unless told otherwise; a device about to
  * send a firmware image bigger than the limit should hear 413 before it sends a
  * byte of it. The app still enforces every limit itself: this only answers early.
+ * Any other expectation is refused here, as Node would, but in the API's shape.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { payloadTooLarge } from "../core/errors.js";
+import { AppError, payloadTooLarge } from "../core/errors.js";
 import { sendError } from "./node-error-response.js";
 
 export interface BodyLimits {
@@ -47,4 +48,17 @@ export function answerExpectContinue(limits: BodyLimits, next: RequestListener) 
     res.writeContinue();
     next(req, res);
   };
+}
+
+/**
+ * Node's `checkExpectation`: an Expect other than 100-continue, which no route can meet.
+ * RFC 9110 §10.1.1 allows 417 here, and Node sends one unless this listener exists, but
+ * with no body and none of the headers every other answer carries.
+ */
+export function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const error = new AppError("EXPECTATION_FAILED", "The Expect header may only be 100-continue", {
+    details: { header: "Expect" },
+  });
+  // Closing: a client that sends its body anyway must not have it parsed as its next request.
+  sendError(req, res, error, { Connection: "close" });
 }

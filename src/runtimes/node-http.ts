@@ -13,8 +13,8 @@ import { AppError, toErrorBody, validationFailed } from "../core/errors.js";
 import type { FastReads } from "../core/fast-reads.js";
 import { errorFields, type Logger } from "../core/logger.js";
 import { createClientErrorHandler } from "./node-client-error.js";
-import { endWithRawError, sendError } from "./node-error-response.js";
-import { answerExpectContinue, type BodyLimits } from "./node-expect-continue.js";
+import { ERROR_HEADERS, endWithRawError, sendError } from "./node-error-response.js";
+import { answerExpectContinue, type BodyLimits, refuseExpectation } from "./node-expect-continue.js";
 import { ALLOWED_METHODS, checkRequestTarget, SERVER_WIDE_OPTIONS } from "./node-request-target.js";
 
 /**
@@ -63,6 +63,7 @@ export function createNodeServer(
     frontDoor(withFastReads(options.fastReads, toApp)),
   );
   server.on("checkContinue", frontDoor(answerExpectContinue(settings, toApp)));
+  server.on("checkExpectation", refuseExpectation);
   server.on("connect", refuseConnect);
   server.on(
     "clientError",
@@ -100,7 +101,11 @@ function frontDoor(next: RequestListener): RequestListener {
     if (verdict === undefined) {
       next(req, res);
     } else if (verdict === SERVER_WIDE_OPTIONS) {
-      res.writeHead(204, { Allow: ALLOWED_METHODS, "X-Request-Id": correlationIdOf(req.headers["x-request-id"]) });
+      res.writeHead(204, {
+        Allow: ALLOWED_METHODS,
+        "X-Content-Type-Options": "nosniff",
+        "X-Request-Id": correlationIdOf(req.headers["x-request-id"]),
+      });
       res.end();
     } else {
       // Closing: a body this client may send anyway must not be parsed as its next request.
@@ -139,6 +144,6 @@ function adapterErrorResponse(error: unknown, logger: Logger | undefined): Respo
   }
   return new Response(JSON.stringify(toErrorBody(appError, correlationId)), {
     status: appError.status,
-    headers: { "Content-Type": "application/json", "X-Request-Id": correlationId },
+    headers: { ...ERROR_HEADERS, "X-Request-Id": correlationId },
   });
 }

@@ -17,7 +17,11 @@ export interface SigningKey {
 
 export interface TestIssuer {
   url: string;
-  /** A token for the server's audience and role, signed by the current RS256 key unless told otherwise. */
+  /**
+   * An access token for the server's audience and role, signed by the current RS256 key unless told
+   * otherwise, typed `at+jwt` as RFC 9068 asks; `header` overrides (`typ: "JWT"` is what ID tokens,
+   * and access tokens of issuers without RFC 9068, carry; `typ: undefined` leaves it out).
+   */
   token(claims?: JWTPayload, options?: { key?: SigningKey; header?: Record<string, unknown> }): Promise<string>;
   /** Generates a fresh key of that algorithm; with `publish`, the JWKS serves it from now on. */
   newKey(alg?: "RS256" | "ES256", publish?: boolean): Promise<SigningKey>;
@@ -75,7 +79,7 @@ export async function startIssuer(): Promise<TestIssuer> {
       const key = options.key ?? rsa;
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ roles: [ROLE], ...claims })
-        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT", ...options.header })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt", ...options.header })
         .setIssuer(typeof claims.iss === "string" ? claims.iss : url)
         .setAudience(claims.aud ?? AUDIENCE)
         .setIssuedAt(now)

@@ -5,10 +5,14 @@
  * most once per cool-down (a flood of forged `kid`s cannot make us hammer the issuer).
  * Only RS256 and ES256 are accepted, so `alg: none` and HS256-with-the-public-key tokens
  * are refused before any key is looked at; `iss`, `aud`, `exp` and `nbf` are checked with
- * a small clock skew. A verified token is remembered (bounded, at most a minute and never
- * past its `exp`) so that a fleet dashboard polling with one token costs one verification.
+ * a small clock skew. The header's `typ` must be one of the accepted token types (RFC 9068's
+ * `at+jwt` by default): an OIDC ID token is a JWT from the same issuer, signed by the same
+ * keys, and its audience is the client it was issued to, which may be the very audience we
+ * accept; only its type says it is not an access token. A verified token is remembered
+ * (bounded, at most a minute and never past its `exp`) so that a fleet dashboard polling
+ * with one token costs one verification.
  */
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import { createRemoteJWKSet, type JWTHeaderParameters, type JWTPayload, jwtVerify } from "jose";
 import type { AuthFailureReason } from "./outcome.js";
 
 export interface OidcOptions {
@@ -20,6 +24,8 @@ export interface OidcOptions {
   cooldownSeconds: number;
   /** The key set's URL, for issuers without a discovery document (Cloudflare Access). */
   jwksUrl?: string;
+  /** Accepted `typ` header values (default `at+jwt`); a token without `typ` counts as `JWT`. */
+  tokenTypes?: string[];
   fetch?: typeof fetch;
   now?: () => number;
 }
@@ -61,6 +67,24 @@ async function discoverJwksUri(issuer: string, fetchFn: typeof fetch): Promise<U
   return new URL(document.jwks_uri);
 }
 
+/**
+ * A `typ` as RFC 7515 §4.1.9 compares it: case-insensitively, with "application/" left out
+ * when the rest has no slash (so at+jwt and application/at+jwt are one type).
+ */
+function tokenType(typ: string): string {
+  const lower = typ.trim().toLowerCase();
+  const rest = lower.slice("application/".length);
+  return lower.startsWith("application/") && !rest.includes("/") ? rest : lower;
+}
+
+/**
+ * The type a token's header declares. Without `typ` a JWT declares nothing more than `typ: JWT`
+ * does (RFC 7519 §5.1 makes both mean "some JWT"), so the two are one case; a `typ` that is
+ * not a string declares no type at all and matches nothing.
+ */
+const declaredType = (typ: unknown): string | undefined =>
+  typ === undefined ? "jwt" : typeof typ === "string" ? tokenType(typ) : undefined;
+
 const rolesOf = (payload: JWTPayload): unknown[] => {
   const direct = Array.isArray(payload.roles) ? payload.roles : [];
   const realm = (payload.realm_access as { roles?: unknown } | undefined)?.roles;
@@ -97,6 +121,7 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
   let discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   let lastFailure = 0;
   const verified = new Map<string, number>();
+  const acceptedTypes = new Set((options.tokenTypes ?? ["at+jwt"]).map(tokenType));
 
   const keySet = async () => {
     if (keys) return keys;
@@ -147,8 +172,9 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
       // Only a JWS compact serialisation can be an OIDC token: three base64url parts.
       if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return { ok: false, reason: "malformed", status: 401 };
       let payload: JWTPayload;
+      let header: JWTHeaderParameters;
       try {
-        ({ payload } = await jwtVerify(token, keyFor, {
+        ({ payload, protectedHeader: header } = await jwtVerify(token, keyFor, {
           issuer: options.issuer,
           audience: options.audience,
           algorithms: ALGORITHMS,
@@ -162,6 +188,9 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
         }
         return { ok: false, reason: reasonOf(error), status: 401 };
       }
+      // After the signature, so that the reason counted is about a token the issuer really made.
+      const type = declaredType(header.typ);
+      if (type === undefined || !acceptedTypes.has(type)) return { ok: false, reason: "wrong_type", status: 401 };
       if (options.requiredRole && !rolesOf(payload).includes(options.requiredRole)) {
         return { ok: false, reason: "forbidden", status: 403 };
       }

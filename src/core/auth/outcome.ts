@@ -10,6 +10,7 @@ export const AUTH_FAILURE_REASONS = [
   "bad_signature",
   "wrong_issuer",
   "wrong_audience",
+  "wrong_type",
   "unknown_key",
   "forbidden",
   "unavailable",

@@ -25,6 +25,7 @@ export function createAuthPolicy(settings: Settings, options: { fetch?: typeof f
           requiredRole: settings.oidcRequiredRole,
           cooldownSeconds: settings.oidcJwksCooldownSeconds,
           jwksUrl: settings.oidcJwksUrl,
+          tokenTypes: settings.oidcTokenTypes,
           fetch: options.fetch,
         })
       : undefined;
