@@ -56,7 +56,7 @@ async function ours(url: string): Promise<number> {
   const result = await notifier.flush(60_000);
   const seconds = (performance.now() - start) / 1000;
   await sink.close();
-  if (result.delivered !== messages) throw new Error(`delivered ${result.delivered} of ${messages}`);
+  if (result.success !== messages) throw new Error(`delivered ${result.success} of ${messages}`);
   return messages / seconds;
 }
 

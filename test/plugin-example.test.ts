@@ -68,7 +68,11 @@ testSink({
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   },
-  lacks: { stall: "not applicable: an append to a local file has no far end that could stop answering" },
+  lacks: {
+    stall: "not applicable: an append to a local file has no far end that could stop answering",
+    link: "not applicable: a local file has no link to drop",
+    queueLimit: "not applicable: each append happens at once, nothing is queued",
+  },
 });
 
 describe("the example plugin in a real boot", () => {

@@ -181,9 +181,9 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
       const flushed = server.lines().find((l) => l.msg === "notifications flushed");
       expect(flushed).toMatchObject({
         pending_at_shutdown: 100,
-        delivered: 100,
+        success: 100,
         abandoned: 0,
-        since_start: { delivered: 100, failed: 0 },
+        since_start: { success: 100, failure: 0, dropped: 0, skipped: 0 },
       });
       await sub.waitFor(100);
       expect(new Set(sub.messages.map((m) => m.payload)).size).toBe(100);
@@ -211,9 +211,9 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
       expect(await server.stop("SIGTERM")).toBe(0);
       expect(server.lines().find((l) => l.msg === "notifications flushed")).toMatchObject({
         pending_at_shutdown: 0,
-        delivered: 0,
+        success: 0,
         abandoned: 0,
-        since_start: { delivered: 3, failed: 0 },
+        since_start: { success: 3, failure: 0, dropped: 0, skipped: 0 },
       });
     } finally {
       await sub.close();
@@ -232,7 +232,7 @@ describe.skipIf(!available)("Node server with the MQTT sink", () => {
       expect(await server.stop("SIGTERM")).toBe(0);
       expect(server.lines().find((l) => l.msg === "notifications flushed")).toMatchObject({
         pending_at_shutdown: 7,
-        delivered: 0,
+        success: 0,
         abandoned: 7,
       });
     } finally {

@@ -51,13 +51,22 @@ function mqttUnderTest(transport: "tcp" | "ws", protocolVersion: 4 | 5, wrap: bo
   const wrapped = (sink: NotificationSink) => (wrap ? createSinkMetrics(new Registry()).wrap(sink) : sink);
   return async (): Promise<SinkUnderTest> => {
     const url = transport === "tcp" ? broker.tcpUrl : broker.wsUrl;
+    // The sink reaches the broker through a proxy the kit can stall (PUBACKs held back while the
+    // broker still takes and forwards every message) or cut; the subscriber is on the broker directly.
+    const link = await startTcpProxy(
+      transport === "tcp" ? broker.tcpPort : broker.wsPort,
+      transport === "tcp" ? "mqtt" : "ws",
+    );
     const sub = await subscribe(url);
-    const bare = createMqttSink({
-      url: new URL(url),
-      context: { logger: createMemoryLogger(), options: { ...OPTIONS, protocolVersion } },
-    });
+    const viaLink = (queueLimit: number) =>
+      wrapped(
+        createMqttSink({
+          url: new URL(link.url),
+          context: { logger: createMemoryLogger(), options: { ...OPTIONS, protocolVersion, queueLimit } },
+        }),
+      );
     return {
-      sink: wrapped(bare),
+      sink: viaLink(OPTIONS.queueLimit),
       received: async () => sub.messages.map((m) => ({ topic: m.topic, payload: JSON.parse(m.payload) as unknown })),
       refusing: async () => ({
         sink: wrapped(
@@ -69,11 +78,13 @@ function mqttUnderTest(transport: "tcp" | "ws", protocolVersion: 4 | 5, wrap: bo
         code: "SINK_REJECTED",
         cleanup: async () => {},
       }),
-      // A stopped broker keeps its sockets open and answers nothing: every publish stays in flight.
       async stall() {
-        broker.signal("SIGSTOP");
-        return async () => broker.signal("SIGCONT");
+        const from = sub.messages.length;
+        const release = link.holdDownstream();
+        return { arrived: async () => sub.messages.length - from, resume: async () => release() };
       },
+      link: { drop: async () => link.setBlocked(true), restore: async () => link.setBlocked(false) },
+      bounded: async (limit) => ({ sink: viaLink(limit), cleanup: async () => {} }),
       registry: {
         plugin: mqttSinkPlugin as unknown as SinkPlugin,
         url,
@@ -81,7 +92,10 @@ function mqttUnderTest(transport: "tcp" | "ws", protocolVersion: 4 | 5, wrap: bo
         observed: true,
         invalid: { env: { MQTT_PROTOCOL_VERSION: "7" }, variable: "MQTT_PROTOCOL_VERSION" },
       },
-      cleanup: () => sub.close(),
+      cleanup: async () => {
+        await sub.close();
+        await link.close();
+      },
     };
   };
 }

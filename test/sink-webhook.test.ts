@@ -23,6 +23,7 @@ import { WEBHOOK_SETTINGS } from "../src/plugins/sinks/webhook-settings.js";
 import { metricValue } from "./support/http.js";
 import { freePort } from "./support/mosquitto.js";
 import { NODE_RUNTIME, type SinkUnderTest, testSink } from "./support/sink-conformance.js";
+import { startTcpProxy } from "./support/tcp-proxy.js";
 import { waitUntil } from "./support/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 
@@ -68,8 +69,11 @@ function webhookUnderTest(wrap: boolean) {
   const wrapped = (sink: NotificationSink) => (wrap ? createSinkMetrics(new Registry()).wrap(sink) : sink);
   return async (): Promise<SinkUnderTest> => {
     const receiver = await startWebhookReceiver({ secret: SECRET });
+    // The sink reaches the receiver through a proxy the kit can cut; the receiver itself stalls.
+    const link = await startTcpProxy(Number(new URL(receiver.origin).port), "http");
+    const viaLink = (queueLimit: number) => wrapped(webhookSink(`${link.url}/hook`, { queueLimit }));
     return {
-      sink: wrapped(webhookSink(receiver.url)),
+      sink: viaLink(1000),
       received: async () => receiver.delivered().map(({ topic, payload }) => ({ topic, payload })),
       async refusing() {
         const refuser = await startWebhookReceiver({ secret: SECRET });
@@ -77,7 +81,14 @@ function webhookUnderTest(wrap: boolean) {
         const sink = await viaRegistry(refuser.url, { WEBHOOK_SECRET: SECRET, WEBHOOK_MAX_ATTEMPTS: "2" });
         return { sink: wrapped(sink), code: "SINK_REJECTED", cleanup: () => refuser.close() };
       },
-      stall: async () => receiver.stall(),
+      async stall() {
+        const from = receiver.requests.length;
+        const resume = receiver.stall();
+        const held = () => receiver.requests.slice(from).filter((r) => r.status === undefined).length;
+        return { arrived: async () => held(), resume };
+      },
+      link: { drop: async () => link.setBlocked(true), restore: async () => link.setBlocked(false) },
+      bounded: async (limit) => ({ sink: viaLink(limit), cleanup: async () => {} }),
       registry: {
         plugin: PLUGIN,
         url: receiver.url,
@@ -85,7 +96,10 @@ function webhookUnderTest(wrap: boolean) {
         observed: true,
         invalid: { env: {}, variable: "WEBHOOK_SECRET" },
       },
-      cleanup: () => receiver.close(),
+      cleanup: async () => {
+        await link.close();
+        await receiver.close();
+      },
     };
   };
 }

@@ -27,11 +27,15 @@ const NO_FAR_END = "not applicable: console has no far end";
 const CONSOLE_LACKS: SinkConformanceOptions["lacks"] = {
   refusing: NO_FAR_END,
   stall: NO_FAR_END,
+  link: NO_FAR_END,
+  queueLimit: "not applicable: console writes at once and holds no queue",
   invalidSettings: "not applicable: console has no settings",
 };
 const NOOP_LACKS: SinkConformanceOptions["lacks"] = {
   refusing: "not applicable: noop has no far end",
   stall: "not applicable: noop has no far end",
+  link: "not applicable: noop has no far end",
+  queueLimit: "not applicable: noop holds nothing",
   registry: "not applicable: noop is no plugin (an unset NOTIFY_URL selects it)",
   invalidSettings: "not applicable: noop has no settings",
 };

@@ -13,10 +13,10 @@ import {
   type NotificationSink,
   TOPICS,
 } from "./sinks/contract.js";
+import { noOutcomes, type OutcomeCounts, PUBLISH_OUTCOMES, rejectedOutcome, resolvedOutcome } from "./sinks/outcome.js";
 
-export interface FlushResult {
-  delivered: number;
-  failed: number;
+/** How the publishes pending when the flush began settled (the metrics' outcome words), and how many did not in time. */
+export interface FlushResult extends OutcomeCounts {
   abandoned: number;
 }
 
@@ -27,8 +27,8 @@ export interface Notifier {
   pending(): number;
   /** Waits for every pending notification, at most `timeoutMs`; the result covers only those. */
   flush(timeoutMs: number): Promise<FlushResult>;
-  /** Notifications settled since the notifier was made (the shutdown log reports both). */
-  totals(): { delivered: number; failed: number };
+  /** Notifications settled since the notifier was made, by outcome (the shutdown log reports them). */
+  totals(): OutcomeCounts;
 }
 
 export interface NotifierOptions {
@@ -40,18 +40,19 @@ export interface NotifierOptions {
 
 export function createNotifier({ sink, logger, track }: NotifierOptions): Notifier {
   const inFlight = new Set<Promise<void>>();
-  const counts = { delivered: 0, failed: 0 };
+  const counts = noOutcomes();
+  const resolved = resolvedOutcome(sink.name);
 
   const send = (notification: Notification) => {
     // One reaction per publish (no .finally): this runs for every save, at broker speed.
     const settled: Promise<void> = sink.publish(notification).then(
       () => {
         inFlight.delete(settled);
-        counts.delivered++;
+        counts[resolved]++;
       },
       (error: unknown) => {
         inFlight.delete(settled);
-        counts.failed++;
+        counts[rejectedOutcome(error)]++;
         // Logged here once; the metrics decorator counts it.
         logger.warn("notification not delivered", {
           sink: sink.name,
@@ -84,11 +85,9 @@ export function createNotifier({ sink, logger, track }: NotifierOptions): Notifi
       });
       await Promise.race([Promise.allSettled(waiting), deadline]);
       clearTimeout(timer);
-      return {
-        delivered: counts.delivered - before.delivered,
-        failed: counts.failed - before.failed,
-        abandoned: waiting.filter((p) => inFlight.has(p)).length,
-      };
+      const since = noOutcomes();
+      for (const outcome of PUBLISH_OUTCOMES) since[outcome] = counts[outcome] - before[outcome];
+      return { ...since, abandoned: waiting.filter((p) => inFlight.has(p)).length };
     },
   };
 }

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { Registry } from "prom-client";
 import type { AppDeps } from "../core/deps.js";
+import type { FlushResult } from "../core/notifier.js";
 import type { Env } from "../core/settings.js";
 import type { SinkPlugin } from "../core/sinks/plugin.js";
 import { countConfigFiles } from "../core/storage.js";
@@ -56,11 +57,7 @@ export function boot(options: BootOptions): Promise<Booted> {
   return bootRuntime(options.env, fsRuntimeAdapter(options), options.plugins);
 }
 
-export interface ShutdownReport {
-  delivered: number;
-  failed: number;
-  abandoned: number;
-}
+export type ShutdownReport = FlushResult;
 
 /** Stop-the-world order: the caller stops accepting requests first, then this flushes and closes the sink. */
 export async function drainNotifications(booted: Booted): Promise<ShutdownReport> {
@@ -71,13 +68,13 @@ export async function drainNotifications(booted: Booted): Promise<ShutdownReport
   await sink.close();
   // Stops the directory watchers; nothing reads after the HTTP server has drained.
   await booted.deps.storage.dispose?.();
-  // delivered/failed/abandoned cover the notifications still pending when the shutdown began
-  // (a quiet server logs zeros there); since_start covers the whole run.
-  const total = notifier.totals();
+  // The outcomes (success, failure, dropped, skipped: the words of the metrics' `outcome` label)
+  // and `abandoned` cover the notifications still pending when the shutdown began (a quiet server
+  // logs zeros there); since_start covers the whole run.
   logger.info("notifications flushed", {
     pending_at_shutdown: pending,
     ...result,
-    since_start: { delivered: total.delivered, failed: total.failed },
+    since_start: notifier.totals(),
   });
   return result;
 }

@@ -16,6 +16,12 @@ export interface TcpProxy {
   setBlocked(blocked: boolean): void;
   /** Holds every chunk from the broker to the client this long (e.g. slow PUBACKs). */
   delayDownstream(ms: number): void;
+  /**
+   * Holds every chunk from the far end to the client until the returned function is called
+   * (what the client sends still goes through: the far end has it, its answers wait). A
+   * connection closed meanwhile loses what was held for it.
+   */
+  holdDownstream(): () => void;
   connections(): number;
   /** Connections closed at once because the proxy was blocked. */
   refused(): number;
@@ -27,6 +33,8 @@ export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promis
   let cutAfter: number | undefined;
   let blocked = false;
   let delayMs = 0;
+  /** While held, each open connection's flush of what it held back (undefined: not holding). */
+  let held: Set<() => void> | undefined;
   let total = 0;
   let refused = 0;
   const server: Server = createServer((client) => {
@@ -50,8 +58,16 @@ export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promis
       }
       upstream.write(chunk);
     });
+    let waiting: Buffer[] = [];
+    const flush = () => {
+      for (const chunk of waiting) if (!client.destroyed) client.write(chunk);
+      waiting = [];
+    };
     upstream.on("data", (chunk) => {
-      if (delayMs > 0) setTimeout(() => client.write(chunk), delayMs);
+      if (held) {
+        waiting.push(chunk);
+        held.add(flush);
+      } else if (delayMs > 0) setTimeout(() => client.write(chunk), delayMs);
       else client.write(chunk);
     });
     const close = () => {
@@ -87,6 +103,14 @@ export async function startTcpProxy(targetPort: number, scheme = "mqtt"): Promis
     },
     delayDownstream(ms) {
       delayMs = ms;
+    },
+    holdDownstream() {
+      const flushes = new Set<() => void>();
+      held = flushes;
+      return () => {
+        if (held === flushes) held = undefined;
+        for (const flush of flushes) flush();
+      };
     },
     connections: () => total,
     refused: () => refused,

@@ -25,7 +25,7 @@ export interface ReceivedRequest {
   body: string;
   /** The signature verified with the receiver's own secret, and `t` within the tolerance of its clock. */
   signature: { valid: boolean; fresh: boolean; t?: number };
-  /** What it was answered (undefined while held). */
+  /** What it was answered (undefined while held, or when the sender was gone before the answer). */
   status?: number;
 }
 
@@ -79,9 +79,11 @@ export async function startWebhookReceiver(options: ReceiverOptions): Promise<We
   let held: Array<{ record: ReceivedRequest; res: ServerResponse }> = [];
 
   const reply = (record: ReceivedRequest, res: ServerResponse, status: number) => {
+    // The sink may have given up (timeout, close, a cut connection) and gone: then there is no
+    // one to answer, and the request stays unanswered (not delivered).
+    if (res.destroyed) return;
     record.status = status;
-    // The sink may have given up (timeout, close) and gone: then there is no one to answer.
-    if (!res.destroyed) res.writeHead(status, { "Content-Type": "text/plain" }).end(`${status}\n`);
+    res.writeHead(status, { "Content-Type": "text/plain" }).end(`${status}\n`);
   };
 
   const control = async (req: IncomingMessage, res: ServerResponse) => {

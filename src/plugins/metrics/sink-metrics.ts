@@ -1,16 +1,13 @@
 /**
  * The metrics decorator: wraps any NotificationSink without changing its behaviour, and
  * counts every publish by sink, topic and outcome, times it to acknowledgement, and feeds
- * the readiness and queue-depth gauges (read at scrape time). Outcomes: `success`
- * (acknowledged by the far end), `failure`, `dropped` (pushed out of a full queue), and
- * `skipped` (the no-op sink: no notifications configured, so nothing was delivered).
+ * the readiness and queue-depth gauges (read at scrape time). Outcomes (`success`, `failure`,
+ * `dropped`, `skipped`) are decided in src/core/sinks/outcome.ts, which the shutdown log uses too.
  */
 import type { Registry } from "prom-client";
-import { isSinkError, type NotificationSink } from "../../core/sinks/contract.js";
-import { NOOP_SINK_NAME } from "../sinks/noop.js";
+import type { NotificationSink } from "../../core/sinks/contract.js";
+import { type PublishOutcome, rejectedOutcome, resolvedOutcome } from "../../core/sinks/outcome.js";
 import { type Collectors, createInstruments, type Instruments } from "./instruments.js";
-
-export type PublishOutcome = "success" | "failure" | "dropped" | "skipped";
 
 export interface SinkDecorator {
   wrap(sink: NotificationSink): NotificationSink;
@@ -49,7 +46,7 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
     sinks,
     wrap(sink) {
       sinks.set(sink.name, sink);
-      const delivered: PublishOutcome = sink.name === NOOP_SINK_NAME ? "skipped" : "success";
+      const delivered = resolvedOutcome(sink.name);
       return {
         name: sink.name,
         publish(notification) {
@@ -61,7 +58,7 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
               counted.outcome[delivered].inc();
             },
             (error: unknown) => {
-              counted.outcome[isSinkError(error) && error.code === "SINK_DROPPED" ? "dropped" : "failure"].inc();
+              counted.outcome[rejectedOutcome(error)].inc();
               throw error;
             },
           );

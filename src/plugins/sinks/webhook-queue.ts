@@ -1,7 +1,8 @@
 /**
  * The webhook sink's delivery queue: items go out in order, one attempt at a time; a
  * failed attempt is retried after a back-off (doubling, with jitter, reset by a success);
- * past the bound the oldest item is dropped (SINK_DROPPED), even the one being sent;
+ * past the bound the oldest item is dropped (SINK_DROPPED), even the one being sent (its
+ * attempt, unanswered, then counts as failed: the back-off holds across drops);
  * with `maxAttempts` an item is given up after that many (SINK_REJECTED); `close()`
  * settles everything held with SINK_CLOSED and stops the timers.
  *
@@ -12,6 +13,8 @@ import { Fifo } from "./fifo.js";
 
 export type Outcome = { ok: true } | { ok: false; reason: string };
 export type Failure = Extract<Outcome, { ok: false }>;
+
+const DROPPED_UNANSWERED: Failure = { ok: false, reason: "no answer before it was dropped from the full queue" };
 
 export interface DeliveryQueueOptions<T> {
   /** One try; aborted (and its outcome ignored) when the item is dropped or the queue closed. */
@@ -76,18 +79,38 @@ export function createDeliveryQueue<T>(options: DeliveryQueueOptions<T>): Delive
     }
   };
 
+  /** The far end is failing: whichever item is next waits out the back-off, which grows. */
+  const pause = async () => {
+    const delay = Math.round(backoff * (0.8 + options.random() * 0.4));
+    backoff = Math.min(backoff * 2, retry.maxMs);
+    await options.wait(delay, lifetime.signal);
+  };
+
+  const succeeded = () => {
+    backoff = retry.minMs;
+  };
+
   const deliverOne = async (entry: Entry<T>) => {
     const controller = new AbortController();
     inFlight = controller;
     const outcome = await options.attempt(entry.item, controller.signal);
     inFlight = undefined;
-    // Dropped or closed while its attempt was out: the answer no longer matters.
-    if (entry.settled) return;
+    if (lifetime.signal.aborted) return;
+    if (entry.settled) {
+      // Dropped from the full queue while its attempt was out. The far end had not answered by
+      // then, which is no reason to try the next item at once: a receiver that never answers got
+      // one POST per drop (about 255 a second). It counts as a failed attempt, back-off included.
+      const unanswered = outcome.ok ? outcome : DROPPED_UNANSWERED;
+      options.observe(unanswered);
+      if (unanswered.ok) succeeded();
+      else await pause();
+      return;
+    }
     entry.attempts++;
     options.observe(outcome);
     if (outcome.ok) {
       current = undefined;
-      backoff = retry.minMs;
+      succeeded();
       settle(entry);
       return;
     }
@@ -96,10 +119,7 @@ export function createDeliveryQueue<T>(options: DeliveryQueueOptions<T>): Delive
       const message = `receiver refused the notification ${entry.attempts} times (last: ${outcome.reason})`;
       settle(entry, new SinkError("SINK_REJECTED", message));
     }
-    // The far end is failing: whichever item is next waits out the back-off.
-    const delay = Math.round(backoff * (0.8 + options.random() * 0.4));
-    backoff = Math.min(backoff * 2, retry.maxMs);
-    await options.wait(delay, lifetime.signal);
+    await pause();
   };
 
   const loop = async () => {
