@@ -126,6 +126,8 @@ describe.runIf(canMount)("fuzz: uploads while the volume is full or the upload s
     t = await createTestApp("fs", {
       ASSETS_DIR: join(volume.dir, "assets"),
       MAX_CONCURRENT_UPLOADS: "2",
+      // In process every request comes from one (unknown) address: its share is the whole bound here.
+      MAX_UPLOADS_PER_CLIENT: "2",
       MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
       UPLOAD_IDLE_TIMEOUT_MS: "1000",
     });

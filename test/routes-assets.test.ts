@@ -264,6 +264,8 @@ describe.each<StorageKind>(["fs", "memory"])("asset upload on %s storage", (kind
         "PAYLOAD_TOO_LARGE",
       );
       for (const headers of [{}, { "Transfer-Encoding": "chunked", "Content-Length": "100" }]) {
+        // A fresh signature each time: a version 1 signature stays used even when its upload is refused.
+        const upload = signedUpload(small, "big.bin", new Uint8Array(10_000).fill(1));
         const res = await small.app.request("/api/assets", {
           method: "POST",
           headers: { "Content-Type": upload.contentType, ...headers },

@@ -169,10 +169,9 @@ describe.each<StorageKind>(["fs", "memory"])("upload signatures on %s storage", 
     body.fail();
   });
 
-  it("gives a signature back when its upload fails, so the same signed request can be retried", async () => {
+  it("gives a version 2 signature back when its upload fails, so the same signed request can be retried", async () => {
     const marker = "R".repeat(64);
-    const timestamp = freshTimestamp();
-    const parts = v1(t, "retry.bin", marker, timestamp);
+    const parts = v2(t, "retry.bin", marker);
     const { head, tail, contentType } = splitInFile(parts, marker);
     const broken = heldBody(head, tail);
     const pending = postStream(t, broken.stream, contentType);
@@ -181,6 +180,22 @@ describe.each<StorageKind>(["fs", "memory"])("upload signatures on %s storage", 
     expect((await expectError(await pending, 400, "VALIDATION_FAILED")).details.field).toBe("body");
     expect((await post(t, parts)).status).toBe(200);
     expect(await stored()).toEqual(["retry.bin"]);
+  });
+
+  it("keeps a version 1 signature used when its upload fails: a captured one cannot carry another file", async () => {
+    const marker = "R".repeat(64);
+    const timestamp = freshTimestamp();
+    const { head, tail, contentType } = splitInFile(v1(t, "meant.bin", marker, timestamp), marker);
+    const broken = heldBody(head, tail);
+    const pending = postStream(t, broken.stream, contentType);
+    await broken.held;
+    broken.fail();
+    expect((await expectError(await pending, 400, "VALIDATION_FAILED")).details.field).toBe("body");
+    // The same signature, replayed with another name and content, is refused: it was used.
+    const replay = await expectError(await post(t, v1(t, "evil.bin", "other", timestamp)), 400, "VALIDATION_FAILED");
+    expect(replay.details.field).toBe("signature");
+    expect(replay.error).toContain("already used");
+    expect(await stored()).toEqual([]);
   });
 });
 
@@ -215,7 +230,8 @@ describe("upload signature policy settings", () => {
 
 describe("bounded uploads", () => {
   it("MAX_CONCURRENT_UPLOADS: one upload past the bound is 503 SERVER_BUSY with Retry-After, the others complete", async () => {
-    const t = await createTestApp("fs", { MAX_CONCURRENT_UPLOADS: "2" });
+    // In process every request comes from one (unknown) address: its share is the whole bound here.
+    const t = await createTestApp("fs", { MAX_CONCURRENT_UPLOADS: "2", MAX_UPLOADS_PER_CLIENT: "2" });
     try {
       const held = ["a", "b"].map((name) => {
         const marker = name.repeat(64);

@@ -43,7 +43,10 @@ describe("loadSettings defaults", () => {
       uploadSignatureMinVersion: 1,
       uploadSignatureReuse: "deny",
       maxConcurrentUploads: 8,
+      maxUploadsPerClient: 4,
       uploadIdleTimeoutMs: 30_000,
+      uploadMinBytesPerSecond: 1024,
+      clientIpHeader: undefined,
       apiTokenHashes: undefined,
       metricsTokenHashes: undefined,
       deviceTokenHashes: undefined,
@@ -169,6 +172,10 @@ describe("loadSettings refuses invalid values with a SettingsError naming the va
     ["UPLOAD_SIGNATURE_REUSE", "sometimes"],
     ["MAX_CONCURRENT_UPLOADS", "0"],
     ["UPLOAD_IDLE_TIMEOUT_MS", "10"],
+    ["MAX_UPLOADS_PER_CLIENT", "9"],
+    ["MAX_UPLOADS_PER_CLIENT", "0"],
+    ["UPLOAD_MIN_BYTES_PER_SECOND", "-1"],
+    ["CLIENT_IP_HEADER", "X Forwarded For"],
   ])("%s=%j", (variable, value) => {
     const error = settingsError({ [variable]: value });
     expect(error.variable).toBe(variable);

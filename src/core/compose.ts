@@ -3,8 +3,10 @@
  * notifier over a sink, and the app over both. Runtimes call this after building
  * the parts only they can build (storage driver, metrics registry, key, sink).
  */
+import type { Context } from "hono";
 import { createApp } from "./app.js";
 import { createAuthPolicy } from "./auth/policy.js";
+import { clientAddress } from "./client-address.js";
 import { createConfigStore } from "./config-store.js";
 import type { AppDeps } from "./deps.js";
 import { createFastReads, type FastReads } from "./fast-reads.js";
@@ -32,6 +34,10 @@ export interface ComposeOptions {
   refusedBodies?: AppDeps["refusedBodies"];
   /** See AppDeps.sendNative. */
   sendNative?: AppDeps["sendNative"];
+  /** The runtime's own way to the connection's peer address (default: core/client-address.ts, peerAddress). */
+  peerAddress?: (c: Context) => string | undefined;
+  /** The header the runtime's platform sets to the client's address, when CLIENT_IP_HEADER is unset (Workers: CF-Connecting-IP). */
+  clientIpHeader?: string;
 }
 
 export interface Composed {
@@ -61,7 +67,9 @@ export function compose(options: ComposeOptions): Composed {
       maxUploadBytes: settings.maxUploadBytes,
       maxConfigBytes: settings.maxConfigBytes,
       maxConcurrentUploads: settings.maxConcurrentUploads,
+      maxUploadsPerClient: settings.maxUploadsPerClient,
       idleTimeoutMs: settings.uploadIdleTimeoutMs,
+      minBytesPerSecond: settings.uploadMinBytesPerSecond,
     },
     signatures: {
       minVersion: settings.uploadSignatureMinVersion,
@@ -71,6 +79,7 @@ export function compose(options: ComposeOptions): Composed {
     auth: createAuthPolicy(settings),
     refusedBodies: options.refusedBodies ?? "background",
     sendNative: options.sendNative,
+    clientAddress: (c) => clientAddress(c, settings.clientIpHeader ?? options.clientIpHeader, options.peerAddress),
     metrics: options.metrics,
     version: options.version,
   };

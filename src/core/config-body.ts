@@ -5,8 +5,9 @@
  * of PutConfigBody. Nothing here touches storage; a refusal means nothing is written.
  */
 import { readGuardedBytes } from "./body-guard.js";
+import type { BodySlots, Slot } from "./body-slots.js";
 import type { ConfigContent } from "./config-store.js";
-import { AppError, payloadTooLarge, validationFailed } from "./errors.js";
+import { AppError, isAppError, payloadTooLarge, validationFailed } from "./errors.js";
 import { inexactNumber } from "./json-numbers.js";
 import { indentedJsonSize } from "./json-size.js";
 import { CONTENT_TOO_DEEP, nestsWithin, PutConfigBody } from "./schemas.js";
@@ -14,7 +15,25 @@ import { CONTENT_TOO_DEEP, nestsWithin, PutConfigBody } from "./schemas.js";
 export interface ConfigBodyLimits {
   maxBytes: number;
   idleMs: number;
+  /** The least rate while the sender is not authenticated (0: none). */
+  minBytesPerSecond: number;
 }
+
+/**
+ * Who is sending, for the slow-body rules: a config body that has not fully arrived after
+ * SLOW_BODY_MS must hold one of `slots` (the same bound and per-client share as uploads),
+ * and one from an unauthenticated sender must keep the minimum rate. A body that arrives
+ * at once, as every real client's does, never needs a slot.
+ */
+export interface ConfigBodySender {
+  slots: BodySlots;
+  client: string | undefined;
+  /** An authenticated admin (the gate ran before): no share, no minimum rate. */
+  proven: boolean;
+}
+
+/** How long a config body may take before it counts as slow and needs a slot. */
+export const SLOW_BODY_MS = 2000;
 
 export interface ConfigBody {
   content: ConfigContent;
@@ -27,7 +46,43 @@ const isJson = (contentType: string | undefined) =>
 const bodyError = (message: string, field = "body", details: Record<string, unknown> = {}) =>
   validationFailed(message, { field, ...details });
 
-export async function readConfigBody(request: Request, limits: ConfigBodyLimits): Promise<ConfigBody> {
+/** Reads the body under the guard and, once it is slow, a slot; a broken stream is the client's failure. */
+async function readBody(request: Request, limits: ConfigBodyLimits, sender?: ConfigBodySender): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0);
+  const abort = new AbortController();
+  let slot: Slot | undefined;
+  const slow = setTimeout(() => {
+    try {
+      slot = sender?.slots.acquire(sender.client, sender.proven);
+    } catch (busy) {
+      abort.abort(busy);
+    }
+  }, SLOW_BODY_MS);
+  try {
+    return await readGuardedBytes(request.body, {
+      maxBytes: limits.maxBytes,
+      idleMs: limits.idleMs,
+      minRate: { bytesPerSecond: limits.minBytesPerSecond, exempt: () => sender?.proven === true },
+      signal: abort.signal,
+    });
+  } catch (error) {
+    if (isAppError(error)) throw error;
+    // Not ours: the client's body stream broke, typically a client gone mid-body. Its failure, not the server's.
+    throw new AppError("VALIDATION_FAILED", "Request body could not be read completely", {
+      details: { field: "body" },
+      cause: error,
+    });
+  } finally {
+    clearTimeout(slow);
+    slot?.release();
+  }
+}
+
+export async function readConfigBody(
+  request: Request,
+  limits: ConfigBodyLimits,
+  sender?: ConfigBodySender,
+): Promise<ConfigBody> {
   const declared = request.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limits.maxBytes) {
     throw payloadTooLarge(limits.maxBytes);
@@ -35,7 +90,7 @@ export async function readConfigBody(request: Request, limits: ConfigBodyLimits)
   if (!isJson(request.headers.get("content-type") ?? undefined)) {
     throw bodyError("Request body must be JSON (Content-Type: application/json)");
   }
-  const bytes = request.body ? await readGuardedBytes(request.body, limits) : new Uint8Array(0);
+  const bytes = await readBody(request, limits, sender);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

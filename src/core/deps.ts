@@ -24,8 +24,12 @@ export interface AppDeps {
     maxUploadBytes: number;
     maxConfigBytes: number;
     maxConcurrentUploads: number;
+    /** Uploads (or slow config bodies) one client may have in progress before they are authenticated. */
+    maxUploadsPerClient: number;
     /** An upload (or config body) that sends nothing for this long is cut. */
     idleTimeoutMs: number;
+    /** The least rate of a body not yet authenticated (0: none). */
+    minBytesPerSecond: number;
   };
   signatures: {
     /** Oldest accepted version: 1 (timestamp only) or 2 (timestamp, filename and content). */
@@ -47,6 +51,11 @@ export interface AppDeps {
    * stream into the socket); answers undefined when it cannot, and the route sends `body`.
    */
   sendNative?: (c: Context, native: unknown, status: number, headers: Record<string, string>) => Response | undefined;
+  /**
+   * The address a request came from, for per-client limits (core/client-address.ts); by
+   * default the header named by CLIENT_IP_HEADER, else the connection's peer.
+   */
+  clientAddress?: (c: Context) => string | undefined;
   /** Who may call what; an empty policy is the original's anonymous behaviour. */
   auth: AuthPolicy;
   /** Renders the Prometheus exposition; absent when the runtime has no metrics. */

@@ -61,6 +61,15 @@ const SCHEMA = {
     .default("deny"),
   MAX_CONCURRENT_UPLOADS: int(1, 10_000).default(8),
   UPLOAD_IDLE_TIMEOUT_MS: int(100).default(30_000),
+  // Unset: half of MAX_CONCURRENT_UPLOADS (rounded up), so one address can never hold every slot.
+  MAX_UPLOADS_PER_CLIENT: int(1, 10_000).optional(),
+  UPLOAD_MIN_BYTES_PER_SECOND: int(0, 1_073_741_824).default(1024),
+  CLIENT_IP_HEADER: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]+$/, { message: "must be an HTTP header name, e.g. X-Forwarded-For" })
+    .transform((name) => name.toLowerCase())
+    .optional(),
   API_TOKEN_HASHES: hashList.optional(),
   METRICS_TOKEN_HASHES: hashList.optional(),
   DEVICE_TOKEN_HASHES: hashList.optional(),
@@ -108,7 +117,13 @@ export interface Settings {
   /** "deny": every accepted signature is refused the next time; "allow": the original's replayable behaviour. */
   uploadSignatureReuse: "deny" | "allow";
   maxConcurrentUploads: number;
+  /** Uploads one client address may have in progress before its signature is verified. */
+  maxUploadsPerClient: number;
   uploadIdleTimeoutMs: number;
+  /** The least rate of a body not yet authenticated (0: none); see core/body-guard.ts. */
+  uploadMinBytesPerSecond: number;
+  /** Lower-case name of the header a trusted proxy puts the client's address in; unset: the connection's peer. */
+  clientIpHeader?: string;
   /** SHA-256 hex digests of accepted admin bearer tokens. */
   apiTokenHashes?: string[];
   metricsTokenHashes?: string[];
@@ -162,11 +177,25 @@ export function loadSettings(env: Env): Settings {
     maxConfigBytes: parseOne("MAX_CONFIG_BYTES", env.MAX_CONFIG_BYTES),
     uploadSignatureMinVersion: parseOne("UPLOAD_SIGNATURE_MIN_VERSION", env.UPLOAD_SIGNATURE_MIN_VERSION) as 1 | 2,
     uploadSignatureReuse: parseOne("UPLOAD_SIGNATURE_REUSE", env.UPLOAD_SIGNATURE_REUSE),
-    maxConcurrentUploads: parseOne("MAX_CONCURRENT_UPLOADS", env.MAX_CONCURRENT_UPLOADS),
+    ...uploadSlotSettings(env),
     uploadIdleTimeoutMs: parseOne("UPLOAD_IDLE_TIMEOUT_MS", env.UPLOAD_IDLE_TIMEOUT_MS),
+    uploadMinBytesPerSecond: parseOne("UPLOAD_MIN_BYTES_PER_SECOND", env.UPLOAD_MIN_BYTES_PER_SECOND),
+    clientIpHeader: parseOne("CLIENT_IP_HEADER", env.CLIENT_IP_HEADER),
     ...authSettings(env),
     logLevel: parseOne("LOG_LEVEL", env.LOG_LEVEL),
   };
+}
+
+function uploadSlotSettings(env: Env) {
+  const maxConcurrentUploads = parseOne("MAX_CONCURRENT_UPLOADS", env.MAX_CONCURRENT_UPLOADS);
+  const perClient = parseOne("MAX_UPLOADS_PER_CLIENT", env.MAX_UPLOADS_PER_CLIENT);
+  if (perClient !== undefined && perClient > maxConcurrentUploads) {
+    throw new SettingsError(
+      "MAX_UPLOADS_PER_CLIENT",
+      `${perClient} is more than MAX_CONCURRENT_UPLOADS (${maxConcurrentUploads}); one address could then hold every slot`,
+    );
+  }
+  return { maxConcurrentUploads, maxUploadsPerClient: perClient ?? Math.ceil(maxConcurrentUploads / 2) };
 }
 
 /** NOTIFY_URL and its older name MQTT_URL (likewise the flush timeout): either, or both when equal. */

@@ -48,12 +48,23 @@ export interface VerifyDeps {
   observer: OperationObserver;
 }
 
-/** Decodes the base64 signature, refusing malformed text before any crypto runs. */
+/**
+ * Decodes the base64 signature, refusing what no key could have made before any crypto
+ * runs: text that is not base64, and bytes of another length than the key's modulus (an
+ * RSA PKCS#1 v1.5 signature is exactly that long).
+ */
 export function decodedSignature(deps: VerifyDeps, text: string): Uint8Array {
   const signature = decodeSignature(text);
   if (!signature) {
     deps.observer.signatureVerified("invalid", 0);
     throw signatureError("Invalid signature: not base64");
+  }
+  const bytes = Math.ceil((deps.verifyKey.algorithm as RsaHashedKeyAlgorithm).modulusLength / 8);
+  if (signature.length !== bytes) {
+    deps.observer.signatureVerified("invalid", 0);
+    throw signatureError(
+      `Invalid signature: ${signature.length} bytes, but a signature by this server's key has ${bytes} bytes`,
+    );
   }
   return signature;
 }

@@ -8,7 +8,8 @@
  * it is written, so a bad request is answered at once.
  */
 import { discardRest, guardBody } from "./body-guard.js";
-import { AppError, isAppError, validationFailed } from "./errors.js";
+import type { Slot } from "./body-slots.js";
+import { AppError, isAppError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { errorFields } from "./logger.js";
 import { drain, type Part, parseMultipart, readTextPart } from "./multipart.js";
@@ -16,16 +17,8 @@ import { filenameProblem, normaliseFilename } from "./names.js";
 import type { OperationObserver, UploadErrorType } from "./observer.js";
 import { secondsSince } from "./observer.js";
 import type { AssetStore, StagedWrite } from "./storage.js";
-import { driftSeconds, type ParsedTimestamp, parseTimestamp } from "./timestamp.js";
-import {
-  decodedSignature,
-  type SignatureVersion,
-  signatureKey,
-  signatureReused,
-  signatureVersion,
-  signedText,
-  verifyUploadSignature,
-} from "./upload-signature.js";
+import { type Collected, checkAll, checkBeforeFile, fieldError, UploadStorageError } from "./upload-checks.js";
+import type { SignatureVersion } from "./upload-signature.js";
 
 export interface UploadResultBody {
   filename: string;
@@ -48,6 +41,8 @@ export interface UploadDeps {
   maxBytes: number;
   /** An upload that sends nothing for this long is cut (408) and discarded. */
   idleMs: number;
+  /** The least rate an upload must keep until its signature is verified (0: no minimum); see body-guard.ts. */
+  minBytesPerSecond: number;
   minVersion: SignatureVersion;
   /** The original's behaviour: a signature may be used again while its timestamp is valid. */
   allowReuse: boolean;
@@ -57,29 +52,7 @@ export interface UploadDeps {
 }
 
 const MAX_FIELD_BYTES = 4096;
-const REQUIRED = ["file", "timestamp", "signature"] as const;
 const TEXT_FIELDS = new Set(["timestamp", "signature", "signature_version"]);
-/**
- * How long a used signature is remembered: a timestamp accepted at server time S is valid
- * until at most S + 2 × tolerance; a minute more covers clock differences between servers.
- */
-const retainSeconds = (toleranceSeconds: number) => 2 * toleranceSeconds + 60;
-
-/** A storage failure during an upload, kept apart so metrics can say "filesystem". */
-class UploadStorageError extends AppError {
-  constructor(cause: unknown) {
-    super(
-      isAppError(cause) ? cause.code : "INTERNAL_ERROR",
-      isAppError(cause) ? cause.message : "Could not store the upload",
-      {
-        cause,
-        details: isAppError(cause) ? cause.details : {},
-      },
-    );
-  }
-}
-
-const fieldError = (field: string, message: string) => validationFailed(message, { field });
 
 /** Maps an error to the bounded `error_type` label by its type and code, never by text. */
 export function uploadErrorType(error: unknown): UploadErrorType {
@@ -92,77 +65,18 @@ export function uploadErrorType(error: unknown): UploadErrorType {
   return "unknown";
 }
 
-interface Collected {
-  fields: Map<string, string>;
-  file?: { filename: string; problem?: string; staged?: StagedWrite; size: number };
-  /** The signature version already verified (and claimed) before the file arrived. */
-  verifiedEarly?: SignatureVersion;
-  /** The one-time marker this upload holds; released unless the upload is committed. */
-  claimedKey?: string;
-}
-
-function missingFields(collected: Collected): void {
-  const missing = REQUIRED.filter((f) => (f === "file" ? !collected.file : !collected.fields.has(f)));
-  if (missing.length > 0) {
-    throw fieldError(
-      missing[0] as string,
-      `Missing required field${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`,
-    );
-  }
-}
-
-function checkedTimestamp(deps: UploadDeps, text: string): ParsedTimestamp {
-  const timestamp = parseTimestamp(text);
-  if (!timestamp) throw fieldError("timestamp", "Invalid timestamp: expected ISO 8601, e.g. 2026-01-01T12:00:00Z");
-  if (driftSeconds(timestamp, deps.now()) > deps.toleranceSeconds) {
-    throw fieldError(
-      "timestamp",
-      `Invalid timestamp: more than ${deps.toleranceSeconds} seconds away from server time`,
-    );
-  }
-  return timestamp;
-}
-
-/** Accepts the signature once: a second upload with it is refused, here or on any server sharing the storage. */
-async function claim(deps: UploadDeps, collected: Collected, signature: Uint8Array): Promise<void> {
-  if (deps.allowReuse || collected.claimedKey) return;
-  const key = await signatureKey(signature);
-  let claimed: boolean;
-  try {
-    claimed = await deps.assets.claimSignature(key, retainSeconds(deps.toleranceSeconds));
-  } catch (error) {
-    throw new UploadStorageError(error);
-  }
-  if (!claimed) throw signatureReused();
-  collected.claimedKey = key;
-}
-
-/**
- * The fields came before the file: check, in the contract's order, all that needs no file bytes,
- * so a bad request is refused before anything is written. Version 2 still needs the
- * content's hash, which only the end of the file gives.
- */
-async function checkBeforeFile(deps: UploadDeps, collected: Collected, filename: string): Promise<void> {
-  const problem = filenameProblem(filename);
-  if (problem) throw fieldError("filename", `Invalid filename: ${problem}`);
-  const timestamp = collected.fields.get("timestamp") as string;
-  checkedTimestamp(deps, timestamp);
-  const version = signatureVersion(collected.fields.get("signature_version"), deps.minVersion);
-  const signature = decodedSignature(deps, collected.fields.get("signature") as string);
-  if (version !== 1) return;
-  await verifyUploadSignature(deps, 1, timestamp, signature);
-  await claim(deps, collected, signature);
-  collected.verifiedEarly = 1;
-}
-
 /** Reads every part into `collected`, which the caller owns so it can abort a staged file on any failure. */
-async function collect(parts: AsyncIterable<Part>, deps: UploadDeps, collected: Collected): Promise<void> {
+async function collect(
+  parts: AsyncIterable<Part>,
+  deps: UploadDeps,
+  collected: Collected,
+  slot: Slot | undefined,
+): Promise<void> {
   for await (const part of parts) {
     if (part.name === "file" && part.filename !== undefined) {
       if (collected.file) throw fieldError("file", "Only one file may be uploaded per request");
-      if (collected.fields.has("timestamp") && collected.fields.has("signature")) {
-        await checkBeforeFile(deps, collected, part.filename);
-      }
+      // Proven by a verified signature: the rest may come at whatever pace the link allows.
+      if (await checkBeforeFile(deps, collected, part.filename)) slot?.prove();
       const problem = filenameProblem(part.filename);
       const file: NonNullable<Collected["file"]> = { filename: part.filename, problem, size: 0 };
       collected.file = file;
@@ -187,34 +101,11 @@ async function collect(parts: AsyncIterable<Part>, deps: UploadDeps, collected: 
     } else if (TEXT_FIELDS.has(part.name) && part.filename === undefined) {
       if (collected.fields.has(part.name)) throw fieldError(part.name, `Field ${part.name} was sent more than once`);
       collected.fields.set(part.name, await readTextPart(part, MAX_FIELD_BYTES));
+      collected.arrived.set(part.name, deps.now());
     } else {
       await drain(part);
     }
   }
-}
-
-/** Every check, in the contract's order, once all parts are in; returns the parsed timestamp. */
-async function checkAll(deps: UploadDeps, collected: Collected): Promise<ParsedTimestamp> {
-  missingFields(collected);
-  const upload = collected.file as NonNullable<Collected["file"]>;
-  if (upload.problem) throw fieldError("filename", `Invalid filename: ${upload.problem}`);
-  const timestampText = collected.fields.get("timestamp") as string;
-  const timestamp = checkedTimestamp(deps, timestampText);
-  const version = signatureVersion(collected.fields.get("signature_version"), deps.minVersion);
-  const signature = decodedSignature(deps, collected.fields.get("signature") as string);
-  if (collected.verifiedEarly !== version) {
-    let sha256 = "";
-    if (version === 2) {
-      try {
-        sha256 = await (upload.staged as StagedWrite).digest();
-      } catch (error) {
-        throw new UploadStorageError(error);
-      }
-    }
-    await verifyUploadSignature(deps, version, signedText(version, timestampText, upload.filename, sha256), signature);
-  }
-  await claim(deps, collected, signature);
-  return timestamp;
 }
 
 /**
@@ -225,16 +116,22 @@ export async function handleUpload(
   deps: UploadDeps,
   body: ReadableStream<Uint8Array> | null,
   boundary: string,
+  /** The slot this upload holds (routes/assets.ts), proven once the signature is verified. */
+  slot?: Slot,
 ): Promise<UploadResult> {
   const start = performance.now();
-  const collected: Collected = { fields: new Map() };
+  const collected: Collected = { fields: new Map(), arrived: new Map() };
   let committed = false;
   let guarded: ReadableStream<Uint8Array> | undefined;
   try {
     if (!body) throw fieldError("file", "Missing required field: file");
     try {
-      guarded = guardBody(body, { maxBytes: deps.maxBytes, idleMs: deps.idleMs });
-      await collect(parseMultipart(guarded, boundary), deps, collected);
+      guarded = guardBody(body, {
+        maxBytes: deps.maxBytes,
+        idleMs: deps.idleMs,
+        minRate: { bytesPerSecond: deps.minBytesPerSecond, exempt: () => slot?.proven === true },
+      });
+      await collect(parseMultipart(guarded, boundary), deps, collected, slot);
     } catch (error) {
       if (isAppError(error)) throw error;
       // Not ours and not storage's (that is wrapped above): the client's body stream broke,
@@ -269,12 +166,18 @@ export async function handleUpload(
     throw error;
   } finally {
     if (collected.file?.staged && !committed) await collected.file.staged.abort();
-    if (collected.claimedKey && !committed) await release(deps, collected.claimedKey);
+    if (collected.claimed && !committed) await release(deps, collected.claimed.key, collected.claimed.version);
   }
 }
 
-/** A failed upload gives its signature back, so the client may retry the same signed request. */
-async function release(deps: UploadDeps, key: string): Promise<void> {
+/**
+ * A failed version 2 upload gives its signature back, so the client may retry the same
+ * signed request: that signature is bound to this name and content, so nothing else can
+ * be sent with it. A version 1 signature covers only its timestamp: released, a captured
+ * one could carry any other file under any other name, so it stays used whatever happened.
+ */
+async function release(deps: UploadDeps, key: string, version: SignatureVersion): Promise<void> {
+  if (version === 1) return;
   try {
     await deps.assets.releaseSignature(key);
   } catch (error) {

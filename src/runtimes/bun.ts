@@ -12,7 +12,10 @@ declare const Bun: {
   serve(options: {
     port: number;
     hostname: string;
-    fetch: (request: Request) => Response | Promise<Response>;
+    fetch: (
+      request: Request,
+      server: { requestIP(request: Request): { address: string } | null },
+    ) => Response | Promise<Response>;
     development: boolean;
     maxRequestBodySize: number;
     idleTimeout: number;
@@ -36,8 +39,9 @@ async function main(): Promise<void> {
     server = Bun.serve({
       port: settings.port,
       hostname: settings.host,
-      // Not `app.fetch` itself: Bun's second argument (the server) would become Hono's `c.env`.
-      fetch: (request) => fastResponse(booted.fastReads, request) ?? app.fetch(request),
+      // Not `app.fetch` itself: only the peer's address, of what Bun's server knows, is the app's (core/client-address.ts).
+      fetch: (request, server) =>
+        fastResponse(booted.fastReads, request) ?? app.fetch(request, { peer: server.requestIP(request)?.address }),
       // Bun's development mode answers a thrown error with a page showing the stack.
       development: false,
       // The app enforces MAX_UPLOAD_BYTES and MAX_CONFIG_BYTES itself with a 413 in the API's error

@@ -18,7 +18,7 @@ declare const Deno: {
       hostname: string;
       onListen(address: { hostname: string; port: number }): void;
     },
-    handler: (request: Request) => Response | Promise<Response>,
+    handler: (request: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): { shutdown(): Promise<void> };
 };
 
@@ -34,8 +34,9 @@ async function main(): Promise<void> {
         hostname: settings.host,
         onListen: ({ hostname, port }) => logListening(booted, hostname, port),
       },
-      // Not `app.fetch` itself: Deno's second argument (connection info) would become Hono's `c.env`.
-      (request) => fastResponse(booted.fastReads, request) ?? app.fetch(request),
+      // Not `app.fetch` itself: only the peer's address, of Deno's connection info, is the app's (core/client-address.ts).
+      (request, info) =>
+        fastResponse(booted.fastReads, request) ?? app.fetch(request, { peer: info.remoteAddr.hostname }),
     );
   } catch (error) {
     exitOnServerError(booted, error);

@@ -34,7 +34,10 @@ export interface RuntimeAdapter {
   /** The settings worth printing at start (Workers leave out what does not apply there). */
   shownSettings?(settings: Settings): Record<string, unknown>;
   /** Passed to the app; see ComposeOptions. */
-  compose?: Pick<Parameters<typeof compose>[0], "track" | "publicHost" | "refusedBodies" | "sendNative">;
+  compose?: Pick<
+    Parameters<typeof compose>[0],
+    "track" | "publicHost" | "refusedBodies" | "sendNative" | "peerAddress" | "clientIpHeader"
+  >;
   /** Replaces the /metrics exposition (Workers recount config files at each scrape). */
   exposition?(
     metrics: Metrics,

@@ -95,7 +95,13 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
       } = redactSettings(settings);
       return shown;
     },
-    compose: { track: scopes.track, publicHost: false, refusedBodies: "before-answer" },
+    // Cloudflare's edge sets CF-Connecting-IP on every request, overwriting what a client sent.
+    compose: {
+      track: scopes.track,
+      publicHost: false,
+      refusedBodies: "before-answer",
+      clientIpHeader: "cf-connecting-ip",
+    },
     // Isolates come and go, so the count is taken from R2 at each scrape rather than kept since boot.
     exposition:
       (metrics, storage, { observer }) =>

@@ -1,12 +1,14 @@
-/** POST /api/assets: signed, streamed asset upload, at most MAX_CONCURRENT_UPLOADS at once. */
+/**
+ * POST /api/assets: signed, streamed asset upload, at most MAX_CONCURRENT_UPLOADS at once,
+ * and at most MAX_UPLOADS_PER_CLIENT from one address until their signatures are verified
+ * (core/body-slots.ts).
+ */
 import { Hono } from "hono";
+import { createBodySlots, type Slot } from "../body-slots.js";
 import type { AppDeps, AppEnv } from "../deps.js";
-import { AppError, payloadTooLarge, validationFailed } from "../errors.js";
+import { payloadTooLarge, validationFailed } from "../errors.js";
 import { boundaryOf } from "../multipart.js";
 import { handleUpload, type UploadDeps } from "../upload.js";
-
-/** Seconds a refused client is told to wait: about how long a typical firmware upload takes on a LAN. */
-const RETRY_AFTER_SECONDS = 5;
 
 export function assetRoutes(deps: AppDeps) {
   const max = deps.limits.maxUploadBytes;
@@ -18,6 +20,7 @@ export function assetRoutes(deps: AppDeps) {
     toleranceSeconds: deps.limits.timestampToleranceSeconds,
     maxBytes: max,
     idleMs: deps.limits.idleTimeoutMs,
+    minBytesPerSecond: deps.limits.minBytesPerSecond,
     minVersion: deps.signatures.minVersion,
     allowReuse: deps.signatures.allowReuse,
     refusedBodies: deps.refusedBodies ?? "background",
@@ -25,7 +28,10 @@ export function assetRoutes(deps: AppDeps) {
   };
   // Uploads in progress in this process (this isolate, on Workers): each holds a staged
   // file and a connection, so a flood of slow ones must not exhaust either.
-  let active = 0;
+  const slots = createBodySlots(
+    { total: deps.limits.maxConcurrentUploads, perClient: deps.limits.maxUploadsPerClient },
+    "uploads",
+  );
 
   return new Hono<AppEnv>().post("/", async (c) => {
     // A declared length over the limit is refused before a byte of the body is read.
@@ -41,24 +47,19 @@ export function assetRoutes(deps: AppDeps) {
         field: "file",
       });
     }
-    if (active >= deps.limits.maxConcurrentUploads) {
-      deps.observer.assetUpload("error", "unknown", 0);
-      throw new AppError(
-        "SERVER_BUSY",
-        `Too many uploads in progress (at most ${deps.limits.maxConcurrentUploads}); retry in a few seconds`,
-        {
-          details: { max_concurrent_uploads: deps.limits.maxConcurrentUploads },
-          headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
-        },
-      );
-    }
-    active++;
+    let slot: Slot;
     try {
-      const { body, sha256 } = await handleUpload(uploadDeps, c.req.raw.body, boundary);
+      slot = slots.acquire(deps.clientAddress?.(c));
+    } catch (error) {
+      deps.observer.assetUpload("error", "unknown", 0);
+      throw error;
+    }
+    try {
+      const { body, sha256 } = await handleUpload(uploadDeps, c.req.raw.body, boundary, slot);
       deps.notifier.assetUploaded(body.filename, { sha256, size: body.size, etag: `"${sha256}"` });
       return c.json(body, 200);
     } finally {
-      active--;
+      slot.release();
     }
   });
 }

@@ -3,6 +3,7 @@
  * Notifications go out only after a successful save, never for a delete.
  */
 import { Hono } from "hono";
+import { createBodySlots } from "../body-slots.js";
 import { readConfigBody } from "../config-body.js";
 import type { AppDeps, AppEnv } from "../deps.js";
 import { normaliseMac } from "../names.js";
@@ -11,6 +12,11 @@ import { secondsSince } from "../observer.js";
 
 export function configRoutes(deps: AppDeps) {
   const { configs, notifier, observer } = deps;
+  // Config bodies that arrive slowly: the same bound and per-client share as uploads (config-body.ts).
+  const slowBodies = createBodySlots(
+    { total: deps.limits.maxConcurrentUploads, perClient: deps.limits.maxUploadsPerClient },
+    "slow config bodies",
+  );
 
   /** Times an operation and counts its outcome, failures included. */
   const measured = async <T>(operation: ConfigOperation, work: () => Promise<T>): Promise<T> => {
@@ -38,10 +44,16 @@ export function configRoutes(deps: AppDeps) {
     .put("/:mac", async (c) => {
       // A bad MAC is reported before anything about the body.
       const mac = normaliseMac(c.req.param("mac"));
-      const { content, allowOverwrite } = await readConfigBody(c.req.raw, {
-        maxBytes: deps.limits.maxConfigBytes,
-        idleMs: deps.limits.idleTimeoutMs,
-      });
+      const { content, allowOverwrite } = await readConfigBody(
+        c.req.raw,
+        {
+          maxBytes: deps.limits.maxConfigBytes,
+          idleMs: deps.limits.idleTimeoutMs,
+          minBytesPerSecond: deps.limits.minBytesPerSecond,
+        },
+        // With admin authentication on, the gate has already checked this sender.
+        { slots: slowBodies, client: deps.clientAddress?.(c), proven: deps.auth.admin !== undefined },
+      );
       const { config, created, stored } = await measured("save", () => configs.save(mac, content, allowOverwrite));
       if (created) observer.configFilesChanged(1);
       notifier.configSaved(mac, stored);
