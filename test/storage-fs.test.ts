@@ -8,10 +8,10 @@ import { isAppError } from "../src/core/errors.js";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { readAllBytes } from "../src/core/storage.js";
 import { createFsStorage } from "../src/plugins/storage/fs.js";
-import { testStorageDriver } from "./support/storage-conformance.js";
+import { type DriverContext, testStorageDriver } from "./support/storage-conformance.js";
 import { mountSmallVolume, smallVolumesAvailable } from "./support/tmpfs.js";
 
-async function fsDriver() {
+async function fsDriver(context: Partial<DriverContext> = {}) {
   const root = await mkdtemp(join(tmpdir(), "iot-fs-"));
   const dirs = { configs: join(root, "configs"), assets: join(root, "assets"), state: join(root, "state") };
   const logger = createMemoryLogger();
@@ -20,6 +20,7 @@ async function fsDriver() {
     assetsDir: dirs.assets,
     stateDir: dirs.state,
     logger,
+    wallClock: context.wallClock,
   });
   return {
     root,

@@ -46,9 +46,13 @@ const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).
 
 testStorageDriver({
   name: "r2 (inside workerd, local R2)",
-  create: async () => {
+  create: async ({ wallClock }) => {
     await emptyBucket();
-    return { driver: createR2Storage({ bucket, logger: createMemoryLogger() }), rawNames, cleanup: emptyBucket };
+    return {
+      driver: createR2Storage({ bucket, logger: createMemoryLogger(), wallClock }),
+      rawNames,
+      cleanup: emptyBucket,
+    };
   },
 });
 

@@ -15,6 +15,7 @@ import { drain, type Part, parseMultipart, readTextPart } from "./multipart.js";
 import { filenameProblem, normaliseFilename } from "./names.js";
 import type { OperationObserver, UploadErrorType } from "./observer.js";
 import { secondsSince } from "./observer.js";
+import { signatureRetainSeconds } from "./signature-retention.js";
 import type { AssetStore, StagedWrite } from "./storage.js";
 import { driftSeconds, type ParsedTimestamp, parseTimestamp } from "./timestamp.js";
 import {
@@ -59,11 +60,6 @@ export interface UploadDeps {
 const MAX_FIELD_BYTES = 4096;
 const REQUIRED = ["file", "timestamp", "signature"] as const;
 const TEXT_FIELDS = new Set(["timestamp", "signature", "signature_version"]);
-/**
- * How long a used signature is remembered: a timestamp accepted at server time S is valid
- * until at most S + 2 × tolerance; a minute more covers clock differences between servers.
- */
-const retainSeconds = (toleranceSeconds: number) => 2 * toleranceSeconds + 60;
 
 /** A storage failure during an upload, kept apart so metrics can say "filesystem". */
 class UploadStorageError extends AppError {
@@ -129,7 +125,7 @@ async function claim(deps: UploadDeps, collected: Collected, signature: Uint8Arr
   const key = await signatureKey(signature);
   let claimed: boolean;
   try {
-    claimed = await deps.assets.claimSignature(key, retainSeconds(deps.toleranceSeconds));
+    claimed = await deps.assets.claimSignature(key, signatureRetainSeconds(deps.toleranceSeconds));
   } catch (error) {
     throw new UploadStorageError(error);
   }

@@ -14,9 +14,15 @@ export interface DriverUnderTest {
   cleanup(): Promise<void>;
 }
 
+/** What the suite hands each driver it creates. */
+export interface DriverContext {
+  /** The wall clock the driver must use for one-time markers: the suite steps it instead of waiting. */
+  wallClock: () => number;
+}
+
 export interface ConformanceOptions {
   name: string;
-  create(): Promise<DriverUnderTest>;
+  create(context: DriverContext): Promise<DriverUnderTest>;
   /** Set when concurrent `ifAbsent` creates cannot be made exclusive (say why). */
   skipExclusiveCreate?: string;
 }
@@ -30,8 +36,10 @@ const text = async (driver: StorageDriver, area: "configs" | "assets", name: str
 export function testStorageDriver(options: ConformanceOptions): void {
   describe(`storage conformance: ${options.name}`, () => {
     let sut: DriverUnderTest;
+    let clockMs = 0;
     beforeEach(async () => {
-      sut = await options.create();
+      clockMs = Date.now();
+      sut = await options.create({ wallClock: () => clockMs });
     });
     afterEach(async () => {
       await sut.cleanup();

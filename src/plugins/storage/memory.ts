@@ -17,7 +17,13 @@ export interface MemoryStorage extends StorageDriver {
   setAvailable(available: boolean): void;
 }
 
-export function createMemoryStorage(): MemoryStorage {
+export interface MemoryStorageOptions {
+  /** Wall clock (ms since the epoch) for the expiry of one-time markers (tests step it); Date.now by default. */
+  wallClock?: () => number;
+}
+
+export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+  const wallClock = options.wallClock ?? Date.now;
   const areas: Record<Area, Map<string, Entry>> = { configs: new Map(), assets: new Map() };
   /** One-time markers: key → when it was claimed (ms). */
   const claims = new Map<string, number>();
@@ -111,7 +117,7 @@ export function createMemoryStorage(): MemoryStorage {
     async claimOnce(key, retainSeconds) {
       guard();
       if (!CLAIM_KEY.test(key)) throw new Error("claim keys are hex digests");
-      const now = Date.now();
+      const now = wallClock();
       for (const [old, at] of claims) if (at < now - retainSeconds * 1000) claims.delete(old);
       if (claims.has(key)) return false;
       claims.set(key, now);
