@@ -37,6 +37,10 @@ export function testStorageDriver(options: ConformanceOptions): void {
   describe(`storage conformance: ${options.name}`, () => {
     let sut: DriverUnderTest;
     let clockMs = 0;
+    /** Moves the driver's wall clock on, as if that many seconds had passed. */
+    const advance = (seconds: number) => {
+      clockMs += seconds * 1000;
+    };
     beforeEach(async () => {
       clockMs = Date.now();
       sut = await options.create({ wallClock: () => clockMs });
@@ -209,6 +213,26 @@ export function testStorageDriver(options: ConformanceOptions): void {
       expect(await sut.driver.list("assets")).toEqual([]);
       expect(await sut.driver.list("configs")).toEqual([]);
       await expect(sut.driver.claimOnce("../escape", 600)).rejects.toThrow();
+    });
+
+    it("keeps each one-time marker until its own expiry, even when a claim with a shorter retention sweeps", async () => {
+      // Two servers sharing the storage: one with TIMESTAMP_TOLERANCE_SECONDS=3600 (markers
+      // kept 2 × 3600 + 60 s), one with 5 (kept 70 s). Issue 16: the short one swept both.
+      const claimOnce = (key: string, retainSeconds: number) => sut.driver.claimOnce(key, retainSeconds);
+      const long = "1a".repeat(32);
+      const short = "2b".repeat(32);
+      expect(await claimOnce(long, 7260)).toBe(true);
+      expect(await claimOnce(short, 70)).toBe(true);
+      // Past the short marker's expiry and every driver's sweep interval (R2's is 10 min).
+      advance(660);
+      expect(await claimOnce("3c".repeat(32), 70)).toBe(true);
+      expect(await claimOnce(long, 70)).toBe(false);
+      // The short one has expired and is forgotten: markers do not pile up.
+      expect(await claimOnce(short, 70)).toBe(true);
+      // Past the long marker's own expiry, the next sweep forgets it too.
+      advance(7260);
+      expect(await claimOnce("4d".repeat(32), 70)).toBe(true);
+      expect(await claimOnce(long, 70)).toBe(true);
     });
 
     it("passes its health check when usable", async () => {

@@ -25,7 +25,7 @@ export interface MemoryStorageOptions {
 export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
   const wallClock = options.wallClock ?? Date.now;
   const areas: Record<Area, Map<string, Entry>> = { configs: new Map(), assets: new Map() };
-  /** One-time markers: key → when it was claimed (ms). */
+  /** One-time markers: key → when it expires (ms since the epoch). */
   const claims = new Map<string, number>();
   let available = true;
   const guard = () => {
@@ -118,9 +118,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       guard();
       if (!CLAIM_KEY.test(key)) throw new Error("claim keys are hex digests");
       const now = wallClock();
-      for (const [old, at] of claims) if (at < now - retainSeconds * 1000) claims.delete(old);
+      // Each marker by its own expiry: a short retention passed here never forgets a longer one's.
+      for (const [old, expiresAt] of claims) if (expiresAt < now) claims.delete(old);
       if (claims.has(key)) return false;
-      claims.set(key, now);
+      claims.set(key, now + retainSeconds * 1000);
       return true;
     },
     async releaseClaim(key) {
