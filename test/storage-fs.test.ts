@@ -1,17 +1,19 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isAppError } from "../src/core/errors.js";
 import { createMemoryLogger } from "../src/core/logger.js";
+import { LONGEST_SIGNATURE_RETAIN_SECONDS } from "../src/core/signature-retention.js";
 import { readAllBytes } from "../src/core/storage.js";
 import { createFsStorage } from "../src/plugins/storage/fs.js";
-import { testStorageDriver } from "./support/storage-conformance.js";
+import { LEDGER_DIR } from "../src/plugins/storage/fs-ledger.js";
+import { type DriverContext, testStorageDriver } from "./support/storage-conformance.js";
 import { mountSmallVolume, smallVolumesAvailable } from "./support/tmpfs.js";
 
-async function fsDriver() {
+async function fsDriver(context: Partial<DriverContext> = {}) {
   const root = await mkdtemp(join(tmpdir(), "iot-fs-"));
   const dirs = { configs: join(root, "configs"), assets: join(root, "assets"), state: join(root, "state") };
   const logger = createMemoryLogger();
@@ -20,6 +22,7 @@ async function fsDriver() {
     assetsDir: dirs.assets,
     stateDir: dirs.state,
     logger,
+    wallClock: context.wallClock,
   });
   return {
     root,
@@ -138,6 +141,48 @@ describe("filesystem driver specifics", () => {
       expect(outcomes.filter(Boolean)).toHaveLength(1);
     } finally {
       await first.cleanup();
+    }
+  });
+
+  it("writes each marker's own expiry into it, and keeps old-format markers (empty, or unreadable) for the longest retention", async () => {
+    const sut = await fsDriver();
+    try {
+      const markers = join(sut.dirs.state, LEDGER_DIR);
+      const path = (key: string) => join(markers, key);
+      const setAge = async (key: string, seconds: number) => {
+        const then = new Date(Date.now() - seconds * 1000);
+        await utimes(path(key), then, then);
+      };
+      // Written by servers before markers carried their expiry, two hours ago (a server with
+      // TIMESTAMP_TOLERANCE_SECONDS=3600 still needs them), and three years ago (no server does).
+      const [recent, truncated, ancient] = ["7e".repeat(32), "6d".repeat(32), "8f".repeat(32)];
+      await writeFile(path(recent), "");
+      await setAge(recent, 7200);
+      await writeFile(path(truncated), '{"expires_at":"20');
+      await setAge(truncated, 7200);
+      await writeFile(path(ancient), "");
+      await setAge(ancient, LONGEST_SIGNATURE_RETAIN_SECONDS + 3600);
+      // Not a marker of ours: a FIFO under a marker's name is left alone, and does not block the sweep.
+      const fifo = "5c".repeat(32);
+      execFileSync("mkfifo", [path(fifo)]);
+
+      // The driver's first claim sweeps, here with the 70 s retention of TIMESTAMP_TOLERANCE_SECONDS=5.
+      const key = "9a".repeat(32);
+      const before = Date.now();
+      expect(await sut.driver.claimOnce(key, 70)).toBe(true);
+      const expiresAt = Date.parse(
+        (JSON.parse(await readFile(path(key), "utf8")) as { expires_at: string }).expires_at,
+      );
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 70_000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 70_000);
+
+      expect(await sut.driver.claimOnce(recent, 70)).toBe(false);
+      expect(await sut.driver.claimOnce(truncated, 70)).toBe(false);
+      expect(await sut.driver.claimOnce(fifo, 70)).toBe(false);
+      expect(await sut.driver.claimOnce(ancient, 70)).toBe(true);
+      expect(sut.logger.entries.filter((e) => e.msg.includes("could not sweep"))).toEqual([]);
+    } finally {
+      await sut.cleanup();
     }
   });
 

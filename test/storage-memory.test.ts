@@ -1,4 +1,7 @@
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";
 import { testStorageDriver } from "./support/storage-conformance.js";
 
-testStorageDriver({ name: "memory", create: async () => ({ driver: createMemoryStorage(), cleanup: async () => {} }) });
+testStorageDriver({
+  name: "memory",
+  create: async ({ wallClock }) => ({ driver: createMemoryStorage({ wallClock }), cleanup: async () => {} }),
+});

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isAppError } from "../src/core/errors.js";
 import { createMemoryLogger } from "../src/core/logger.js";
+import { LONGEST_SIGNATURE_RETAIN_SECONDS } from "../src/core/signature-retention.js";
 import { readAllBytes } from "../src/core/storage.js";
 import { createR2Storage, STAGING_PREFIX } from "../src/plugins/storage/r2.js";
 import { LEDGER_PREFIX } from "../src/plugins/storage/r2-ledger.js";
@@ -46,9 +47,13 @@ const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).
 
 testStorageDriver({
   name: "r2 (inside workerd, local R2)",
-  create: async () => {
+  create: async ({ wallClock }) => {
     await emptyBucket();
-    return { driver: createR2Storage({ bucket, logger: createMemoryLogger() }), rawNames, cleanup: emptyBucket };
+    return {
+      driver: createR2Storage({ bucket, logger: createMemoryLogger(), wallClock }),
+      rawNames,
+      cleanup: emptyBucket,
+    };
   },
 });
 
@@ -192,9 +197,28 @@ describe("r2 driver specifics", () => {
     // Markers live outside configs/ and assets/.
     expect(await first.list("assets")).toEqual([]);
     expect((await allKeys()).every((k) => k.startsWith(LEDGER_PREFIX))).toBe(true);
-    // A retention of 0 s makes every marker expired: the next claim (a fresh driver: no sweep yet) removes them.
-    const third = createR2Storage({ bucket, logger: createMemoryLogger() });
-    expect(await third.claimOnce("6b".repeat(32), 0)).toBe(true);
+    // Each marker records its own expiry, in the same conditional PUT.
+    const expiresAt = Date.parse((await bucket.head(`${LEDGER_PREFIX}${key}`))?.customMetadata?.expires_at ?? "");
+    expect(expiresAt).toBeGreaterThan(Date.now() + 590_000);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 600_000);
+    // 11 minutes later, past that expiry, the next claim (a fresh isolate: its first claim sweeps) removes it.
+    const third = createR2Storage({ bucket, logger: createMemoryLogger(), wallClock: () => Date.now() + 660_000 });
+    expect(await third.claimOnce("6b".repeat(32), 600)).toBe(true);
     expect(await bucket.head(`${LEDGER_PREFIX}${key}`)).toBeNull();
+    expect(await bucket.head(`${LEDGER_PREFIX}${"6b".repeat(32)}`)).not.toBeNull();
+  });
+
+  it("keeps a marker stored before markers carried their expiry for the longest retention any Worker could use", async () => {
+    await emptyBucket();
+    const old = `${LEDGER_PREFIX}${"7e".repeat(32)}`;
+    await bucket.put(old, new Uint8Array(0));
+    const isolateAt = (aheadSeconds: number) =>
+      createR2Storage({ bucket, logger: createMemoryLogger(), wallClock: () => Date.now() + aheadSeconds * 1000 });
+    // Two hours on, an isolate with a 70 s retention (TIMESTAMP_TOLERANCE_SECONDS=5) sweeps: its writer's retention is unknown, so it stays.
+    expect(await isolateAt(7200).claimOnce("8f".repeat(32), 70)).toBe(true);
+    expect(await bucket.head(old)).not.toBeNull();
+    // Past the longest retention (2 × the largest tolerance + 60 s), it goes.
+    expect(await isolateAt(LONGEST_SIGNATURE_RETAIN_SECONDS + 60).claimOnce("9a".repeat(32), 70)).toBe(true);
+    expect(await bucket.head(old)).toBeNull();
   });
 });

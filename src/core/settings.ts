@@ -18,6 +18,7 @@ import {
   pem,
   tokenTypeList,
 } from "./setting-types.js";
+import { MAX_TIMESTAMP_TOLERANCE_SECONDS } from "./signature-retention.js";
 
 export { isLoopbackHost };
 
@@ -44,7 +45,7 @@ const SCHEMA = {
   STATE_DIR: optionalText,
   SIGNING_KEY_PATH: optionalText,
   SIGNING_KEY: pem.optional(),
-  TIMESTAMP_TOLERANCE_SECONDS: int(0, 31_536_000).default(300),
+  TIMESTAMP_TOLERANCE_SECONDS: int(0, MAX_TIMESTAMP_TOLERANCE_SECONDS).default(300),
   CORS_ORIGINS: origins.default(["http://localhost:3000"]),
   NOTIFY_URL: mqttUrl.optional(),
   // The older name of NOTIFY_URL, kept so existing deployments notice nothing.

@@ -96,7 +96,10 @@ export interface StorageDriver {
    * Records a one-time `key` (lower-case hex, e.g. the hash of a used upload signature)
    * with a create-only marker: true when this call recorded it, false when it was already
    * recorded. Exactly one of concurrent callers gets true, across every process or isolate
-   * sharing the storage. Markers older than `retainSeconds` may be forgotten.
+   * sharing the storage. The marker keeps its own expiry, `retainSeconds` from now: it is
+   * remembered at least that long whatever other callers pass (servers sharing the storage
+   * may be set up differently), and forgotten some time after. A marker past its expiry
+   * but not yet swept still answers false (its timestamp can no longer pass the check).
    */
   claimOnce(key: string, retainSeconds: number): Promise<boolean>;
   /** Forgets a marker made by `claimOnce` (its upload failed after the claim, so a retry must not be refused). */

@@ -9,6 +9,7 @@
  */
 import { AppError, isAppError, validationFailed } from "./errors.js";
 import { filenameProblem } from "./names.js";
+import { signatureRetainSeconds } from "./signature-retention.js";
 import type { StagedWrite } from "./storage.js";
 import { driftSeconds, type ParsedTimestamp, parseTimestamp } from "./timestamp.js";
 import type { UploadDeps } from "./upload.js";
@@ -51,12 +52,6 @@ export class UploadStorageError extends AppError {
 
 export const fieldError = (field: string, message: string) => validationFailed(message, { field });
 
-/**
- * How long a used signature is remembered: a timestamp accepted at server time S is valid
- * until at most S + 2 × tolerance; a minute more covers clock differences between servers.
- */
-const retainSeconds = (toleranceSeconds: number) => 2 * toleranceSeconds + 60;
-
 function missingFields(collected: Collected): void {
   const missing = REQUIRED.filter((f) => (f === "file" ? !collected.file : !collected.fields.has(f)));
   if (missing.length > 0) {
@@ -91,7 +86,7 @@ async function claim(
   const key = await signatureKey(signature);
   let claimed: boolean;
   try {
-    claimed = await deps.assets.claimSignature(key, retainSeconds(deps.toleranceSeconds));
+    claimed = await deps.assets.claimSignature(key, signatureRetainSeconds(deps.toleranceSeconds));
   } catch (error) {
     throw new UploadStorageError(error);
   }

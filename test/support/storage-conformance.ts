@@ -14,9 +14,15 @@ export interface DriverUnderTest {
   cleanup(): Promise<void>;
 }
 
+/** What the suite hands each driver it creates. */
+export interface DriverContext {
+  /** The wall clock the driver must use for one-time markers: the suite steps it instead of waiting. */
+  wallClock: () => number;
+}
+
 export interface ConformanceOptions {
   name: string;
-  create(): Promise<DriverUnderTest>;
+  create(context: DriverContext): Promise<DriverUnderTest>;
   /** Set when concurrent `ifAbsent` creates cannot be made exclusive (say why). */
   skipExclusiveCreate?: string;
 }
@@ -30,8 +36,14 @@ const text = async (driver: StorageDriver, area: "configs" | "assets", name: str
 export function testStorageDriver(options: ConformanceOptions): void {
   describe(`storage conformance: ${options.name}`, () => {
     let sut: DriverUnderTest;
+    let clockMs = 0;
+    /** Moves the driver's wall clock on, as if that many seconds had passed. */
+    const advance = (seconds: number) => {
+      clockMs += seconds * 1000;
+    };
     beforeEach(async () => {
-      sut = await options.create();
+      clockMs = Date.now();
+      sut = await options.create({ wallClock: () => clockMs });
     });
     afterEach(async () => {
       await sut.cleanup();
@@ -201,6 +213,26 @@ export function testStorageDriver(options: ConformanceOptions): void {
       expect(await sut.driver.list("assets")).toEqual([]);
       expect(await sut.driver.list("configs")).toEqual([]);
       await expect(sut.driver.claimOnce("../escape", 600)).rejects.toThrow();
+    });
+
+    it("keeps each one-time marker until its own expiry, even when a claim with a shorter retention sweeps", async () => {
+      // Two servers sharing the storage: one with TIMESTAMP_TOLERANCE_SECONDS=3600 (markers
+      // kept 2 × 3600 + 60 s), one with 5 (kept 70 s). Issue 16: the short one swept both.
+      const claimOnce = (key: string, retainSeconds: number) => sut.driver.claimOnce(key, retainSeconds);
+      const long = "1a".repeat(32);
+      const short = "2b".repeat(32);
+      expect(await claimOnce(long, 7260)).toBe(true);
+      expect(await claimOnce(short, 70)).toBe(true);
+      // Past the short marker's expiry and every driver's sweep interval (R2's is 10 min).
+      advance(660);
+      expect(await claimOnce("3c".repeat(32), 70)).toBe(true);
+      expect(await claimOnce(long, 70)).toBe(false);
+      // The short one has expired and is forgotten: markers do not pile up.
+      expect(await claimOnce(short, 70)).toBe(true);
+      // Past the long marker's own expiry, the next sweep forgets it too.
+      advance(7260);
+      expect(await claimOnce("4d".repeat(32), 70)).toBe(true);
+      expect(await claimOnce(long, 70)).toBe(true);
     });
 
     it("passes its health check when usable", async () => {

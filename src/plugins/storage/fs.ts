@@ -44,6 +44,8 @@ export interface FsStorageOptions {
   logger: Logger;
   /** Clock for cache revalidation (tests step it); performance.now by default. */
   now?: () => number;
+  /** Wall clock (ms since the epoch) for the expiry of one-time markers (tests step it); Date.now by default. */
+  wallClock?: () => number;
   /** Watch the directories for changes made by others (default true; tests turn it off to see the revalidation bound alone). */
   watch?: boolean;
 }
@@ -59,7 +61,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     await mkdir(dirs[area], { recursive: true });
     await sweepTemporaryFiles(dirs[area], area, logger);
   }
-  const ledger = await createFsLedger(options.stateDir, logger);
+  const ledger = await createFsLedger(options.stateDir, logger, options.wallClock);
   const listeners = new Set<ChangeListener>();
   /** Our own writes: the cache is already current; only listeners need telling. */
   const announce: ChangeListener = (area, name) => {

@@ -17,9 +17,15 @@ export interface MemoryStorage extends StorageDriver {
   setAvailable(available: boolean): void;
 }
 
-export function createMemoryStorage(): MemoryStorage {
+export interface MemoryStorageOptions {
+  /** Wall clock (ms since the epoch) for the expiry of one-time markers (tests step it); Date.now by default. */
+  wallClock?: () => number;
+}
+
+export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+  const wallClock = options.wallClock ?? Date.now;
   const areas: Record<Area, Map<string, Entry>> = { configs: new Map(), assets: new Map() };
-  /** One-time markers: key → when it was claimed (ms). */
+  /** One-time markers: key → when it expires (ms since the epoch). */
   const claims = new Map<string, number>();
   let available = true;
   const guard = () => {
@@ -111,10 +117,11 @@ export function createMemoryStorage(): MemoryStorage {
     async claimOnce(key, retainSeconds) {
       guard();
       if (!CLAIM_KEY.test(key)) throw new Error("claim keys are hex digests");
-      const now = Date.now();
-      for (const [old, at] of claims) if (at < now - retainSeconds * 1000) claims.delete(old);
+      const now = wallClock();
+      // Each marker by its own expiry: a short retention passed here never forgets a longer one's.
+      for (const [old, expiresAt] of claims) if (expiresAt < now) claims.delete(old);
       if (claims.has(key)) return false;
-      claims.set(key, now);
+      claims.set(key, now + retainSeconds * 1000);
       return true;
     },
     async releaseClaim(key) {

@@ -64,6 +64,8 @@ export interface R2StorageOptions {
   partBytes?: number;
   /** Page size of listings (R2 returns at most 1000 keys per call). */
   listPageSize?: number;
+  /** Wall clock (ms since the epoch) for the expiry of one-time markers (tests step it); Date.now by default. */
+  wallClock?: () => number;
 }
 
 export const STAGING_PREFIX = ".iotsupport-staging/";
@@ -100,7 +102,7 @@ export function createR2Storage(options: R2StorageOptions): StorageDriver {
   const partBytes = options.partBytes ?? MIN_PART_BYTES;
   const listPageSize = options.listPageSize ?? 1000;
   const hashes = new Map<string, { version: string; sha256: string }>();
-  const ledger = createR2Ledger(bucket, logger);
+  const ledger = createR2Ledger(bucket, logger, options.wallClock);
 
   /** SHA-256 of an object that was written without one: streamed, so memory stays flat. */
   const hashOf = async (object: R2Object): Promise<string> => {
