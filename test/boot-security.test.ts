@@ -49,6 +49,16 @@ async function caseDir(): Promise<string> {
   return dir;
 }
 
+/** ESP32_CONFIGS_DIR, ASSETS_DIR and STATE_DIR, apart from each other under `dir`, except those in `except`. */
+function apartFrom(dir: string, except: string[]): Record<string, string> {
+  const all = { ESP32_CONFIGS_DIR: "configs", ASSETS_DIR: "assets", STATE_DIR: "state" };
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([variable]) => !except.includes(variable))
+      .map(([variable, leaf]) => [variable, join(dir, leaf)]),
+  );
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "iot-boot-security-"));
 });
@@ -109,11 +119,12 @@ describe("unusable data directories", () => {
     );
 
     it(
-      "ASSETS_DIR=<DATA_DIR> is refused naming DATA_DIR, and no development key is written",
+      "ASSETS_DIR=<DATA_DIR> (the other directories elsewhere) is refused naming DATA_DIR, and no development key is written",
       async () => {
         const dir = await caseDir();
         const dataDir = join(dir, "data");
-        expectRefusal(await bootOutcome({ DATA_DIR: dataDir, ASSETS_DIR: dataDir }, command), "DATA_DIR");
+        const env = { DATA_DIR: dataDir, ASSETS_DIR: dataDir, ...apartFrom(await caseDir(), ["ASSETS_DIR"]) };
+        expectRefusal(await bootOutcome(env, command), "DATA_DIR");
         expect((await filesUnder(dir)).filter((f) => f.includes("dev-signing-key"))).toEqual([]);
       },
       OTHER_RUNTIME_TEST_MS,
@@ -124,7 +135,8 @@ describe("unusable data directories", () => {
 describe("the private key is never inside a served directory", () => {
   const devKeyFiles = async (dir: string) => (await filesUnder(dir)).filter((f) => f.includes("dev-signing-key"));
 
-  // DATA_DIR is <case>/srv/data in each.
+  // DATA_DIR is <case>/srv/data in each; the directories a case does not set are in a folder of their
+  // own, so that only the key's place is wrong (with the defaults, the layout check refuses first).
   it.each<[string, (caseRoot: string) => Record<string, string>]>([
     ["ASSETS_DIR=<DATA_DIR>", (c) => ({ ASSETS_DIR: join(c, "srv", "data") })],
     ["ESP32_CONFIGS_DIR=<DATA_DIR>", (c) => ({ ESP32_CONFIGS_DIR: join(c, "srv", "data") })],
@@ -132,7 +144,8 @@ describe("the private key is never inside a served directory", () => {
     ["ASSETS_DIR=<grandparent of DATA_DIR>", (c) => ({ ASSETS_DIR: c })],
   ])("%s: refused naming DATA_DIR before any development key is written", async (_name, served) => {
     const dir = await caseDir();
-    const env = { DATA_DIR: join(dir, "srv", "data"), ...served(dir) };
+    const set = served(dir);
+    const env = { DATA_DIR: join(dir, "srv", "data"), ...apartFrom(await caseDir(), Object.keys(set)), ...set };
     const line = expectRefusal(await bootOutcome(env), "DATA_DIR");
     expect(line).toContain("dev-signing-key.pem");
     expect(await devKeyFiles(dir)).toEqual([]);
