@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bootOutcome, expectRefusal, pemBody } from "./support/boot-outcome.js";
+import { apartFrom, bootOutcome, expectRefusal, pemBody } from "./support/boot-outcome.js";
 import { testKeys } from "./support/keys.js";
 import { npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./support/server.js";
 import { freshTimestamp } from "./support/upload-stream.js";
@@ -47,16 +47,6 @@ async function caseDir(): Promise<string> {
   const dir = join(root, `case-${++caseNumber}`);
   await mkdir(dir, { recursive: true });
   return dir;
-}
-
-/** ESP32_CONFIGS_DIR, ASSETS_DIR and STATE_DIR, apart from each other under `dir`, except those in `except`. */
-function apartFrom(dir: string, except: string[]): Record<string, string> {
-  const all = { ESP32_CONFIGS_DIR: "configs", ASSETS_DIR: "assets", STATE_DIR: "state" };
-  return Object.fromEntries(
-    Object.entries(all)
-      .filter(([variable]) => !except.includes(variable))
-      .map(([variable, leaf]) => [variable, join(dir, leaf)]),
-  );
 }
 
 beforeAll(async () => {
