@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bootOutcome, expectRefusal, pemBody } from "./support/boot-outcome.js";
+import { apartFrom, bootOutcome, expectRefusal, pemBody } from "./support/boot-outcome.js";
 import { testKeys } from "./support/keys.js";
 import { npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./support/server.js";
 import { freshTimestamp } from "./support/upload-stream.js";
@@ -109,11 +109,12 @@ describe("unusable data directories", () => {
     );
 
     it(
-      "ASSETS_DIR=<DATA_DIR> is refused naming DATA_DIR, and no development key is written",
+      "ASSETS_DIR=<DATA_DIR> (the other directories elsewhere) is refused naming DATA_DIR, and no development key is written",
       async () => {
         const dir = await caseDir();
         const dataDir = join(dir, "data");
-        expectRefusal(await bootOutcome({ DATA_DIR: dataDir, ASSETS_DIR: dataDir }, command), "DATA_DIR");
+        const env = { DATA_DIR: dataDir, ASSETS_DIR: dataDir, ...apartFrom(await caseDir(), ["ASSETS_DIR"]) };
+        expectRefusal(await bootOutcome(env, command), "DATA_DIR");
         expect((await filesUnder(dir)).filter((f) => f.includes("dev-signing-key"))).toEqual([]);
       },
       OTHER_RUNTIME_TEST_MS,
@@ -124,7 +125,8 @@ describe("unusable data directories", () => {
 describe("the private key is never inside a served directory", () => {
   const devKeyFiles = async (dir: string) => (await filesUnder(dir)).filter((f) => f.includes("dev-signing-key"));
 
-  // DATA_DIR is <case>/srv/data in each.
+  // DATA_DIR is <case>/srv/data in each; the directories a case does not set are in a folder of their
+  // own, so that only the key's place is wrong (with the defaults, the layout check refuses first).
   it.each<[string, (caseRoot: string) => Record<string, string>]>([
     ["ASSETS_DIR=<DATA_DIR>", (c) => ({ ASSETS_DIR: join(c, "srv", "data") })],
     ["ESP32_CONFIGS_DIR=<DATA_DIR>", (c) => ({ ESP32_CONFIGS_DIR: join(c, "srv", "data") })],
@@ -132,7 +134,8 @@ describe("the private key is never inside a served directory", () => {
     ["ASSETS_DIR=<grandparent of DATA_DIR>", (c) => ({ ASSETS_DIR: c })],
   ])("%s: refused naming DATA_DIR before any development key is written", async (_name, served) => {
     const dir = await caseDir();
-    const env = { DATA_DIR: join(dir, "srv", "data"), ...served(dir) };
+    const set = served(dir);
+    const env = { DATA_DIR: join(dir, "srv", "data"), ...apartFrom(await caseDir(), Object.keys(set)), ...set };
     const line = expectRefusal(await bootOutcome(env), "DATA_DIR");
     expect(line).toContain("dev-signing-key.pem");
     expect(await devKeyFiles(dir)).toEqual([]);

@@ -117,7 +117,8 @@ describe("filesystem driver specifics", () => {
       // A link that stays in the directory (e.g. "latest") is served.
       expect(await text("latest.bin")).toBe("firmware");
       expect(await text("fw-1.2.bin")).toBe("firmware");
-      expect((await sut.driver.list("assets")).sort()).toEqual(["fw-1.2.bin"]);
+      // The listing names exactly what reads serve: the link that stays inside too (issue 16).
+      expect((await sut.driver.list("assets")).sort()).toEqual(["fw-1.2.bin", "latest.bin"]);
     } finally {
       socketServer.close();
       await sut.cleanup();

@@ -116,6 +116,10 @@ function explain(body: ErrorBody, r: Refusal, facts: RequestFacts): string[] {
         `the server is handling too many uploads at once; try again ${when}, or pass --retries N to wait and retry automatically`,
       ];
     }
+    case "NAME_OCCUPIED":
+      return [
+        "the server's assets directory holds a directory with this file's name, which it will not remove; its operator must move it, or upload under another name",
+      ];
     case "STORAGE_FULL":
       return ["the server's storage is full; its operator must free space before anything more can be uploaded"];
     case "STORAGE_UNAVAILABLE":

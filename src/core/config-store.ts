@@ -6,7 +6,7 @@
 import { AppError, notFound, payloadTooLarge, recordExists } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { isMac, macOfConfigFile } from "./names.js";
-import { readAllBytes, type StorageDriver, sha256Hex } from "./storage.js";
+import { readAllBytes, rethrowOccupied, type StorageDriver, sha256Hex } from "./storage.js";
 import { createSummaryIndex } from "./summary-index.js";
 
 export type ConfigContent = Record<string, unknown>;
@@ -177,7 +177,9 @@ export function createConfigStore(driver: StorageDriver, logger: Logger, maxByte
       const bytes = new TextEncoder().encode(JSON.stringify(content, null, 2));
       // The route checks the stored size before serialising; this guards every other caller.
       if (bytes.length > maxBytes) throw payloadTooLarge(maxBytes);
-      const outcome = await driver.write("configs", configFile(mac), bytes, { ifAbsent: !allowOverwrite });
+      const outcome = await driver
+        .write("configs", configFile(mac), bytes, { ifAbsent: !allowOverwrite })
+        .catch((error: unknown) => rethrowOccupied(error, { mac_address: mac }));
       if (outcome === "exists") {
         throw recordExists(`Configuration for ${mac} already exists and allow_overwrite is false`, {
           mac_address: mac,

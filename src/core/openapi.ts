@@ -81,7 +81,9 @@ export function buildOpenApiDocument(version: string) {
           responses: {
             200: { description: "The stored configuration", content: json("DeviceConfig") },
             400: error("Invalid MAC (INVALID_OPERATION) or body (VALIDATION_FAILED)"),
-            409: error("Exists and allow_overwrite is false (RECORD_EXISTS)"),
+            409: error(
+              "Exists and allow_overwrite is false (RECORD_EXISTS), or a directory of that name is in the configs directory (NAME_OCCUPIED)",
+            ),
             413: error("Body larger than MAX_CONFIG_BYTES (PAYLOAD_TOO_LARGE)"),
           },
         }),
@@ -104,6 +106,7 @@ export function buildOpenApiDocument(version: string) {
           responses: {
             200: { description: "Stored", content: json("UploadResult") },
             400: error("VALIDATION_FAILED; details.field names the field at fault"),
+            409: error("A directory of that name is in the assets directory (NAME_OCCUPIED)"),
             413: error("Body larger than MAX_UPLOAD_BYTES (PAYLOAD_TOO_LARGE)"),
           },
         },

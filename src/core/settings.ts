@@ -153,7 +153,9 @@ function parseOne<K extends SettingName>(name: K, raw: string | undefined): z.ou
   return result.data as z.output<(typeof SCHEMA)[K]>;
 }
 
-const joinPath = (base: string, leaf: string) => `${base.replace(/[/\\]+$/, "")}/${leaf}`;
+/** Where a data directory is when its own variable is unset: `leaf` under DATA_DIR. */
+export const dataSubdirectory = (dataDir: string, leaf: "configs" | "assets" | "state") =>
+  `${dataDir.replace(/[/\\]+$/, "")}/${leaf}`;
 
 export function loadSettings(env: Env): Settings {
   const dataDir = parseOne("DATA_DIR", env.DATA_DIR);
@@ -166,9 +168,9 @@ export function loadSettings(env: Env): Settings {
     port: parseOne("PORT", env.PORT),
     host: parseOne("HOST", env.HOST),
     dataDir,
-    configsDir: parseOne("ESP32_CONFIGS_DIR", env.ESP32_CONFIGS_DIR) ?? joinPath(dataDir, "configs"),
-    assetsDir: parseOne("ASSETS_DIR", env.ASSETS_DIR) ?? joinPath(dataDir, "assets"),
-    stateDir: parseOne("STATE_DIR", env.STATE_DIR) ?? joinPath(dataDir, "state"),
+    configsDir: parseOne("ESP32_CONFIGS_DIR", env.ESP32_CONFIGS_DIR) ?? dataSubdirectory(dataDir, "configs"),
+    assetsDir: parseOne("ASSETS_DIR", env.ASSETS_DIR) ?? dataSubdirectory(dataDir, "assets"),
+    stateDir: parseOne("STATE_DIR", env.STATE_DIR) ?? dataSubdirectory(dataDir, "state"),
     signingKeyPath,
     signingKey,
     timestampToleranceSeconds: parseOne("TIMESTAMP_TOLERANCE_SECONDS", env.TIMESTAMP_TOLERANCE_SECONDS),

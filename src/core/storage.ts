@@ -9,7 +9,7 @@
  * Checks that are the same for every driver (name validation, JSON parsing,
  * summaries) live here once, not in each driver.
  */
-import { AppError } from "./errors.js";
+import { AppError, isAppError } from "./errors.js";
 import { checkFilename, macOfConfigFile } from "./names.js";
 
 export type Area = "configs" | "assets";
@@ -52,7 +52,12 @@ export interface ReadOptions {
   range?: ByteRange;
 }
 
-/** `created`: no object existed; `replaced`: one was overwritten; `exists`: refused because one exists. */
+/**
+ * `created`: no object existed; `replaced`: one was overwritten; `exists`: refused because one exists.
+ * "Exists" means exactly "a read would return it", for every operation of a driver: an entry
+ * under the name that reads treat as absent (the filesystem driver's links out of the
+ * directory, FIFOs) does not make a write `exists` or `replaced`, nor a remove true.
+ */
 export type WriteOutcome = "created" | "replaced" | "exists";
 
 /** A streamed write that becomes visible all at once on `commit`, or leaves nothing on `abort`. */
@@ -84,13 +89,16 @@ export interface StorageDriver {
    * means "ask `read`", never "absent". Lets device reads skip the async path entirely.
    */
   peek?(area: Area, name: string): HeldObject | undefined;
-  /** Atomic write of a whole object. With `ifAbsent`, exactly one of concurrent creators wins. */
+  /**
+   * Atomic write of a whole object. With `ifAbsent`, exactly one of concurrent creators wins.
+   * Throws NAME_OCCUPIED when the name is held by something no read sees that a file cannot replace.
+   */
   write(area: Area, name: string, data: Uint8Array, options?: { ifAbsent?: boolean }): Promise<WriteOutcome>;
   /** Starts a streamed write; memory use must not grow with the object's size. */
   stage(area: Area, name: string): Promise<StagedWrite>;
-  /** True when something was removed. */
+  /** True when an object a read would return was removed; anything else under the name is left alone. */
   remove(area: Area, name: string): Promise<boolean>;
-  /** Object names in the area, in no particular order. */
+  /** Names of the objects a read would return, in no particular order. */
   list(area: Area): Promise<string[]>;
   /**
    * Records a one-time `key` (lower-case hex, e.g. the hash of a used upload signature)
@@ -133,6 +141,26 @@ export const storageUnavailable = (reason: string, cause?: unknown) =>
 export const storageFull = (cause?: unknown) =>
   new AppError("STORAGE_FULL", "Storage is full: nothing was stored; free space on the server and retry", { cause });
 
+/**
+ * A write found its name taken by something no read sees and a file cannot replace (a
+ * directory): nothing was stored. It is not ours to delete, so the operator must move it.
+ * The message names the object, never the server path.
+ */
+export const nameOccupied = (area: Area, name: string, details: Record<string, unknown> = {}, cause?: unknown) =>
+  new AppError(
+    "NAME_OCCUPIED",
+    `Cannot store ${name}: the ${area} directory holds a directory of that name, which the server does not remove; remove or rename it, then retry`,
+    { details, cause },
+  );
+
+/** Re-raises a driver's NAME_OCCUPIED with the details the API gives for the record (the driver knows only a name). */
+export function rethrowOccupied(error: unknown, details: Record<string, unknown>): never {
+  if (isAppError(error) && error.code === "NAME_OCCUPIED") {
+    throw new AppError(error.code, error.message, { details, cause: error.cause });
+  }
+  throw error;
+}
+
 /** Keys of one-time markers: hex digests only, so a key can never name a path or an object elsewhere. */
 export const CLAIM_KEY = /^[0-9a-f]{16,128}$/;
 
@@ -167,8 +195,12 @@ export interface AssetStore {
 
 export function createAssetStore(driver: StorageDriver): AssetStore {
   return {
-    // Checked here too, not only by the route, so no caller can write outside the area.
-    stage: async (name) => driver.stage("assets", checkFilename(name)),
+    async stage(name) {
+      // Checked here too, not only by the route, so no caller can write outside the area.
+      const filename = checkFilename(name);
+      const staged = await driver.stage("assets", filename);
+      return { ...staged, commit: () => staged.commit().catch((error) => rethrowOccupied(error, { filename })) };
+    },
     claimSignature: (key, retainSeconds) => driver.claimOnce(key, retainSeconds),
     releaseSignature: (key) => driver.releaseClaim(key),
   };

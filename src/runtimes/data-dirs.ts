@@ -5,9 +5,10 @@
  */
 import { constants } from "node:fs";
 import { access, mkdir, realpath, stat } from "node:fs/promises";
-import { basename, dirname, join, normalize, sep } from "node:path";
+import { basename, dirname, join, normalize } from "node:path";
 import type { Settings } from "../core/settings.js";
 import { SettingsError } from "../core/settings.js";
+import { assertSeparateDirectories, isWithin } from "./data-dir-layout.js";
 
 /** The errno code, or the error's name where a runtime gives none (Deno's NotCapable, for one). */
 const codeOf = (error: unknown) =>
@@ -32,10 +33,9 @@ export async function prepareDirectory(dir: string, variable: string): Promise<v
   }
 }
 
-const isWithin = (path: string, root: string) =>
-  path === root || path.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
-
 export async function prepareDataDirectories(settings: Settings): Promise<void> {
+  // Before anything is created: a refused layout leaves nothing behind.
+  await assertSeparateDirectories(settings);
   const dirs: Array<[string, string]> = [
     [settings.configsDir, "ESP32_CONFIGS_DIR"],
     [settings.assetsDir, "ASSETS_DIR"],

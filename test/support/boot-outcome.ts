@@ -2,6 +2,7 @@
  * How a server's boot ended, for tests of what the boot refuses: a refusal is a non-zero
  * exit with one plain line (not a JSON log line) naming the variable, and no stack trace.
  */
+import { join } from "node:path";
 import { expect } from "vitest";
 import { type Command, spawnServer } from "./server.js";
 
@@ -45,3 +46,13 @@ export function expectRefusal(outcome: BootOutcome, variable: string): string {
 
 /** The base64 lines of a PEM: none of them may appear in any output. */
 export const pemBody = (pem: string) => pem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
+
+/** ESP32_CONFIGS_DIR, ASSETS_DIR and STATE_DIR, apart from each other under `dir`, except those in `except`. */
+export function apartFrom(dir: string, except: string[]): Record<string, string> {
+  const all = { ESP32_CONFIGS_DIR: "configs", ASSETS_DIR: "assets", STATE_DIR: "state" };
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([variable]) => !except.includes(variable))
+      .map(([variable, leaf]) => [variable, join(dir, leaf)]),
+  );
+}

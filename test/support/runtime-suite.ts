@@ -2,10 +2,11 @@
  * What every non-Node runtime's entry point must show as a real process started by
  * its npm script: the HTTP contract with MQTT over WebSocket to a private broker,
  * a graceful exit 0 on SIGTERM/SIGINT after flushing notifications, and a one-line,
- * non-zero boot failure on an invalid setting. Called in one line per runtime.
+ * non-zero boot failure on an invalid setting, and hostile entries in the data directories
+ * answered alike by every route. Called in one line per runtime.
  */
 import { execFileSync } from "node:child_process";
-import { symlink, writeFile } from "node:fs/promises";
+import { lstat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { httpContractInModes } from "./auth-modes.js";
@@ -92,6 +93,34 @@ export function runtimeSuite(runtime: "deno" | "bun"): void {
       expect(await Promise.all(["key.bin", "pipe.bin", "pipe.bin", "latest.bin"].map(status))).toEqual([
         404, 404, 404, 200,
       ]);
+    });
+
+    it("gives every route the reads' answer for such entries: PUT replaces them, DELETE leaves them (404), the listing agrees", async () => {
+      server = await spawnServer({}, undefined, command);
+      const configs = join(server.dataDir, "configs");
+      const [out, pipe, inside] = ["aa-bb-cc-dd-ee-01", "aa-bb-cc-dd-ee-02", "aa-bb-cc-dd-ee-03"];
+      await writeFile(join(server.dataDir, "elsewhere.json"), "{}");
+      await symlink("../elsewhere.json", join(configs, `${out}.json`));
+      execFileSync("mkfifo", [join(configs, `${pipe}.json`)]);
+      await writeFile(join(configs, "shared.txt"), '{"deviceName":"shared"}');
+      await symlink("shared.txt", join(configs, `${inside}.json`));
+      const url = (mac: string) => `${server?.url}/api/configs/${mac}`;
+      const createOnly = { content: { deviceName: "new" }, allow_overwrite: false };
+      const put = (mac: string) =>
+        fetch(url(mac), {
+          method: "PUT",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(createOnly),
+        });
+      expect((await fetch(url(out), { method: "DELETE" })).status).toBe(404);
+      expect((await lstat(join(configs, `${out}.json`))).isSymbolicLink()).toBe(true);
+      expect((await put(pipe)).status).toBe(200);
+      expect((await lstat(join(configs, `${pipe}.json`))).isFile()).toBe(true);
+      expect((await put(inside)).status).toBe(409);
+      const listing = (await (await fetch(`${server.url}/api/configs`)).json()) as {
+        configs: Array<{ mac_address: string }>;
+      };
+      expect(listing.configs.map((c) => c.mac_address)).toEqual([pipe, inside]);
     });
 
     it("stops at boot with one line naming PORT for PORT=abc, exit code non-zero", async () => {

@@ -2,33 +2,31 @@
  * Filesystem storage driver (Node, Deno, Bun through `node:fs`).
  *
  * Atomicity: every write goes to a uniquely named temporary file in the target
- * directory, is flushed to disk, then appears under its final name in one step:
- * `link` (fails if the name exists, which is what makes `ifAbsent` race-free) or
- * `rename` (atomic replace). The directory is then flushed so the new entry survives
- * a crash. Temporary files are removed on every failure path and swept at start-up.
+ * directory, is flushed to disk, then appears under its final name in one step
+ * (fs-publish.ts: `link` where the name is free, `rename` over what holds it). Temporary
+ * files are removed on every failure path and swept at start-up.
+ *
+ * A name exists when a read would see it (fs-names.ts), for writes, removes and the
+ * listing alike: an entry reads treat as absent (a link out of the directory, a FIFO) is
+ * replaced by a create-only write, and left alone by a remove.
  *
  * The data directories are created at start-up only: a directory that disappears
  * while running is reported as unavailable, never silently re-created.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { BigIntStats } from "node:fs";
-import { type FileHandle, link, mkdir, open, readdir, rename, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { errorFields, type LogFields, type Logger } from "../../core/logger.js";
-import {
-  type Area,
-  type StagedWrite,
-  type StorageDriver,
-  storageUnavailable,
-  type WriteOutcome,
-} from "../../core/storage.js";
+import type { Logger } from "../../core/logger.js";
+import { type Area, type StagedWrite, type StorageDriver, storageUnavailable } from "../../core/storage.js";
 import { createFileCache, versionOf } from "./fs-cache.js";
 import { createFsLedger } from "./fs-ledger.js";
+import { namesSeenByReads, seenByReads } from "./fs-names.js";
+import { createPublisher } from "./fs-publish.js";
 import { createFsPeek, createFsReader } from "./fs-read.js";
 import {
   directoryProblem,
   errno,
-  isTempName,
   sweepTemporaryFiles,
   syncDirectory,
   TEMP_PREFIX,
@@ -75,52 +73,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
   };
   const watch = options.watch === false ? undefined : watchDirectories(dirs, changed, logger);
 
-  /** Maps a failure on the directory itself to "unavailable", a full volume to "full"; others pass through. */
-  const translate = async (area: Area, error: unknown): Promise<never> => {
-    throwIfDiskFull(error);
-    if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") {
-      const problem = await directoryProblem(dirs[area], area);
-      if (problem) throw storageUnavailable(problem, error);
-    }
-    throw error;
-  };
-
-  const removeQuietly = async (path: string, context: LogFields) => {
-    try {
-      await unlink(path);
-    } catch (error) {
-      if (errno(error) !== "ENOENT")
-        logger.warn("could not remove temporary file", { ...context, ...errorFields(error) });
-    }
-  };
-
-  /** Makes the finished temporary file visible under `name`. */
-  const publish = async (area: Area, tmp: string, name: string, ifAbsent: boolean): Promise<WriteOutcome> => {
-    const target = join(dirs[area], name);
-    try {
-      await link(tmp, target);
-      await removeQuietly(tmp, { area });
-      await syncDirectory(dirs[area], logger);
-      return "created";
-    } catch (error) {
-      if (errno(error) !== "EEXIST") {
-        await removeQuietly(tmp, { area });
-        return translate(area, error);
-      }
-    }
-    if (ifAbsent) {
-      await removeQuietly(tmp, { area });
-      return "exists";
-    }
-    try {
-      await rename(tmp, target);
-    } catch (error) {
-      await removeQuietly(tmp, { area });
-      return translate(area, error);
-    }
-    await syncDirectory(dirs[area], logger);
-    return "replaced";
-  };
+  const { translate, removeQuietly, publish } = createPublisher(dirs, logger);
 
   const openTemp = async (area: Area): Promise<{ path: string; handle: FileHandle }> => {
     const path = join(dirs[area], tempName());
@@ -222,6 +175,15 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
     },
 
     async remove(area, name) {
+      // Only what a read would see is removed; anything else under the name is someone
+      // else's and left alone. Remaining window: unlink cannot be made conditional on what it
+      // removes, so an entry another process swaps in after this check is removed instead
+      // (this process's own writes to the name are ordered behind this remove).
+      if (!(await seenByReads(dirs[area], name))) {
+        const problem = await directoryProblem(dirs[area], area);
+        if (problem) throw storageUnavailable(problem);
+        return false;
+      }
       forgetContent(join(dirs[area], name));
       try {
         await unlink(join(dirs[area], name));
@@ -243,8 +205,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
 
     async list(area) {
       try {
-        const entries = await readdir(dirs[area], { withFileTypes: true });
-        return entries.filter((e) => e.isFile() && !isTempName(e.name)).map((e) => e.name);
+        return await namesSeenByReads(dirs[area]);
       } catch (error) {
         return translate(area, error);
       }
