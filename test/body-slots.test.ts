@@ -1,9 +1,9 @@
 /** The upload slots' bookkeeping and the client key a share is counted under (core/body-slots.ts, client-address.ts). */
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { clientKey, createBodySlots } from "../src/core/body-slots.js";
-import { clientAddress } from "../src/core/client-address.js";
 import { isAppError } from "../src/core/errors.js";
+import { clientKey, createBodySlots } from "../src/features/request-limits/body-slots.js";
+import { clientAddress } from "../src/features/request-limits/client-address.js";
 
 const codeOf = (work: () => unknown) => {
   try {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from "vitest";
 import { compose } from "../src/core/compose.js";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { loadSettings } from "../src/core/settings.js";
-import { importVerificationKey } from "../src/core/signing-key.js";
+import { importVerificationKey } from "../src/features/assets/signing-key.js";
 import { createMetrics } from "../src/plugins/metrics/index.js";
 import { createNoopSink } from "../src/plugins/sinks/noop.js";
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";

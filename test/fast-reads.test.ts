@@ -8,7 +8,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FastAnswer, fastResponse } from "../src/core/fast-reads.js";
+import { type FastAnswer, fastResponse } from "../src/features/device-reads/fast-reads.js";
 import { createTestApp, type TestApp } from "./support/app.js";
 import { metricValue } from "./support/http.js";
 

@@ -7,8 +7,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { inexactNumber } from "../src/core/json-numbers.js";
-import { indentedJsonSize, jsonStringLength, utf8Length } from "../src/core/json-size.js";
+import { inexactNumber } from "../src/features/configs/json-numbers.js";
+import { indentedJsonSize, jsonStringLength, utf8Length } from "../src/features/configs/json-size.js";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();

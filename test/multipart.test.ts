@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isAppError } from "../src/core/errors.js";
-import { boundaryOf, drain, type Part, parseMultipart, readTextPart } from "../src/core/multipart.js";
+import { boundaryOf, drain, type Part, parseMultipart, readTextPart } from "../src/features/assets/multipart.js";
 
 const B = "----testBoundary7MA4YWxkTrZu0gW";
 const enc = new TextEncoder();

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AUTH_FAILURE_REASONS } from "../src/core/auth/outcome.js";
+import { AUTH_FAILURE_REASONS } from "../src/core/auth/contract.js";
 import { AppError, ERROR_CODES, type ErrorCode, statusOf, toErrorBody } from "../src/core/errors.js";
 import { TOPICS } from "../src/core/sinks/contract.js";
 import { METRICS } from "../src/plugins/metrics/table.js";

@@ -1,6 +1,11 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { decodeSignature, importVerificationKey, SigningKeyError, verifySignature } from "../src/core/signing-key.js";
+import {
+  decodeSignature,
+  importVerificationKey,
+  SigningKeyError,
+  verifySignature,
+} from "../src/features/assets/signing-key.js";
 import { publicKeyWithExponent, rsaKeyForms, testKeys } from "./support/keys.js";
 
 const keys = testKeys();

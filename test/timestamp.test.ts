@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { driftSeconds, type ParsedTimestamp, parseTimestamp } from "../src/core/timestamp.js";
+import { driftSeconds, type ParsedTimestamp, parseTimestamp } from "../src/features/assets/timestamp.js";
 
 const parsed = (text: string): ParsedTimestamp => {
   const result = parseTimestamp(text);

@@ -5,17 +5,17 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { assetRoutes } from "../features/assets/routes.js";
+import { configRoutes } from "../features/configs/routes.js";
+import { fileRoutes } from "../features/device-reads/routes.js";
+import { healthRoutes } from "../features/health/routes.js";
+import { docsRoutes } from "../plugins/docs/routes.js";
+import { metricsRoutes } from "../plugins/metrics/route.js";
 import { authGate, isAdminRoute } from "./auth/gate.js";
 import { allowedHosts } from "./auth/hosts.js";
 import type { AppDeps, AppEnv } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./http-errors.js";
 import { secondsSince } from "./observer.js";
-import { assetRoutes } from "./routes/assets.js";
-import { configRoutes } from "./routes/configs.js";
-import { docsRoutes } from "./routes/docs.js";
-import { fileRoutes } from "./routes/files.js";
-import { healthRoutes } from "./routes/health.js";
-import { metricsRoutes } from "./routes/metrics.js";
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();

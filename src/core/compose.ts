@@ -4,22 +4,25 @@
  * the parts only they can build (storage driver, metrics registry, key, sink).
  */
 import type { Context } from "hono";
+import { createAssetStore } from "../features/assets/store.js";
+import { createConfigStore } from "../features/configs/store.js";
+import { createFastReads, type FastReads } from "../features/device-reads/fast-reads.js";
+import { clientAddress } from "../features/request-limits/client-address.js";
 import { createApp } from "./app.js";
-import { createAuthPolicy } from "./auth/policy.js";
-import { clientAddress } from "./client-address.js";
-import { createConfigStore } from "./config-store.js";
+import type { AuthPolicy } from "./auth/contract.js";
 import type { AppDeps } from "./deps.js";
-import { createFastReads, type FastReads } from "./fast-reads.js";
 import type { Logger } from "./logger.js";
 import { createNotifier, type Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
 import { orderWrites } from "./ordered-writes.js";
 import { adminAuthConfigured, isLoopbackHost, type Settings } from "./settings.js";
 import type { NotificationSink } from "./sinks/contract.js";
-import { createAssetStore, type StorageDriver } from "./storage.js";
+import type { StorageDriver } from "./storage.js";
 
 export interface ComposeOptions {
   settings: Settings;
+  /** Who may call what, from the auth plugin (src/plugins/auth); none: the original's anonymous API. */
+  auth?: AuthPolicy;
   logger: Logger;
   storage: StorageDriver;
   sink: NotificationSink;
@@ -76,7 +79,7 @@ export function compose(options: ComposeOptions): Composed {
       allowReuse: settings.uploadSignatureReuse === "allow",
     },
     corsOrigins: settings.corsOrigins,
-    auth: createAuthPolicy(settings),
+    auth: options.auth ?? {},
     refusedBodies: options.refusedBodies ?? "background",
     sendNative: options.sendNative,
     clientAddress: (c) => clientAddress(c, settings.clientIpHeader ?? options.clientIpHeader, options.peerAddress),

@@ -1,12 +1,13 @@
 /** Everything the HTTP app needs, passed in by a runtime entry point (or a test). */
 import type { Context } from "hono";
-import type { AuthPolicy } from "./auth/policy.js";
-import type { ConfigStore } from "./config-store.js";
+import type { AssetStore } from "../features/assets/store.js";
+import type { ConfigStore } from "../features/configs/store.js";
+import type { AuthPolicy } from "./auth/contract.js";
 import type { Logger } from "./logger.js";
 import type { Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
 import type { NotificationSink } from "./sinks/contract.js";
-import type { AssetStore, StorageDriver } from "./storage.js";
+import type { StorageDriver } from "./storage.js";
 
 export interface AppDeps {
   storage: StorageDriver;

@@ -3,7 +3,7 @@
  * the metrics plugin implements it with prom-client, and tests or runtimes without
  * metrics pass `silentObserver`.
  */
-import type { AuthFailureReason } from "./auth/outcome.js";
+import type { AuthFailureReason } from "./auth/contract.js";
 
 export type ConfigOperation = "list" | "get" | "save" | "delete";
 export type OperationStatus = "success" | "error";

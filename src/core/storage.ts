@@ -10,7 +10,6 @@
  * summaries) live here once, not in each driver.
  */
 import { AppError, isAppError } from "./errors.js";
-import { checkFilename, macOfConfigFile } from "./names.js";
 
 export type Area = "configs" | "assets";
 
@@ -164,11 +163,6 @@ export function rethrowOccupied(error: unknown, details: Record<string, unknown>
 /** Keys of one-time markers: hex digests only, so a key can never name a path or an object elsewhere. */
 export const CLAIM_KEY = /^[0-9a-f]{16,128}$/;
 
-/** How many config files the driver holds (names only, nothing is read). */
-export async function countConfigFiles(driver: StorageDriver): Promise<number> {
-  return (await driver.list("configs")).filter((name) => macOfConfigFile(name) !== undefined).length;
-}
-
 export async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -183,25 +177,4 @@ export async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<
     offset += chunk.byteLength;
   }
   return out;
-}
-
-export interface AssetStore {
-  /** Starts the streamed write of an asset, stored under the NFC form of `name`. */
-  stage(name: string): Promise<StagedWrite>;
-  /** One-time use of upload signatures: true when this call recorded `key`. */
-  claimSignature(key: string, retainSeconds: number): Promise<boolean>;
-  releaseSignature(key: string): Promise<void>;
-}
-
-export function createAssetStore(driver: StorageDriver): AssetStore {
-  return {
-    async stage(name) {
-      // Checked here too, not only by the route, so no caller can write outside the area.
-      const filename = checkFilename(name);
-      const staged = await driver.stage("assets", filename);
-      return { ...staged, commit: () => staged.commit().catch((error) => rethrowOccupied(error, { filename })) };
-    },
-    claimSignature: (key, retainSeconds) => driver.claimOnce(key, retainSeconds),
-    releaseSignature: (key) => driver.releaseClaim(key),
-  };
 }

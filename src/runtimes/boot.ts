@@ -10,7 +10,7 @@ import type { AppDeps } from "../core/deps.js";
 import type { FlushResult } from "../core/notifier.js";
 import type { Env } from "../core/settings.js";
 import type { SinkPlugin } from "../core/sinks/plugin.js";
-import { countConfigFiles } from "../core/storage.js";
+import { countConfigFiles } from "../features/configs/count.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
 import { prepareDataDirectories } from "./data-dirs.js";
 import { type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";

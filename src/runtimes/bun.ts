@@ -4,7 +4,7 @@
  */
 import process from "node:process";
 import { collectDefaultMetrics } from "prom-client";
-import { fastResponse } from "../core/fast-reads.js";
+import { fastResponse } from "../features/device-reads/fast-reads.js";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 
 /** The little of Bun.serve used here, so type-checking needs no Bun types. */

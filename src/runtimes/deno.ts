@@ -6,7 +6,7 @@
  * but its event-loop lag never moves (a 200 ms block read as 6 µs) and it reports
  * Deno's emulated Node version, so a dashboard would be told wrong things.
  */
-import { fastResponse } from "../core/fast-reads.js";
+import { fastResponse } from "../features/device-reads/fast-reads.js";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 
 /** The little of the Deno namespace used here, so type-checking needs no Deno types. */

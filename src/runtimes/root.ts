@@ -7,11 +7,12 @@
 import { type Composed, compose } from "../core/compose.js";
 import { createJsonLogger, type Logger, type LogLevel } from "../core/logger.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
-import { importVerificationKey, SigningKeyError } from "../core/signing-key.js";
 import type { NotificationSink } from "../core/sinks/contract.js";
 import type { RuntimeInfo, SinkPlugin } from "../core/sinks/plugin.js";
 import { redactPluginSettings, SinkRegistry } from "../core/sinks/registry.js";
 import type { StorageDriver } from "../core/storage.js";
+import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
+import { createAuthPolicy } from "../plugins/auth/policy.js";
 import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
 import { SINK_PLUGINS } from "../plugins/sinks/index.js";
 import { createNoopSink } from "../plugins/sinks/noop.js";
@@ -144,6 +145,7 @@ export async function bootRuntime(
 
     const composed = compose({
       settings,
+      auth: createAuthPolicy(settings),
       logger,
       storage,
       sink,

@@ -20,7 +20,7 @@ import { correlationIdOf } from "../core/correlation-id.js";
 import { AppError, toErrorBody } from "../core/errors.js";
 import { errorFields, type Logger } from "../core/logger.js";
 import { adminAuthConfigured, redactSettings, type Settings, SettingsError } from "../core/settings.js";
-import { countConfigFiles } from "../core/storage.js";
+import { countConfigFiles } from "../features/configs/count.js";
 import { createR2Storage } from "../plugins/storage/r2.js";
 import { BootError, type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
 import { RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";

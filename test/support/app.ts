@@ -10,9 +10,10 @@ import { Registry } from "prom-client";
 import { compose } from "../../src/core/compose.js";
 import { createMemoryLogger } from "../../src/core/logger.js";
 import { loadSettings, type Settings } from "../../src/core/settings.js";
-import { importVerificationKey } from "../../src/core/signing-key.js";
 import type { Notification, NotificationSink } from "../../src/core/sinks/contract.js";
 import type { StorageDriver } from "../../src/core/storage.js";
+import { importVerificationKey } from "../../src/features/assets/signing-key.js";
+import { createAuthPolicy } from "../../src/plugins/auth/policy.js";
 import { createMetrics } from "../../src/plugins/metrics/index.js";
 import { createFsStorage } from "../../src/plugins/storage/fs.js";
 import { createMemoryStorage } from "../../src/plugins/storage/memory.js";
@@ -83,6 +84,7 @@ async function assemble(kind: StorageKind, env: Record<string, string>, root: st
   const metrics = createMetrics(registry);
   const { app, fastReads } = compose({
     settings,
+    auth: createAuthPolicy(settings),
     logger,
     storage,
     sink,

@@ -6,7 +6,7 @@
  * words rather than from the server's json-numbers.ts and json-size.ts.
  */
 import fc from "fast-check";
-import { MAX_CONTENT_DEPTH } from "../../src/core/schemas.js";
+import { MAX_CONTENT_DEPTH } from "../../src/features/configs/schemas.js";
 
 const enc = new TextEncoder();
 

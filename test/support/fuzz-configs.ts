@@ -4,7 +4,7 @@
  * so `__proto__` and duplicate keys reach the server as written, plus damaged bytes).
  */
 import fc from "fast-check";
-import { MAX_CONTENT_DEPTH } from "../../src/core/schemas.js";
+import { MAX_CONTENT_DEPTH } from "../../src/features/configs/schemas.js";
 import { concatBytes } from "./fuzz-helpers.js";
 
 const enc = new TextEncoder();

@@ -8,8 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../deps.js";
 import { AppError } from "../errors.js";
 import type { OperationObserver } from "../observer.js";
-import type { Authenticator } from "./authenticator.js";
-import type { AuthOutcome } from "./outcome.js";
+import type { Authenticator, AuthOutcome } from "./contract.js";
 
 const REALM = "iot-support";
 const RETRY_AFTER_SECONDS = 5;

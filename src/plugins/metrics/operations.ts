@@ -3,7 +3,7 @@
  * uploads, signatures, HTTP requests, authentication refusals) into the instruments of
  * the metrics table.
  */
-import { AUTH_FAILURE_REASONS } from "../../core/auth/outcome.js";
+import { AUTH_FAILURE_REASONS } from "../../core/auth/contract.js";
 import type { OperationObserver } from "../../core/observer.js";
 import type { Instruments } from "./instruments.js";
 

@@ -4,7 +4,7 @@
  * compared with every configured hash in constant time: the comparison never stops at
  * the first differing byte nor at the first match, so timing tells nothing.
  */
-import { sha256Hex } from "../storage.js";
+import { sha256Hex } from "../../core/storage.js";
 
 export interface TokenHashes {
   /** True when `token` hashes to one of the configured hashes. */

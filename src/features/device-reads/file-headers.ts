@@ -3,8 +3,8 @@
  * runtimes' fast path for cached configs (fast-reads.ts) must send exactly the same.
  */
 
+import type { Area } from "../../core/storage.js";
 import { contentTypeFor, etagOf } from "./http-range.js";
-import type { Area } from "./storage.js";
 
 export function fileHeaders(area: Area, name: string, sha256: string, lastModified: Date): Record<string, string> {
   const headers: Record<string, string> = {

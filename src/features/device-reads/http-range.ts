@@ -3,7 +3,7 @@
  * stored SHA-256, If-None-Match → 304, and a single `Range` (206/416) so an
  * interrupted firmware download can resume. Pure functions over header values.
  */
-import type { ByteRange } from "./storage.js";
+import type { ByteRange } from "../../core/storage.js";
 
 export const etagOf = (sha256: string) => `"${sha256}"`;
 

@@ -12,11 +12,11 @@
  *   two uploads signed over the same timestamp carry the same signature: each upload must
  *   sign a fresh timestamp.
  */
-import { AppError, validationFailed } from "./errors.js";
-import type { OperationObserver } from "./observer.js";
-import { secondsSince } from "./observer.js";
+import { AppError, validationFailed } from "../../core/errors.js";
+import type { OperationObserver } from "../../core/observer.js";
+import { secondsSince } from "../../core/observer.js";
+import { sha256Hex } from "../../core/storage.js";
 import { decodeSignature, verifySignature } from "./signing-key.js";
-import { sha256Hex } from "./storage.js";
 
 export type SignatureVersion = 1 | 2;
 

@@ -3,21 +3,11 @@
  * tokens checked against SHA-256 hashes and, for the admin API, OIDC tokens. It never
  * throws on what a client sends; every refusal is a bounded reason.
  */
+
+import type { Authenticator } from "../../core/auth/contract.js";
 import { bearerOf, tokenInUrl } from "./bearer.js";
 import type { OidcVerifier } from "./oidc.js";
-import type { AuthOutcome } from "./outcome.js";
 import type { TokenHashes } from "./token-hashes.js";
-
-export interface Presented {
-  authorization?: string;
-  /** Cloudflare Access puts its application token here, not in Authorization. */
-  accessAssertion?: string;
-  url: string;
-}
-
-export interface Authenticator {
-  authenticate(presented: Presented): Promise<AuthOutcome>;
-}
 
 export function createAuthenticator(options: { hashes?: TokenHashes; oidc?: OidcVerifier }): Authenticator {
   const { hashes, oidc } = options;

@@ -4,8 +4,8 @@
  * the client counts, never time we spend writing what arrived (back-pressure), so a
  * slow but moving upload is never cut, however long it takes in total.
  */
-import { AppError, payloadTooLarge } from "./errors.js";
-import { readAllBytes } from "./storage.js";
+import { AppError, payloadTooLarge } from "../../core/errors.js";
+import { readAllBytes } from "../../core/storage.js";
 
 export interface BodyLimits {
   maxBytes: number;

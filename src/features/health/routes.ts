@@ -3,9 +3,9 @@
  * readiness is reported as information only, since notifications are best effort.
  */
 import { Hono } from "hono";
-import type { AppDeps, AppEnv } from "../deps.js";
-import { isAppError } from "../errors.js";
-import { errorFields } from "../logger.js";
+import type { AppDeps, AppEnv } from "../../core/deps.js";
+import { isAppError } from "../../core/errors.js";
+import { errorFields } from "../../core/logger.js";
 
 export function healthRoutes(deps: AppDeps) {
   const started = (deps.now ?? Date.now)();

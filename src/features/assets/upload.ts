@@ -7,16 +7,18 @@
  * without the file's bytes (a version 1 signature included) is checked before a byte of
  * it is written, so a bad request is answered at once.
  */
-import { discardRest, guardBody } from "./body-guard.js";
-import type { Slot } from "./body-slots.js";
-import { AppError, isAppError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import { errorFields } from "./logger.js";
+
+import { AppError, isAppError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import { errorFields } from "../../core/logger.js";
+import { filenameProblem, normaliseFilename } from "../../core/names.js";
+import type { OperationObserver, UploadErrorType } from "../../core/observer.js";
+import { secondsSince } from "../../core/observer.js";
+import type { StagedWrite } from "../../core/storage.js";
+import { discardRest, guardBody } from "../request-limits/body-guard.js";
+import type { Slot } from "../request-limits/body-slots.js";
 import { drain, type Part, parseMultipart, readTextPart } from "./multipart.js";
-import { filenameProblem, normaliseFilename } from "./names.js";
-import type { OperationObserver, UploadErrorType } from "./observer.js";
-import { secondsSince } from "./observer.js";
-import type { AssetStore, StagedWrite } from "./storage.js";
+import type { AssetStore } from "./store.js";
 import { type Collected, checkAll, checkBeforeFile, fieldError, UploadStorageError } from "./upload-checks.js";
 import type { SignatureVersion } from "./upload-signature.js";
 

@@ -13,7 +13,7 @@
  * with one token costs one verification.
  */
 import { createRemoteJWKSet, type JWTHeaderParameters, type JWTPayload, jwtVerify } from "jose";
-import type { AuthFailureReason } from "./outcome.js";
+import type { AuthFailureReason } from "../../core/auth/contract.js";
 
 export interface OidcOptions {
   issuer: string;

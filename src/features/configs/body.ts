@@ -4,13 +4,14 @@
  * nested empty arrays sixty-fold), numbers that a double holds exactly, and the shape
  * of PutConfigBody. Nothing here touches storage; a refusal means nothing is written.
  */
-import { readGuardedBytes } from "./body-guard.js";
-import type { BodySlots, Slot } from "./body-slots.js";
-import type { ConfigContent } from "./config-store.js";
-import { AppError, isAppError, payloadTooLarge, validationFailed } from "./errors.js";
+
+import { AppError, isAppError, payloadTooLarge, validationFailed } from "../../core/errors.js";
+import { readGuardedBytes } from "../request-limits/body-guard.js";
+import type { BodySlots, Slot } from "../request-limits/body-slots.js";
 import { inexactNumber } from "./json-numbers.js";
 import { indentedJsonSize } from "./json-size.js";
 import { CONTENT_TOO_DEEP, nestsWithin, PutConfigBody } from "./schemas.js";
+import type { ConfigContent } from "./store.js";
 
 export interface ConfigBodyLimits {
   maxBytes: number;

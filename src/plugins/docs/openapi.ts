@@ -3,7 +3,12 @@
  * with (schemas.ts). Paths are described here; shapes come only from the schemas.
  */
 import { z } from "zod";
-import * as S from "./schemas.js";
+import * as CoreSchemas from "../../core/schemas.js";
+import * as AssetSchemas from "../../features/assets/schemas.js";
+import * as ConfigSchemas from "../../features/configs/schemas.js";
+import * as HealthSchemas from "../../features/health/schemas.js";
+
+const S = { ...CoreSchemas, ...ConfigSchemas, ...AssetSchemas, ...HealthSchemas };
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string) => ({ "application/json": { schema: ref(id) } });

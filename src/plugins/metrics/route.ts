@@ -1,6 +1,6 @@
 /** GET /metrics: the Prometheus text exposition, rendered by whatever the runtime passed in. */
 import { Hono } from "hono";
-import type { AppDeps, AppEnv } from "../deps.js";
+import type { AppDeps, AppEnv } from "../../core/deps.js";
 
 export function metricsRoutes(render: NonNullable<AppDeps["metrics"]>) {
   return new Hono<AppEnv>().get("/", async (c) => {

@@ -5,7 +5,7 @@
  * so memory stays bounded by the chunk size whatever the file size. Each part's
  * body must be consumed (or skipped with `drain`) before the next part is read.
  */
-import { validationFailed } from "./errors.js";
+import { validationFailed } from "../../core/errors.js";
 
 export interface PartInfo {
   name: string;

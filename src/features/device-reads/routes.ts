@@ -6,12 +6,12 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import type { AppDeps, AppEnv } from "../deps.js";
-import { invalidOperation, notFound } from "../errors.js";
-import { fileHeaders } from "../file-headers.js";
-import { decideRange, etagOf, matchesIfNoneMatch } from "../http-range.js";
-import { checkFilename, macOfConfigFile } from "../names.js";
-import type { Area, StorageDriver, StoredObject } from "../storage.js";
+import type { AppDeps, AppEnv } from "../../core/deps.js";
+import { invalidOperation, notFound } from "../../core/errors.js";
+import { checkFilename, macOfConfigFile } from "../../core/names.js";
+import type { Area, StorageDriver, StoredObject } from "../../core/storage.js";
+import { fileHeaders } from "./file-headers.js";
+import { decideRange, etagOf, matchesIfNoneMatch } from "./http-range.js";
 
 /** Frees an object whose body will not be sent (in-memory bytes hold nothing to free). */
 const release = async (object: StoredObject) => {

@@ -13,7 +13,7 @@
  * - Unproven bodies must also keep a minimum rate (body-guard.ts), so holding even a
  *   client's share costs real bandwidth, and a slot is freed within seconds of a trickle.
  */
-import { AppError } from "./errors.js";
+import { AppError } from "../../core/errors.js";
 
 /** Seconds a refused client is told to wait: about how long a typical firmware upload takes on a LAN. */
 export const RETRY_AFTER_SECONDS = 5;

@@ -3,10 +3,10 @@
  * files, and list them at fleet size. Listing keeps a summary index (summary-index.ts)
  * so that 10,000 configs are not re-read and re-parsed for every list.
  */
-import { AppError, notFound, payloadTooLarge, recordExists } from "./errors.js";
-import type { Logger } from "./logger.js";
-import { isMac, macOfConfigFile } from "./names.js";
-import { readAllBytes, rethrowOccupied, type StorageDriver, sha256Hex } from "./storage.js";
+import { AppError, notFound, payloadTooLarge, recordExists } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import { isMac, macOfConfigFile } from "../../core/names.js";
+import { readAllBytes, rethrowOccupied, type StorageDriver, sha256Hex } from "../../core/storage.js";
 import { createSummaryIndex } from "./summary-index.js";
 
 export type ConfigContent = Record<string, unknown>;

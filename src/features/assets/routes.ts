@@ -4,11 +4,11 @@
  * (core/body-slots.ts).
  */
 import { Hono } from "hono";
-import { createBodySlots, type Slot } from "../body-slots.js";
-import type { AppDeps, AppEnv } from "../deps.js";
-import { payloadTooLarge, validationFailed } from "../errors.js";
-import { boundaryOf } from "../multipart.js";
-import { handleUpload, type UploadDeps } from "../upload.js";
+import type { AppDeps, AppEnv } from "../../core/deps.js";
+import { payloadTooLarge, validationFailed } from "../../core/errors.js";
+import { createBodySlots, type Slot } from "../request-limits/body-slots.js";
+import { boundaryOf } from "./multipart.js";
+import { handleUpload, type UploadDeps } from "./upload.js";
 
 export function assetRoutes(deps: AppDeps) {
   const max = deps.limits.maxUploadBytes;

@@ -7,10 +7,10 @@
  * it proves when the upload was signed, so a slow upload that was fresh when it began is
  * not refused at its end for having taken longer than the tolerance.
  */
-import { AppError, isAppError, validationFailed } from "./errors.js";
-import { filenameProblem } from "./names.js";
-import { signatureRetainSeconds } from "./signature-retention.js";
-import type { StagedWrite } from "./storage.js";
+import { AppError, isAppError, validationFailed } from "../../core/errors.js";
+import { filenameProblem } from "../../core/names.js";
+import { signatureRetainSeconds } from "../../core/signature-retention.js";
+import type { StagedWrite } from "../../core/storage.js";
 import { driftSeconds, type ParsedTimestamp, parseTimestamp } from "./timestamp.js";
 import type { UploadDeps } from "./upload.js";
 import {

@@ -4,9 +4,9 @@
  * policy it runs under, is in docs-page.ts.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../deps.js";
-import { buildOpenApiDocument } from "../openapi.js";
-import { DOCS_PAGE_HTML, DOCS_SECURITY_HEADERS, INIT_SCRIPT } from "./docs-page.js";
+import type { AppEnv } from "../../core/deps.js";
+import { buildOpenApiDocument } from "./openapi.js";
+import { DOCS_PAGE_HTML, DOCS_SECURITY_HEADERS, INIT_SCRIPT } from "./page.js";
 
 export function docsRoutes(version: string) {
   const document = buildOpenApiDocument(version);

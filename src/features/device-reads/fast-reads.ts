@@ -8,13 +8,13 @@
  * Anything else — another route or method, a name to decode, a config not held or due
  * for revalidation, device tokens or ALLOWED_HOSTS configured — is left to the app.
  */
-import { correlationIdOf } from "./correlation-id.js";
-import type { AppDeps } from "./deps.js";
+import { correlationIdOf } from "../../core/correlation-id.js";
+import type { AppDeps } from "../../core/deps.js";
+import { macOfConfigFile } from "../../core/names.js";
+import { secondsSince } from "../../core/observer.js";
+import type { HeldObject } from "../../core/storage.js";
 import { fileHeaders } from "./file-headers.js";
 import { etagOf, matchesIfNoneMatch } from "./http-range.js";
-import { macOfConfigFile } from "./names.js";
-import { secondsSince } from "./observer.js";
-import type { HeldObject } from "./storage.js";
 
 const PREFIX = "/files/configs/";
 /** The route pattern the app's metrics label these requests with. */

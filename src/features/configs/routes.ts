@@ -3,12 +3,12 @@
  * Notifications go out only after a successful save, never for a delete.
  */
 import { Hono } from "hono";
-import { createBodySlots } from "../body-slots.js";
-import { readConfigBody } from "../config-body.js";
-import type { AppDeps, AppEnv } from "../deps.js";
-import { normaliseMac } from "../names.js";
-import type { ConfigOperation } from "../observer.js";
-import { secondsSince } from "../observer.js";
+import type { AppDeps, AppEnv } from "../../core/deps.js";
+import { normaliseMac } from "../../core/names.js";
+import type { ConfigOperation } from "../../core/observer.js";
+import { secondsSince } from "../../core/observer.js";
+import { createBodySlots } from "../request-limits/body-slots.js";
+import { readConfigBody } from "./body.js";
 
 export function configRoutes(deps: AppDeps) {
   const { configs, notifier, observer } = deps;

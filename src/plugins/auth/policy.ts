@@ -4,17 +4,12 @@
  * Worker refuses unless ALLOW_ANONYMOUS_ADMIN=true). /metrics and the device reads are
  * open unless their own token lists are set.
  */
-import type { Settings } from "../settings.js";
-import { type Authenticator, createAuthenticator } from "./authenticator.js";
+
+import type { AuthPolicy } from "../../core/auth/contract.js";
+import type { Settings } from "../../core/settings.js";
+import { createAuthenticator } from "./authenticator.js";
 import { createOidcVerifier } from "./oidc.js";
 import { createTokenHashes } from "./token-hashes.js";
-
-export interface AuthPolicy {
-  admin?: Authenticator;
-  metrics?: Authenticator;
-  devices?: Authenticator;
-  allowedHosts?: string[];
-}
 
 export function createAuthPolicy(settings: Settings, options: { fetch?: typeof fetch } = {}): AuthPolicy {
   const oidc =

@@ -7,8 +7,9 @@
  * (no watcher, or it failed) there is no index: every listing reads every file through
  * the driver, whose own cache bounds staleness.
  */
-import type { ConfigSummary } from "./config-store.js";
-import type { StorageDriver } from "./storage.js";
+
+import type { StorageDriver } from "../../core/storage.js";
+import type { ConfigSummary } from "./store.js";
 
 /**
  * How long a summary is trusted without a change report. The index is only used while
