@@ -3,7 +3,8 @@
  * --local`, local R2, the notification hub bound): the shared HTTP contract with MQTT over
  * ws to a private Mosquitto; notifications sent after the response through the hub's one
  * connection, or, without the hub's binding, on a connection per request; and boot
- * failures answered with the API's 500 plus one log line. workerd comes with the npm
+ * failures answered 503 (health with the reason, the rest SERVER_MISCONFIGURED) plus one
+ * log line. workerd comes with the npm
  * dependencies, so nothing here is skipped for lack of it; only the broker parts skip
  * without Mosquitto, and not under CI. The hub under faults (broker cut, restarts) is in
  * test/faults/worker-hub.test.ts.
@@ -274,7 +275,7 @@ describe.skipIf(!withBroker)("Worker notifications per request (no NOTIFY_HUB bi
 });
 
 describe("Worker entry", () => {
-  it("imports neither boot.ts nor the filesystem: only node:crypto and node:async_hooks of Node's built-ins", async () => {
+  it("imports neither boot.ts, the filesystem nor the server processes' sink plugins: of Node's built-ins only node:crypto and node:async_hooks", async () => {
     const result = await build({
       entryPoints: [join(ROOT, "src/runtimes/worker.ts")],
       bundle: true,
@@ -290,7 +291,9 @@ describe("Worker entry", () => {
     });
     const inputs = Object.entries(result.metafile.inputs);
     expect(
-      inputs.map(([file]) => file).filter((file) => /boot\.ts$|storage\/fs\.ts$|signing-key-file/.test(file)),
+      inputs
+        .map(([file]) => file)
+        .filter((file) => /boot\.ts$|storage\/fs\.ts$|signing-key-file|sinks\/server\.ts$/.test(file)),
     ).toEqual([]);
     const builtins = inputs.flatMap(([, input]) =>
       input.imports.map((i) => i.path).filter((p) => p.startsWith("node:")),
@@ -331,71 +334,105 @@ describe("Worker storage", () => {
   });
 });
 
-describe("Worker boot failures", () => {
-  it.each(["mqtt", "mqtts"])(
-    "refuses %s:// at boot: every request gets the API's 500, and the log says why, once",
-    async (scheme) => {
-      const refused = await startWorkerDev({
-        SIGNING_KEY: keys.pkcs1,
-        MQTT_URL: `${scheme}://user:hunter2@127.0.0.1:1883`,
+describe("Worker boot failures: health 503 with the reason, every other route 503 SERVER_MISCONFIGURED", () => {
+  /** Asks health and two other routes, checks the answers and the one log line, and returns the health body. */
+  const expectUnbooted = async (worker: WorkerDev, expected: { code: string; variable: string; reason: string }) => {
+    const health = await worker.fetch("/api/health", { headers: { "X-Request-Id": "boot-check-0" } });
+    expect(health.status).toBe(503);
+    expect(health.headers.get("x-request-id")).toBe("boot-check-0");
+    const body = (await health.json()) as Record<string, unknown>;
+    expect(body).toEqual({
+      status: "unhealthy",
+      reason: expect.stringContaining(expected.reason),
+      code: expected.code,
+      variable: expected.variable,
+      version: expect.any(String),
+    });
+    for (const [i, path] of ["/api/configs", "/files/assets/x.bin", "/metrics"].entries()) {
+      const id = `boot-check-${i + 1}`;
+      const res = await worker.fetch(path, { headers: { "X-Request-Id": id } });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("x-request-id")).toBe(id);
+      expect(await res.json()).toEqual({
+        error: `The server is misconfigured and cannot serve requests: ${body.reason}`,
+        details: { variable: expected.variable, reason_code: expected.code },
+        code: "SERVER_MISCONFIGURED",
+        status: 503,
+        correlationId: id,
       });
-      try {
-        for (const path of ["/api/health", "/api/configs", "/files/assets/x.bin"]) {
-          const res = await refused.fetch(path, { headers: { "X-Request-Id": "boot-check-1" } });
-          expect(res.status).toBe(500);
-          expect(res.headers.get("x-request-id")).toBe("boot-check-1");
-          expect(await res.json()).toEqual({
-            error: expect.stringContaining("misconfigured"),
-            details: { variable: "MQTT_URL" },
-            code: "INTERNAL_ERROR",
-            status: 500,
-            correlationId: "boot-check-1",
-          });
-        }
-        await waitUntil("the boot failure to be logged", () => refused.lines().some((l) => l.level === "error"));
-        const failures = refused.lines().filter((l) => l.level === "error");
-        expect(failures).toHaveLength(1);
-        expect(failures[0]?.msg).toContain(
-          `Invalid setting MQTT_URL: ${scheme}:// needs raw TCP sockets, which Cloudflare Workers cannot keep open; use ws:// or wss://`,
-        );
-        expect(refused.output()).not.toContain("hunter2");
-      } finally {
-        await refused.cleanup();
-      }
-    },
-  );
+    }
+    await waitUntil("the boot failure to be logged", () => worker.lines().some((l) => l.level === "error"));
+    const failures = worker.lines().filter((l) => l.level === "error");
+    expect(failures, "the log says why, once").toHaveLength(1);
+    expect(failures[0]).toMatchObject({ code: expected.code, variable: expected.variable });
+    expect(failures[0]?.msg).toBe(`boot failed, answering every request with 503: ${body.reason}`);
+    return body;
+  };
 
-  it("refuses to start with an anonymous admin API unless ALLOW_ANONYMOUS_ADMIN=true", async () => {
+  it.each(["mqtt", "mqtts"])("refuses %s:// at boot: Workers have no raw TCP (UNSUPPORTED_SETTING)", async (scheme) => {
+    const refused = await startWorkerDev({
+      SIGNING_KEY: keys.pkcs1,
+      MQTT_URL: `${scheme}://user:hunter2@127.0.0.1:1883`,
+    });
+    try {
+      await expectUnbooted(refused, {
+        code: "UNSUPPORTED_SETTING",
+        variable: "MQTT_URL",
+        reason: `Invalid setting MQTT_URL: ${scheme}:// needs raw TCP sockets, which Cloudflare Workers cannot keep open; use ws:// or wss://`,
+      });
+      expect(refused.output()).not.toContain("hunter2");
+    } finally {
+      await refused.cleanup();
+    }
+  });
+
+  it("refuses to start with an anonymous admin API unless ALLOW_ANONYMOUS_ADMIN=true (MISSING_SETTING)", async () => {
     const anonymous = await startWorkerDev({ SIGNING_KEY: keys.pkcs1, ALLOW_ANONYMOUS_ADMIN: "false" });
     try {
-      const res = await anonymous.fetch("/api/health");
-      expect(res.status).toBe(500);
-      expect(await res.json()).toMatchObject({ code: "INTERNAL_ERROR", details: { variable: "API_TOKEN_HASHES" } });
-      await waitUntil("the boot failure to be logged", () => anonymous.lines().some((l) => l.level === "error"));
-      expect(String(anonymous.lines().find((l) => l.level === "error")?.msg)).toContain("ALLOW_ANONYMOUS_ADMIN=true");
+      await expectUnbooted(anonymous, {
+        code: "MISSING_SETTING",
+        variable: "API_TOKEN_HASHES",
+        reason: "ALLOW_ANONYMOUS_ADMIN=true",
+      });
     } finally {
       await anonymous.cleanup();
     }
   });
 
-  it("answers 500 when SIGNING_KEY is missing, saying how to set it", async () => {
+  it("refuses to start without SIGNING_KEY, saying how to set it (MISSING_SETTING)", async () => {
     const keyless = await startWorkerDev({});
     try {
-      const res = await keyless.fetch("/api/health");
-      expect(res.status).toBe(500);
-      expect(await res.json()).toMatchObject({
-        code: "INTERNAL_ERROR",
-        status: 500,
-        details: { variable: "SIGNING_KEY" },
-        correlationId: res.headers.get("x-request-id"),
+      const body = await expectUnbooted(keyless, {
+        code: "MISSING_SETTING",
+        variable: "SIGNING_KEY",
+        reason: "Invalid setting SIGNING_KEY: missing",
       });
-      await waitUntil("the boot failure to be logged", () => keyless.lines().some((l) => l.level === "error"));
-      const failures = keyless.lines().filter((l) => l.level === "error");
-      expect(failures).toHaveLength(1);
-      expect(failures[0]?.msg).toContain("Invalid setting SIGNING_KEY: missing");
-      expect(failures[0]?.msg).toContain("wrangler secret put SIGNING_KEY");
+      expect(body.reason).toContain("wrangler secret put SIGNING_KEY");
     } finally {
       await keyless.cleanup();
+    }
+  });
+
+  it("refuses a bad setting, and a signing key that is not one, naming the variable (INVALID_SETTING)", async () => {
+    const bad = await startWorkerDev({ SIGNING_KEY: keys.pkcs1, MAX_UPLOAD_BYTES: "lots" });
+    const badKey = await startWorkerDev({
+      SIGNING_KEY: "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----",
+    });
+    try {
+      await expectUnbooted(bad, {
+        code: "INVALID_SETTING",
+        variable: "MAX_UPLOAD_BYTES",
+        reason: "Invalid setting MAX_UPLOAD_BYTES: ",
+      });
+      const body = await expectUnbooted(badKey, {
+        code: "INVALID_SETTING",
+        variable: "SIGNING_KEY",
+        reason: "Invalid setting SIGNING_KEY: ",
+      });
+      expect(JSON.stringify(body)).not.toContain("not a key");
+    } finally {
+      await bad.cleanup();
+      await badKey.cleanup();
     }
   });
 });

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { isSinkError } from "../src/core/sinks/contract.js";
 import { SinkRegistry } from "../src/core/sinks/registry.js";
-import { SINK_PLUGINS } from "../src/plugins/sinks/index.js";
 import { createJsonlSink, jsonlSinkPlugin } from "../src/plugins/sinks/jsonl.example.js";
+import { SERVER_SINK_PLUGINS } from "../src/plugins/sinks/server.js";
 import { boot } from "../src/runtimes/boot.js";
 import { ROOT } from "./support/server.js";
 import { testSink } from "./support/sink-conformance.js";
@@ -87,7 +87,7 @@ describe("the example plugin in a real boot", () => {
     const booted = await boot({
       env: { DATA_DIR: join(dir, "data"), NOTIFY_URL: `jsonl:${file}`, LOG_LEVEL: "error" },
       runtime: "node",
-      plugins: [...SINK_PLUGINS, jsonlSinkPlugin],
+      plugins: [...SERVER_SINK_PLUGINS, jsonlSinkPlugin],
       write: () => {},
     });
     try {

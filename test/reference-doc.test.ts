@@ -10,6 +10,7 @@ import { AUTH_FAILURE_REASONS } from "../src/core/auth/contract.js";
 import { AppError, ERROR_CODES, type ErrorCode, statusOf, toErrorBody } from "../src/core/errors.js";
 import { TOPICS } from "../src/core/sinks/contract.js";
 import { METRICS } from "../src/plugins/metrics/table.js";
+import { BOOT_FAILURE_CODES } from "../src/runtimes/boot-failure.js";
 import { ROOT } from "./support/server.js";
 
 const page = await readFile(join(ROOT, "docs/reference.md"), "utf8");
@@ -34,6 +35,10 @@ describe("docs/reference.md", () => {
       expect(rows.get(code)?.[1]).toBe(String(status));
     },
   );
+
+  it.each(BOOT_FAILURE_CODES)("explains the reason code %s of a Worker that could not start", (code) => {
+    expect(rows.get(code)?.[1]).toMatch(/\w/);
+  });
 
   it.each(Object.values(METRICS).map((m) => [m.name, m] as const))(
     "describes metric %s: type and labels",

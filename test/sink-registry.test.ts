@@ -57,6 +57,24 @@ describe("sink registry", () => {
     for (const scheme of ["console:", "mqtt:", "mqtts:", "ws:", "wss:"]) expect(error?.message).toContain(scheme);
   });
 
+  it("says why a scheme is unknown where the runtime's build leaves plugins out", async () => {
+    const leftOut = "sink plugins that need raw TCP are not part of this build";
+    const error = await failure(create(new SinkRegistry(SINK_PLUGINS), "redis://cache", {}, { ...WORKERS, leftOut }));
+    expect(error?.message).toMatch(
+      /^Invalid setting NOTIFY_URL: unknown scheme "redis:"; known schemes: .*; sink plugins/,
+    );
+    expect(error?.message.endsWith(leftOut)).toBe(true);
+    expect((error as SinkConfigError).code).toBe("INVALID_SINK_SETTING");
+  });
+
+  it("tells a refusal for what the runtime lacks (UNSUPPORTED_SINK) from a bad setting", async () => {
+    const refused = await failure(create(new SinkRegistry(SINK_PLUGINS), "mqtt://broker.example", {}, WORKERS));
+    expect(refused?.message).toContain("needs raw TCP sockets, which Cloudflare Workers cannot keep open");
+    expect(refused).toMatchObject({ code: "UNSUPPORTED_SINK", variable: "NOTIFY_URL" });
+    const invalid = await failure(create(new SinkRegistry(SINK_PLUGINS), "mqtt://", {}, NODE));
+    expect(invalid).toMatchObject({ code: "INVALID_SINK_SETTING", variable: "NOTIFY_URL" });
+  });
+
   it("hands a plugin its own settings, validated, and builds a sink that delivers", async () => {
     const delivered: unknown[] = [];
     const { sink, settings } = await create(new SinkRegistry([recording(delivered)]), "rec://x", {

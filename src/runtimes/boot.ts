@@ -11,6 +11,7 @@ import type { FlushResult } from "../core/notifier.js";
 import type { Env } from "../core/settings.js";
 import type { SinkPlugin } from "../core/sinks/plugin.js";
 import { countConfigFiles } from "../features/configs/count.js";
+import { SERVER_SINK_PLUGINS } from "../plugins/sinks/server.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
 import { prepareDataDirectories } from "./data-dirs.js";
 import { type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
@@ -21,6 +22,7 @@ export { BootError, type Booted } from "./root.js";
 export interface BootOptions {
   env: Env;
   runtime: string;
+  /** Default: SERVER_SINK_PLUGINS, every plugin a server process can run. */
   plugins?: readonly SinkPlugin[];
   /** Adds runtime-specific metrics (e.g. Node's process metrics) to the registry. */
   instrument?: (registry: Registry) => void;
@@ -36,6 +38,7 @@ export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
       capabilities: new Set(["tcp", "longLivedConnections", "filesystem"]),
       readFile: (path) => readFile(path, "utf8"),
     },
+    plugins: options.plugins ?? SERVER_SINK_PLUGINS,
     prepare: (settings) => prepareDataDirectories(settings),
     storage: (settings, logger) =>
       createFsStorage({
@@ -54,7 +57,7 @@ export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
 }
 
 export function boot(options: BootOptions): Promise<Booted> {
-  return bootRuntime(options.env, fsRuntimeAdapter(options), options.plugins);
+  return bootRuntime(options.env, fsRuntimeAdapter(options));
 }
 
 export type ShutdownReport = FlushResult;

@@ -14,9 +14,11 @@ import type { StorageDriver } from "../core/storage.js";
 import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
 import { createAuthPolicy } from "../plugins/auth/policy.js";
 import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
-import { SINK_PLUGINS } from "../plugins/sinks/index.js";
 import { createNoopSink } from "../plugins/sinks/noop.js";
 import { VERSION } from "../version.js";
+import { asBootError } from "./boot-failure.js";
+
+export { BootError } from "./boot-failure.js";
 
 export interface KeySource {
   pem: string;
@@ -26,6 +28,11 @@ export interface KeySource {
 
 export interface RuntimeAdapter {
   runtime: RuntimeInfo;
+  /**
+   * The sink plugins this runtime's build carries: Workers only those of
+   * plugins/sinks/index.ts, the server processes also those of plugins/sinks/server.ts.
+   */
+  plugins: readonly SinkPlugin[];
   /** Runtime-specific checks and refusals, before anything is built (Workers: a key is required, …). */
   prepare?(settings: Settings, logger: Logger): void | Promise<void>;
   storage(settings: Settings, logger: Logger): Promise<StorageDriver>;
@@ -58,38 +65,11 @@ export interface Booted extends Composed {
   metrics: Metrics;
 }
 
-export class BootError extends Error {
-  readonly code = "BOOT_FAILED";
-  constructor(
-    message: string,
-    readonly variable?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** Errors whose message is already a safe, one-line explanation for the operator. */
-function asBootError(error: unknown): BootError | undefined {
-  if (error instanceof BootError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "INVALID_SETTING" || code === "INVALID_SINK_SETTING" || code === "INVALID_SIGNING_KEY") {
-    return new BootError((error as Error).message, (error as { variable?: string }).variable, { cause: error });
-  }
-  return undefined;
-}
-
 const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 
 /** The sink NOTIFY_URL selects (the no-op sink when unset), wrapped by the metrics decorator. */
-async function buildSink(
-  settings: Settings,
-  env: Env,
-  logger: Logger,
-  adapter: RuntimeAdapter,
-  plugins: readonly SinkPlugin[],
-) {
-  const registry = new SinkRegistry(plugins);
+async function buildSink(settings: Settings, env: Env, logger: Logger, adapter: RuntimeAdapter) {
+  const registry = new SinkRegistry(adapter.plugins);
   if (!settings.notifyUrl) {
     registry.checkAllSettings(env);
     logger.info("NOTIFY_URL is not set: update notifications are disabled (no-op sink)");
@@ -115,11 +95,7 @@ async function buildSink(
   return { sink, hosted };
 }
 
-export async function bootRuntime(
-  env: Env,
-  adapter: RuntimeAdapter,
-  plugins: readonly SinkPlugin[] = SINK_PLUGINS,
-): Promise<Booted> {
+export async function bootRuntime(env: Env, adapter: RuntimeAdapter): Promise<Booted> {
   // The level is needed before the settings are validated, to log why they are not.
   const level = LOG_LEVELS.find((l) => l === env.LOG_LEVEL?.trim()) ?? "info";
   let logger = createJsonLogger({ level, write: adapter.write });
@@ -135,7 +111,7 @@ export async function bootRuntime(
     const verifyKey = await importVerificationKey(key.pem).catch((error: unknown) => {
       throw error instanceof SigningKeyError ? new SettingsError(key.variable, error.message) : error;
     });
-    const built = await buildSink(settings, env, logger, adapter, plugins);
+    const built = await buildSink(settings, env, logger, adapter);
     // A hosted sink is counted where it runs (the Workers hub), so this registry leaves its families out.
     const metrics = createMetrics(undefined, { sink: built.hosted ? "elsewhere" : "here" });
     adapter.instrument?.(metrics);

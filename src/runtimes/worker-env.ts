@@ -4,7 +4,8 @@
  * way, refusals included.
  */
 import type { R2Bucket } from "@cloudflare/workers-types/2023-07-01/index.js";
-import { type Env, SettingsError } from "../core/settings.js";
+import type { Env } from "../core/settings.js";
+import { BootError } from "./boot-failure.js";
 import type { HubNamespace } from "./worker-hub-sink.js";
 
 export interface WorkerEnv {
@@ -15,6 +16,9 @@ export interface WorkerEnv {
 }
 
 export const RUNTIME = "Cloudflare Workers";
+/** Why a scheme of a plugin listed in plugins/sinks/server.ts is unknown here (RuntimeInfo.leftOut). */
+export const LEFT_OUT =
+  "sink plugins that need raw TCP or a filesystem are not part of the Worker (src/plugins/sinks/server.ts)";
 /** Settings about files and sockets of a server process: meaningless on Workers, ignored. */
 const NOT_ON_WORKERS = ["PORT", "HOST", "DATA_DIR", "ESP32_CONFIGS_DIR", "ASSETS_DIR", "STATE_DIR"];
 /** Settings that name a file: there is no filesystem, so they are refused with what to use instead. */
@@ -37,10 +41,12 @@ export function settingsEnv(env: WorkerEnv): Env {
   }
   for (const name of NOT_ON_WORKERS) delete out[name];
   for (const [name, why] of Object.entries(FILE_SETTINGS)) {
-    if (out[name]) throw new SettingsError(name, `not supported: ${why}`);
+    if (out[name]) throw BootError.setting(name, `not supported: ${why}`, "UNSUPPORTED_SETTING");
   }
   for (const [name, why] of Object.entries(REFUSED)) {
-    if (out[name] && out[name] !== "false") throw new SettingsError(name, `not supported: ${why}`);
+    if (out[name] && out[name] !== "false") {
+      throw BootError.setting(name, `not supported: ${why}`, "UNSUPPORTED_SETTING");
+    }
   }
   return out;
 }

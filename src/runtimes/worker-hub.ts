@@ -19,7 +19,7 @@ import type { RuntimeInfo } from "../core/sinks/plugin.js";
 import { SinkRegistry } from "../core/sinks/registry.js";
 import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
 import { SINK_PLUGINS } from "../plugins/sinks/index.js";
-import { RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";
+import { LEFT_OUT, RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";
 import { type HubQueue, openHubQueue } from "./worker-hub-queue.js";
 import type { HubRpc } from "./worker-hub-sink.js";
 
@@ -27,6 +27,7 @@ import type { HubRpc } from "./worker-hub-sink.js";
 const HUB_RUNTIME: RuntimeInfo = {
   name: `${RUNTIME} (notification hub)`,
   capabilities: new Set(["longLivedConnections"]),
+  leftOut: LEFT_OUT,
 };
 
 interface Hub {

@@ -8,7 +8,9 @@
  *
  * The app is built once per isolate, on its first request (bindings are only handed to
  * `fetch`), and reused. When building it fails, the reason is logged once as one line and
- * every request is answered with a 500 in the API's error shape: there is no process to stop.
+ * every request is answered 503 saying why (worker-unbooted.ts): there is no process to stop.
+ * Its sink plugins are those of plugins/sinks/index.ts only: plugins needing raw TCP or a
+ * filesystem (plugins/sinks/server.ts) are never imported here, so they cost the bundle nothing.
  *
  * Metrics: a registry per isolate, without process metrics, so a scrape shows what the
  * one isolate that served it has seen since it started; `iot_config_files_count` is
@@ -16,17 +18,19 @@
  * whole Worker (worker-hub-metrics.ts). Must not import anything that reads the filesystem.
  */
 import type { ExecutionContext, R2Bucket } from "@cloudflare/workers-types/2023-07-01/index.js";
-import { correlationIdOf } from "../core/correlation-id.js";
-import { AppError, toErrorBody } from "../core/errors.js";
 import { errorFields, type Logger } from "../core/logger.js";
-import { adminAuthConfigured, redactSettings, type Settings, SettingsError } from "../core/settings.js";
+import { adminAuthConfigured, redactSettings, type Settings } from "../core/settings.js";
 import { countConfigFiles } from "../features/configs/count.js";
+import { SINK_PLUGINS } from "../plugins/sinks/index.js";
 import { createR2Storage } from "../plugins/storage/r2.js";
-import { BootError, type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
-import { RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";
+import { VERSION } from "../version.js";
+import { BootError } from "./boot-failure.js";
+import { type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
+import { LEFT_OUT, RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";
 import { withHubMetrics } from "./worker-hub-metrics.js";
 import { createHubSink, HUB_NAME } from "./worker-hub-sink.js";
 import { createRequestScopes, type RequestScopes } from "./worker-sink.js";
+import { type BootFailure, bootFailureOf, unbootedResponse } from "./worker-unbooted.js";
 
 export type { WorkerEnv } from "./worker-env.js";
 /** The Durable Object class wrangler.toml binds as NOTIFY_HUB: the runtime finds it among the entry's exports. */
@@ -42,6 +46,7 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
     runtime: {
       name: RUNTIME,
       capabilities: new Set(),
+      leftOut: LEFT_OUT,
       // With the hub bound, plugins needing a lasting connection run there; without it, per request.
       ...(hubs
         ? {
@@ -57,27 +62,31 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
         return scopes.perRequestSink({ name, open, logger: settle.logger, settleTimeoutMs: settle.timeoutMs });
       },
     },
+    plugins: SINK_PLUGINS,
     prepare(settings, logger) {
       settle = { logger, timeoutMs: settings.notifyFlushTimeoutMs };
       if (!settings.signingKey) {
-        throw new SettingsError(
+        throw BootError.setting(
           "SIGNING_KEY",
           "missing: Workers have no filesystem to keep a generated development key; " +
             "set it with `wrangler secret put SIGNING_KEY` (for `wrangler dev`, in .dev.vars)",
+          "MISSING_SETTING",
         );
       }
       if (!adminAuthConfigured(settings) && !settings.allowAnonymousAdmin) {
-        throw new SettingsError(
+        throw BootError.setting(
           "API_TOKEN_HASHES",
           "a Worker is reachable from the internet, so the admin API needs credentials: set API_TOKEN_HASHES " +
             "(npx iot-token) or OIDC_ISSUER and OIDC_AUDIENCE; ALLOW_ANONYMOUS_ADMIN=true accepts anonymous admin " +
             "on purpose (local development only)",
+          "MISSING_SETTING",
         );
       }
       if (!env.BUCKET || typeof env.BUCKET !== "object") {
         throw new BootError(
           'R2 bucket binding BUCKET is missing: add [[r2_buckets]] binding = "BUCKET" to wrangler.toml',
           "BUCKET",
+          "MISSING_BINDING",
         );
       }
     },
@@ -114,64 +123,42 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
   };
 }
 
-/** What every request gets when the app could not be built: the API's error shape, no internals. */
-function bootFailure(request: Request, error: unknown): Response {
-  // The same rule as Hono's requestId middleware, which did not get to run.
-  const correlationId = correlationIdOf(request.headers.get("x-request-id"));
-  const variable = error instanceof BootError ? error.variable : undefined;
-  const body = toErrorBody(
-    new AppError("INTERNAL_ERROR", "The server is misconfigured and cannot serve requests; its log says why", {
-      details: variable ? { variable } : {},
-    }),
-    correlationId,
-  );
-  return Response.json(body, { status: 500, headers: { "X-Request-Id": correlationId } });
-}
-
 interface WorkerApp {
   booted: Booted;
   scopes: RequestScopes;
 }
 
-async function bootWorker(env: WorkerEnv): Promise<WorkerApp> {
+async function bootWorker(env: WorkerEnv): Promise<WorkerApp | BootFailure> {
   const scopes = createRequestScopes();
   try {
     const booted = await bootRuntime(settingsEnv(env), workerAdapter(env, scopes));
     return { booted, scopes };
   } catch (error) {
-    const boot =
-      error instanceof BootError
-        ? error
-        : error instanceof SettingsError
-          ? new BootError(error.message, error.variable)
-          : undefined;
-    // One line, as a process would print it; a programming error is logged with its details.
+    const failure = bootFailureOf(error);
+    // One line, as a process would print it; an unexpected error is logged with its details.
     console.log(
       JSON.stringify({
         time: new Date().toISOString(),
         level: "error",
-        msg: `boot failed, answering every request with 500: ${boot ? boot.message : String(error)}`,
+        msg: `boot failed, answering every request with 503: ${failure.code === "BOOT_FAILED" ? String(error) : failure.reason}`,
         runtime: RUNTIME,
-        ...(boot?.variable ? { variable: boot.variable } : errorFields(error)),
+        code: failure.code,
+        ...(failure.variable ? { variable: failure.variable } : errorFields(error)),
       }),
     );
-    throw boot ?? error;
+    return failure;
   }
 }
 
 /** One Worker: the app is built on the first request of each isolate and kept for the next ones. */
 export function createWorker() {
-  let booting: Promise<WorkerApp> | undefined;
+  let booting: Promise<WorkerApp | BootFailure> | undefined;
   return {
     async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
       // A failed boot stays failed: the bindings of an isolate never change.
       booting ??= bootWorker(env);
-      let worker: WorkerApp;
-      try {
-        worker = await booting;
-      } catch (error) {
-        return bootFailure(request, error);
-      }
+      const worker = await booting;
+      if (!("booted" in worker)) return unbootedResponse(request, worker, VERSION);
       return worker.scopes.run(ctx, async () => worker.booted.app.fetch(request, {}, ctx));
     },
   };

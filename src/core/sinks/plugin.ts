@@ -29,6 +29,11 @@ export interface RuntimeInfo {
   hosted?: (name: string) => NotificationSink;
   /** Reads a file a setting names; absent where there is no filesystem. */
   readFile?: (path: string) => Promise<string>;
+  /**
+   * Said after an unknown scheme where this runtime's build leaves plugins out (Workers
+   * carry no plugin that needs raw TCP or a filesystem), so the boot's one line says why.
+   */
+  leftOut?: string;
 }
 
 export interface SettingSpec {
@@ -82,14 +87,20 @@ export interface SinkPlugin<S extends SettingSpecs = SettingSpecs> {
 /** Keeps the settings' types flowing from the declaration to `create`. */
 export const defineSinkPlugin = <S extends SettingSpecs>(plugin: SinkPlugin<S>): SinkPlugin<S> => plugin;
 
-/** A configuration a plugin cannot use; its message is the one line the boot prints. */
+/**
+ * A configuration a plugin cannot use; its message is the one line the boot prints. Its
+ * code is INVALID_SINK_SETTING, or UNSUPPORTED_SINK when the setting is valid but the
+ * runtime lacks what it needs (the registry raises that one, from `requires`).
+ */
 export class SinkConfigError extends Error {
-  readonly code = "INVALID_SINK_SETTING";
+  readonly code: "INVALID_SINK_SETTING" | "UNSUPPORTED_SINK";
   constructor(
     readonly variable: string,
     problem: string,
+    options: { unsupported?: boolean } = {},
   ) {
     super(`Invalid setting ${variable}: ${problem}`);
     this.name = "SinkConfigError";
+    this.code = options.unsupported ? "UNSUPPORTED_SINK" : "INVALID_SINK_SETTING";
   }
 }

@@ -78,7 +78,8 @@ export class SinkRegistry {
     return [...new Set(this.#plugins.values())];
   }
 
-  pluginFor(url: URL, urlVariable: string): SinkPlugin {
+  /** `leftOut`: the runtime's note on plugins its build does not carry (RuntimeInfo.leftOut). */
+  pluginFor(url: URL, urlVariable: string, leftOut?: string): SinkPlugin {
     const scheme = url.protocol.replace(/:$/, "");
     const plugin = this.#plugins.get(scheme);
     if (!plugin) {
@@ -87,7 +88,7 @@ export class SinkRegistry {
         .join(", ");
       throw new SinkConfigError(
         urlVariable,
-        `unknown scheme "${scheme}:"; known schemes: ${known} (or leave it unset for no notifications)`,
+        `unknown scheme "${scheme}:"; known schemes: ${known} (or leave it unset for no notifications)${leftOut ? `; ${leftOut}` : ""}`,
       );
     }
     return plugin;
@@ -111,7 +112,7 @@ export class SinkRegistry {
   ): Promise<{ sink: NotificationSink; plugin: SinkPlugin; settings: object; hosted: boolean }> {
     const { url, urlVariable, runtime } = request;
     this.checkAllSettings(request.env);
-    const plugin = this.pluginFor(url, urlVariable);
+    const plugin = this.pluginFor(url, urlVariable, runtime.leftOut);
     const settings = parsePluginSettings(plugin.settings, request.env);
     let elsewhere: "hosted" | "perRequest" | undefined;
     for (const { capability, hint } of plugin.requires?.(url) ?? []) {
@@ -122,7 +123,7 @@ export class SinkRegistry {
       }
       const scheme = url.protocol.replace(/:$/, "");
       const problem = `${scheme}:// ${CANNOT[capability].replace("%s", runtime.name)}${hint ? `; ${hint}` : ""}`;
-      throw new SinkConfigError(urlVariable, problem);
+      throw new SinkConfigError(urlVariable, problem, { unsupported: true });
     }
     const context = { url, urlVariable, settings, logger: request.logger, runtime };
     /** Any error from the plugin becomes the one-line boot error; ours pass as they are. */
