@@ -1,7 +1,7 @@
 /**
  * The README's example sink plugin, complete: appends each notification as one JSON line
  * to a file (an audit trail, or for a sidecar that tails it), selected by
- * `NOTIFY_URL=jsonl:/var/log/iot/notifications.jsonl`. Not registered in index.ts; a test
+ * `NOTIFY_URL=jsonl:/var/log/iot/notifications.jsonl`. Not registered in server.ts; a test
  * checks that the README shows this file as it is, and runs it through the conformance
  * suite, the registry and a real boot.
  */
@@ -44,7 +44,7 @@ export const jsonlSinkPlugin = defineSinkPlugin({
   name: "jsonl",
   schemes: ["jsonl"],
   settings: JSONL_SETTINGS,
-  // On Workers the boot stops with one line saying so, and this hint.
+  // A runtime listing it without a filesystem stops the boot with one line saying so, and this hint.
   requires: () => [{ capability: "filesystem", hint: "use console: and the platform's log instead" }],
   check({ url, urlVariable }) {
     if (!url.pathname) throw new SinkConfigError(urlVariable, "no file (e.g. jsonl:/var/log/iot/notifications.jsonl)");
