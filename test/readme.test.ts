@@ -83,7 +83,12 @@ describe("README", () => {
     const readme = await readFile(join(ROOT, "README.md"), "utf8");
     const { SETTING_NAMES } = await import("../src/core/settings.js");
     const { SINK_PLUGINS } = await import("../src/plugins/sinks/index.js");
-    const names = [...SETTING_NAMES, ...SINK_PLUGINS.flatMap((plugin) => Object.keys(plugin.settings))];
+    const { adminAuthPlugin } = await import("../src/plugins/auth/index.js");
+    const names = [
+      ...SETTING_NAMES,
+      ...Object.keys(adminAuthPlugin.settings),
+      ...SINK_PLUGINS.flatMap((plugin) => Object.keys(plugin.settings)),
+    ];
     expect(names.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
   });
 

@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../src/core/logger.js";
-import { SettingsError } from "../src/core/settings.js";
+import { redactSettingValues, SettingsError } from "../src/core/setting-spec.js";
 import { type Notification, type NotificationSink, TOPICS } from "../src/core/sinks/contract.js";
 import { defineSink } from "../src/core/sinks/define-sink.js";
 import { type RuntimeInfo, SinkConfigError, type SinkPlugin } from "../src/core/sinks/plugin.js";
-import { redactPluginSettings, SinkRegistry } from "../src/core/sinks/registry.js";
+import { SinkRegistry } from "../src/core/sinks/registry.js";
 import { createSinkMetrics } from "../src/plugins/metrics/sink-metrics.js";
 import { consoleSinkPlugin } from "../src/plugins/sinks/console.js";
 import { createWebhookSink, type WebhookSinkOptions, webhookSinkPlugin } from "../src/plugins/sinks/webhook.js";
@@ -427,7 +427,7 @@ describe("webhook plugin", () => {
   });
 
   it("redacts WEBHOOK_SECRET wherever settings are logged, and never repeats it in an error", async () => {
-    expect(redactPluginSettings(WEBHOOK_SETTINGS, { WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_LIMIT: 5 })).toEqual({
+    expect(redactSettingValues(WEBHOOK_SETTINGS, { WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_LIMIT: 5 })).toEqual({
       WEBHOOK_SECRET: "[redacted]",
       WEBHOOK_QUEUE_LIMIT: 5,
     });

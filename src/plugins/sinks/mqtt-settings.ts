@@ -4,8 +4,8 @@
  * Core knows none of them.
  */
 import { z } from "zod";
+import type { SettingsOf } from "../../core/setting-spec.js";
 import { bool, int, optionalText, pem } from "../../core/setting-types.js";
-import type { SettingsOf } from "../../core/sinks/plugin.js";
 
 export const MQTT_SETTINGS = {
   MQTT_USERNAME: {

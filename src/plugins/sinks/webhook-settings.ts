@@ -3,8 +3,8 @@
  * (the README's settings table is checked against this list), redacted where secret.
  */
 import { z } from "zod";
+import type { SettingsOf } from "../../core/setting-spec.js";
 import { int } from "../../core/setting-types.js";
-import type { SettingsOf } from "../../core/sinks/plugin.js";
 
 export const WEBHOOK_SECRET_MIN_LENGTH = 16;
 
