@@ -8,8 +8,9 @@ import type { Logger } from "../logger.js";
 import type { SettingSpecs, SettingsOf } from "../setting-spec.js";
 import type { NotificationSink } from "./contract.js";
 
-/** What a runtime may or may not offer a plugin. */
-export type Capability = "tcp" | "longLivedConnections" | "filesystem";
+/** What a runtime may or may not offer a plugin (the requirement flags of `requires`). */
+export const CAPABILITIES = ["tcp", "longLivedConnections", "filesystem"] as const;
+export type Capability = (typeof CAPABILITIES)[number];
 
 export interface RuntimeInfo {
   /** For messages: "node", "deno", "bun", "Cloudflare Workers". */
