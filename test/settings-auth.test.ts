@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { type Env, SettingsError } from "../src/core/setting-spec.js";
 import { adminAuthPlugin } from "../src/plugins/auth/index.js";
 import { loadAuthSettings } from "../src/plugins/auth/settings.js";
-import { BootError, boot } from "../src/runtimes/boot.js";
+import { BootError, boot, fsRuntimeAdapter } from "../src/runtimes/boot.js";
+import { bootRuntime } from "../src/runtimes/root.js";
 
 function settingsError(env: Env): SettingsError {
   try {
@@ -145,5 +146,26 @@ describe("auth settings at boot", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("reach a runtime's checks as AdminAccess: what a Worker refuses to start on", async () => {
+    const seen: unknown[] = [];
+    const adapter = fsRuntimeAdapter({ env: {}, runtime: "test", write: () => {} });
+    const refusing = {
+      ...adapter,
+      // Stops the boot here, as a Worker's adapter may, once it has seen the settings.
+      prepare: (settings: object) => {
+        seen.push(settings);
+        throw new BootError("stopped by the test");
+      },
+    };
+    for (const env of [{}, { API_TOKEN_HASHES: HASH, ALLOW_ANONYMOUS_ADMIN: "true" }]) {
+      await expect(bootRuntime({ DATA_DIR: "/nonexistent-iot-data", ...env }, refusing)).rejects.toThrow("stopped");
+    }
+    expect(seen).toEqual([
+      expect.objectContaining({ adminCredentialsRequired: false, allowAnonymousAdmin: false }),
+      expect.objectContaining({ adminCredentialsRequired: true, allowAnonymousAdmin: true }),
+    ]);
+    expect(JSON.stringify(seen)).not.toContain(HASH);
   });
 });
