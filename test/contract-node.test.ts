@@ -3,11 +3,12 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll } from "vitest";
 import { compose } from "../src/core/compose.js";
 import { createMemoryLogger } from "../src/core/logger.js";
-import { loadSettings } from "../src/core/settings.js";
 import { importVerificationKey } from "../src/features/assets/signing-key.js";
+import { adminAuthPlugin } from "../src/plugins/auth/index.js";
 import { createMetrics } from "../src/plugins/metrics/index.js";
 import { createNoopSink } from "../src/plugins/sinks/noop.js";
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";
+import { loadSettingsWith } from "../src/runtimes/root.js";
 import { createTestApp } from "./support/app.js";
 import { httpContractInModes } from "./support/auth-modes.js";
 import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./support/contract.js";
@@ -35,7 +36,7 @@ httpContract(
     const keys = testKeys();
     const metrics = createMetrics(new Registry());
     const { app } = compose({
-      settings: loadSettings(env),
+      settings: loadSettingsWith(env, adminAuthPlugin).settings,
       logger: createMemoryLogger(),
       storage: createMemoryStorage(),
       sink: createNoopSink(),

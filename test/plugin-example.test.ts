@@ -1,5 +1,5 @@
 /**
- * The README's plugin guide, taken at its word: the example plugin it shows is the file
+ * The plugin guide (docs/plugins.md), taken at its word: the example plugin it shows is the file
  * src/plugins/sinks/jsonl.example.ts exactly (so `npm run typecheck` compiles what readers
  * copy), and that file passes the conformance suite, builds through the registry, runs in
  * a real boot when added to the plugin list, and is refused in one line on Workers.
@@ -20,14 +20,16 @@ import { waitUntil } from "./support/wait.js";
 
 const EXAMPLE = "src/plugins/sinks/jsonl.example.ts";
 
-/** The code block that follows the README line naming the example file. */
-async function readmeExample(): Promise<string> {
-  const readme = await readFile(join(ROOT, "README.md"), "utf8");
-  const at = readme.indexOf(`\`${EXAMPLE}\``);
-  if (at < 0) throw new Error(`README does not name ${EXAMPLE}`);
-  const start = readme.indexOf("```ts\n", at);
-  const end = readme.indexOf("\n```\n", start);
-  return readme.slice(start + "```ts\n".length, end + 1);
+const GUIDE = "docs/plugins.md";
+
+/** The code block that follows the guide's first line naming the example file. */
+async function guideExample(): Promise<string> {
+  const guide = await readFile(join(ROOT, GUIDE), "utf8");
+  const at = guide.indexOf(`\`${EXAMPLE}\``);
+  if (at < 0) throw new Error(`${GUIDE} does not name ${EXAMPLE}`);
+  const start = guide.indexOf("```ts\n", at);
+  const end = guide.indexOf("\n```\n", start);
+  return guide.slice(start + "```ts\n".length, end + 1);
 }
 
 const lines = async (path: string) =>
@@ -37,13 +39,13 @@ const lines = async (path: string) =>
     .map((l) => JSON.parse(l) as { topic: string; payload: unknown; metadata?: unknown });
 
 describe("the plugin guide's example", () => {
-  it("is shown in the README exactly as the file that is compiled and tested", async () => {
-    expect(await readmeExample()).toBe(await readFile(join(ROOT, EXAMPLE), "utf8"));
+  it("is shown in the plugin guide exactly as the file that is compiled and tested", async () => {
+    expect(await guideExample()).toBe(await readFile(join(ROOT, EXAMPLE), "utf8"));
   });
 });
 
 testSink({
-  name: "jsonl (the README's example plugin)",
+  name: "jsonl (the plugin guide's example plugin)",
   async create() {
     const dir = await mkdtemp(join(tmpdir(), "iot-jsonl-"));
     const file = join(dir, "notifications.jsonl");

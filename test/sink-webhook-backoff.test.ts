@@ -1,6 +1,9 @@
 /**
- * The webhook sink's back-off when its queue overflows, against a real receiver on loopback
- * that never answers (test/support/webhook-receiver.ts). Each overflow drops the notification
+ * The webhook sink's back-off, against a real receiver on loopback
+ * (test/support/webhook-receiver.ts): its schedule and jitter (read through an injected wait,
+ * so the test need not wait it out), and how it holds when the queue overflows.
+ *
+ * Against a receiver that never answers, each overflow drops the notification
  * in flight; the sink used to start the next attempt at once after every such drop (about 255
  * POSTs in 1 s to a receiver that never answers). The back-off must hold across drops.
  *
@@ -13,8 +16,8 @@ import { TOPICS } from "../src/core/sinks/contract.js";
 import { createWebhookSink } from "../src/plugins/sinks/webhook.js";
 import { sleep } from "./support/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
+import { note, SECRET, webhookSink } from "./support/webhook-sink.js";
 
-const SECRET = "webhook-test-secret-0123456789";
 const PUBLISHES = 100;
 /**
  * 12 attempts with the back-off kept take at least 200 ms × (2^11 − 1) ≈ 410 s of back-off
@@ -69,5 +72,54 @@ describe("webhook sink back-off across queue overflows", () => {
       await sink.close();
     }
     expect(await outcomes.at(-1)).toBe("SINK_CLOSED");
+  });
+});
+
+describe("webhook sink back-off schedule", () => {
+  let receiver: WebhookReceiver;
+  beforeEach(async () => {
+    receiver = await startWebhookReceiver({ secret: SECRET });
+  });
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  it("backs off 250 ms doubling to 30 s, and starts over after a success", async () => {
+    const delays: number[] = [];
+    receiver.answer(...Array<number>(9).fill(500));
+    // random 0.5 is the middle of the jitter (0.8×–1.2×): the schedule itself.
+    const sink = webhookSink(receiver.url, {
+      random: () => 0.5,
+      wait: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    try {
+      await sink.publish(note(1));
+      expect(delays).toEqual([250, 500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
+      receiver.answer(500);
+      await sink.publish(note(2));
+      expect(delays.slice(9)).toEqual([250]);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it("keeps the jitter within 0.8× to 1.2× of the schedule", async () => {
+    const delays: number[] = [];
+    receiver.answer(500, 500);
+    const randoms = [0, 0.999];
+    const sink = webhookSink(receiver.url, {
+      random: () => randoms.shift() ?? 0.5,
+      wait: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    try {
+      await sink.publish(note(1));
+      expect(delays).toEqual([200, 600]);
+    } finally {
+      await sink.close();
+    }
   });
 });

@@ -12,7 +12,7 @@
  */
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { dataSubdirectory, type Settings, SettingsError } from "../core/settings.js";
+import { type CoreSettings, dataSubdirectory, SettingsError } from "../core/settings.js";
 
 /** Whether `path` is `root` or below it (both absolute and normalised). */
 export const isWithin = (path: string, root: string) =>
@@ -61,7 +61,7 @@ const shown = (dir: Directory) =>
   dir.canonical === resolve(dir.named) ? `"${dir.named}"` : `"${dir.named}" (${dir.canonical})`;
 
 /** Refuses, with one line naming both variables, data directories that are equal or nested. */
-export async function assertSeparateDirectories(settings: Settings): Promise<void> {
+export async function assertSeparateDirectories(settings: CoreSettings): Promise<void> {
   const entries: Array<[Variable, string, "configs" | "assets" | "state"]> = [
     ["ESP32_CONFIGS_DIR", settings.configsDir, "configs"],
     ["ASSETS_DIR", settings.assetsDir, "assets"],

@@ -6,7 +6,7 @@
 import { constants } from "node:fs";
 import { access, mkdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, normalize } from "node:path";
-import type { Settings } from "../core/settings.js";
+import type { CoreSettings } from "../core/settings.js";
 import { SettingsError } from "../core/settings.js";
 import { assertSeparateDirectories, isWithin } from "./data-dir-layout.js";
 
@@ -33,7 +33,7 @@ export async function prepareDirectory(dir: string, variable: string): Promise<v
   }
 }
 
-export async function prepareDataDirectories(settings: Settings): Promise<void> {
+export async function prepareDataDirectories(settings: CoreSettings): Promise<void> {
   // Before anything is created: a refused layout leaves nothing behind.
   await assertSeparateDirectories(settings);
   const dirs: Array<[string, string]> = [
@@ -66,7 +66,7 @@ async function keyLocations(path: string): Promise<string[]> {
  * Refuses a private key file inside, or anywhere below, a served directory: device reads
  * serve those directories' files, and a static file server may serve their whole tree.
  */
-export async function assertNotServed(keyPath: string, variable: string, settings: Settings): Promise<void> {
+export async function assertNotServed(keyPath: string, variable: string, settings: CoreSettings): Promise<void> {
   const locations = await keyLocations(keyPath);
   for (const [dir, served] of [
     [settings.configsDir, "ESP32_CONFIGS_DIR"],

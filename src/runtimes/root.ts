@@ -4,15 +4,17 @@
  * What differs between runtimes comes in through a RuntimeAdapter. Anything invalid
  * becomes a BootError whose message is the one line to print (or, on Workers, to log).
  */
+import type { AuthPlugin } from "../core/auth/plugin.js";
 import { type Composed, compose } from "../core/compose.js";
 import { createJsonLogger, type Logger, type LogLevel } from "../core/logger.js";
+import { redactSettingValues } from "../core/setting-spec.js";
 import { type Env, loadSettings, redactSettings, type Settings, SettingsError } from "../core/settings.js";
 import type { NotificationSink } from "../core/sinks/contract.js";
 import type { RuntimeInfo, SinkPlugin } from "../core/sinks/plugin.js";
-import { redactPluginSettings, SinkRegistry } from "../core/sinks/registry.js";
+import { SinkRegistry } from "../core/sinks/registry.js";
 import type { StorageDriver } from "../core/storage.js";
 import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
-import { createAuthPolicy } from "../plugins/auth/policy.js";
+import { adminAuthPlugin } from "../plugins/auth/index.js";
 import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
 import { createNoopSink } from "../plugins/sinks/noop.js";
 import { VERSION } from "../version.js";
@@ -90,19 +92,33 @@ async function buildSink(settings: Settings, env: Env, logger: Logger, adapter: 
   logger.info("notification sink", {
     sink: plugin.name,
     url: redactSettings(settings).notifyUrl,
-    settings: redactPluginSettings(plugin.settings, own as Record<string, unknown>),
+    settings: redactSettingValues(plugin.settings, own as Record<string, unknown>),
   });
   return { sink, hosted };
 }
 
-export async function bootRuntime(env: Env, adapter: RuntimeAdapter): Promise<Booted> {
+/**
+ * The core's settings and the auth plugin's, each read and validated by its owner; of the
+ * plugin's, the core's Settings carry only what it must know (AdminAccess).
+ */
+export function loadSettingsWith<S>(env: Env, auth: AuthPlugin<S>): { settings: Settings; auth: S } {
+  const core = loadSettings(env);
+  const own = auth.load(env);
+  return { settings: { ...core, ...auth.access(own) }, auth: own };
+}
+
+export async function bootRuntime(
+  env: Env,
+  adapter: RuntimeAdapter,
+  authPlugin: AuthPlugin = adminAuthPlugin,
+): Promise<Booted> {
   // The level is needed before the settings are validated, to log why they are not.
   const level = LOG_LEVELS.find((l) => l === env.LOG_LEVEL?.trim()) ?? "info";
   let logger = createJsonLogger({ level, write: adapter.write });
   try {
-    const settings = loadSettings(env);
+    const { settings, auth } = loadSettingsWith(env, authPlugin);
     logger = createJsonLogger({ level: settings.logLevel, write: adapter.write });
-    const shown = adapter.shownSettings?.(settings) ?? redactSettings(settings);
+    const shown = { ...(adapter.shownSettings?.(settings) ?? redactSettings(settings)), ...authPlugin.redact(auth) };
     logger.info("starting", { runtime: adapter.runtime.name, version: VERSION, settings: shown });
     await adapter.prepare?.(settings, logger);
 
@@ -121,7 +137,7 @@ export async function bootRuntime(env: Env, adapter: RuntimeAdapter): Promise<Bo
 
     const composed = compose({
       settings,
-      auth: createAuthPolicy(settings),
+      auth: authPlugin.policy(auth),
       logger,
       storage,
       sink,

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../core/logger.js";
-import { type Settings, SettingsError } from "../core/settings.js";
+import { type CoreSettings, SettingsError } from "../core/settings.js";
 import { assertNotServed, prepareDirectory } from "./data-dirs.js";
 
 export const DEV_KEY_FILE = "dev-signing-key.pem";
@@ -45,7 +45,7 @@ export interface KeySource {
 const isPrivate = (pem: string) => /-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----/.test(pem);
 const codeOf = (error: unknown) => (error as { code?: string }).code ?? "unknown error";
 
-export async function loadSigningKeyPem(settings: Settings, logger: Logger): Promise<KeySource> {
+export async function loadSigningKeyPem(settings: CoreSettings, logger: Logger): Promise<KeySource> {
   if (settings.signingKey) return { pem: settings.signingKey, variable: "SIGNING_KEY" };
   if (settings.signingKeyPath) {
     let pem: string;

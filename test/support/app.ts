@@ -9,14 +9,15 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { compose } from "../../src/core/compose.js";
 import { createMemoryLogger } from "../../src/core/logger.js";
-import { loadSettings, type Settings } from "../../src/core/settings.js";
+import type { Settings } from "../../src/core/settings.js";
 import type { Notification, NotificationSink } from "../../src/core/sinks/contract.js";
 import type { StorageDriver } from "../../src/core/storage.js";
 import { importVerificationKey } from "../../src/features/assets/signing-key.js";
-import { createAuthPolicy } from "../../src/plugins/auth/policy.js";
+import { adminAuthPlugin } from "../../src/plugins/auth/index.js";
 import { createMetrics } from "../../src/plugins/metrics/index.js";
 import { createFsStorage } from "../../src/plugins/storage/fs.js";
 import { createMemoryStorage } from "../../src/plugins/storage/memory.js";
+import { loadSettingsWith } from "../../src/runtimes/root.js";
 import { testKeys } from "./keys.js";
 import { freshTimestamp } from "./upload-stream.js";
 
@@ -67,7 +68,7 @@ export async function createTestApp(kind: StorageKind = "fs", env: Record<string
 }
 
 async function assemble(kind: StorageKind, env: Record<string, string>, root: string | undefined): Promise<TestApp> {
-  const settings = loadSettings({ DATA_DIR: root ?? "/nonexistent", ...env });
+  const { settings, auth } = loadSettingsWith({ DATA_DIR: root ?? "/nonexistent", ...env }, adminAuthPlugin);
   const logger = createMemoryLogger();
   const storage =
     kind === "fs"
@@ -84,7 +85,7 @@ async function assemble(kind: StorageKind, env: Record<string, string>, root: st
   const metrics = createMetrics(registry);
   const { app, fastReads } = compose({
     settings,
-    auth: createAuthPolicy(settings),
+    auth: adminAuthPlugin.policy(auth),
     logger,
     storage,
     sink,

@@ -1,15 +1,16 @@
 /**
  * What a sink plugin is: a name, the URL schemes it answers to, the settings it reads
- * (declared as data, validated by zod, redacted when secret), what it needs from the
- * runtime, and a factory. A plugin is one file; registering it is one line in
+ * (declared as data, the one way every setting is: core/setting-spec.ts), what it needs
+ * from the runtime, and a factory. A plugin is one file; registering it is one line in
  * src/plugins/sinks/index.ts, and it then works on every runtime that can run it.
  */
-import type { z } from "zod";
 import type { Logger } from "../logger.js";
+import type { SettingSpecs, SettingsOf } from "../setting-spec.js";
 import type { NotificationSink } from "./contract.js";
 
-/** What a runtime may or may not offer a plugin. */
-export type Capability = "tcp" | "longLivedConnections" | "filesystem";
+/** What a runtime may or may not offer a plugin (the requirement flags of `requires`). */
+export const CAPABILITIES = ["tcp", "longLivedConnections", "filesystem"] as const;
+export type Capability = (typeof CAPABILITIES)[number];
 
 export interface RuntimeInfo {
   /** For messages: "node", "deno", "bun", "Cloudflare Workers". */
@@ -35,20 +36,6 @@ export interface RuntimeInfo {
    */
   leftOut?: string;
 }
-
-export interface SettingSpec {
-  /** Parses the variable's text (undefined when unset or empty); its messages follow "Invalid setting NAME: ". */
-  schema: z.ZodType<unknown, string | undefined>;
-  /** One line for the README settings table. */
-  description: string;
-  /** Never printed (passwords, keys, tokens): redacted wherever settings are logged. */
-  secret?: boolean;
-  /** The default as the README shows it. */
-  defaultText?: string;
-}
-
-export type SettingSpecs = Record<string, SettingSpec>;
-export type SettingsOf<S extends SettingSpecs> = { [K in keyof S]: z.output<S[K]["schema"]> };
 
 /** A requirement, and what to suggest on a runtime that cannot meet it. */
 export interface Requirement {

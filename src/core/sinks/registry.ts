@@ -5,44 +5,15 @@
  * error listing the known ones, never a silent fallback.
  */
 import type { Logger } from "../logger.js";
-import { type Env, SettingsError } from "../settings.js";
+import { type Env, parseSettings, SettingsError } from "../setting-spec.js";
 import type { NotificationSink } from "./contract.js";
-import {
-  type Capability,
-  type RuntimeInfo,
-  type SettingSpecs,
-  type SettingsOf,
-  SinkConfigError,
-  type SinkPlugin,
-} from "./plugin.js";
+import { type Capability, type RuntimeInfo, SinkConfigError, type SinkPlugin } from "./plugin.js";
 
 const CANNOT: Record<Capability, string> = {
   tcp: "needs raw TCP sockets, which %s cannot keep open",
   longLivedConnections: "needs a connection that outlives a request, which %s cannot keep",
   filesystem: "needs a filesystem, which %s does not have",
 };
-
-/** Parses a plugin's variables; an invalid one is a SettingsError naming it. */
-export function parsePluginSettings<S extends SettingSpecs>(specs: S, env: Env): SettingsOf<S> {
-  const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(specs)) {
-    const raw = env[name];
-    const result = spec.schema.safeParse(raw === "" ? undefined : raw);
-    if (!result.success) throw new SettingsError(name, result.error.issues[0]?.message ?? "is invalid");
-    out[name] = result.data;
-  }
-  return out as SettingsOf<S>;
-}
-
-/** Settings as they may be logged: secret ones replaced, unset ones left out. */
-export function redactPluginSettings(specs: SettingSpecs, values: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined) continue;
-    out[name] = specs[name]?.secret ? "[redacted]" : value;
-  }
-  return out;
-}
 
 const isOwnError = (error: unknown) => error instanceof SettingsError || error instanceof SinkConfigError;
 
@@ -99,7 +70,7 @@ export class SinkRegistry {
    * value stops the boot whichever sink is selected (as it always has for MQTT_*).
    */
   checkAllSettings(env: Env): void {
-    for (const plugin of this.plugins()) parsePluginSettings(plugin.settings, env);
+    for (const plugin of this.plugins()) parseSettings(plugin.settings, env);
   }
 
   /**
@@ -113,7 +84,7 @@ export class SinkRegistry {
     const { url, urlVariable, runtime } = request;
     this.checkAllSettings(request.env);
     const plugin = this.pluginFor(url, urlVariable, runtime.leftOut);
-    const settings = parsePluginSettings(plugin.settings, request.env);
+    const settings = parseSettings(plugin.settings, request.env);
     let elsewhere: "hosted" | "perRequest" | undefined;
     for (const { capability, hint } of plugin.requires?.(url) ?? []) {
       if (runtime.capabilities.has(capability)) continue;

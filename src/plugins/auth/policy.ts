@@ -6,12 +6,12 @@
  */
 
 import type { AuthPolicy } from "../../core/auth/contract.js";
-import type { Settings } from "../../core/settings.js";
 import { createAuthenticator } from "./authenticator.js";
 import { createOidcVerifier } from "./oidc.js";
+import type { AuthSettings } from "./settings.js";
 import { createTokenHashes } from "./token-hashes.js";
 
-export function createAuthPolicy(settings: Settings, options: { fetch?: typeof fetch } = {}): AuthPolicy {
+export function createAuthPolicy(settings: AuthSettings, options: { fetch?: typeof fetch } = {}): AuthPolicy {
   const oidc =
     settings.oidcIssuer && settings.oidcAudience
       ? createOidcVerifier({

@@ -1,9 +1,9 @@
 /**
- * The README's example sink plugin, complete: appends each notification as one JSON line
- * to a file (an audit trail, or for a sidecar that tails it), selected by
- * `NOTIFY_URL=jsonl:/var/log/iot/notifications.jsonl`. Not registered in server.ts; a test
- * checks that the README shows this file as it is, and runs it through the conformance
- * suite, the registry and a real boot.
+ * The plugin guide's example sink plugin (docs/plugins.md), complete: appends each
+ * notification as one JSON line to a file (an audit trail, or for a sidecar that tails it),
+ * selected by `NOTIFY_URL=jsonl:/var/log/iot/notifications.jsonl`. Not registered in
+ * server.ts; a test checks that the guide shows this file as it is, and runs it through the
+ * conformance suite, the registry and a real boot.
  */
 import { open } from "node:fs/promises";
 import { bool } from "../../core/setting-types.js";

@@ -1,20 +1,29 @@
 /**
  * The MQTT sink's own settings: declared here, validated here, documented from here (the
- * README's settings table is checked against this list), and redacted where secret.
+ * README's settings table is generated from this list), and redacted where secret.
  * Core knows none of them.
  */
 import { z } from "zod";
+import type { SettingsOf } from "../../core/setting-spec.js";
 import { bool, int, optionalText, pem } from "../../core/setting-types.js";
-import type { SettingsOf } from "../../core/sinks/plugin.js";
 
 export const MQTT_SETTINGS = {
   MQTT_USERNAME: {
     schema: optionalText,
-    description: "broker user name (overrides one in the URL); redacted in logs, as some brokers take a token here",
+    description:
+      "broker user name (overrides one in the URL, where it must be percent-encoded); redacted in logs, as some brokers take a token here",
     secret: true,
   },
-  MQTT_PASSWORD: { schema: optionalText, description: "broker password (overrides one in the URL)", secret: true },
-  MQTT_CLIENT_ID: { schema: optionalText, description: "MQTT client identifier", defaultText: "`iotsupport-<random>`" },
+  MQTT_PASSWORD: {
+    schema: optionalText,
+    description: "broker password (overrides one in the URL, where it must be percent-encoded)",
+    secret: true,
+  },
+  MQTT_CLIENT_ID: {
+    schema: optionalText,
+    description: "MQTT client identifier",
+    defaultText: "`iotsupport-<random>` per process",
+  },
   MQTT_PROTOCOL_VERSION: {
     schema: z.enum(["4", "5"], { message: "must be 4 or 5" }).transform(Number).default(5),
     description: "`5` or `4` (MQTT 3.1.1)",
@@ -42,7 +51,8 @@ export const MQTT_SETTINGS = {
   },
   MQTT_CA_FILE: {
     schema: optionalText,
-    description: "a PEM file of extra CA certificate(s) to trust for `mqtts://`/`wss://` (needs a filesystem)",
+    description:
+      "a PEM file of extra CA certificate(s) to trust for `mqtts://`/`wss://`: a private CA or a self-signed broker (needs a filesystem)",
   },
   MQTT_CA: { schema: pem.optional(), description: "the same CA certificate(s) as PEM text" },
   MQTT_DEVICE_TOPICS: {

@@ -1,10 +1,10 @@
 /**
  * The webhook sink's own settings, declared as data: validated here, documented from here
- * (the README's settings table is checked against this list), redacted where secret.
+ * (the README's settings table is generated from this list), redacted where secret.
  */
 import { z } from "zod";
+import type { SettingsOf } from "../../core/setting-spec.js";
 import { int } from "../../core/setting-types.js";
-import type { SettingsOf } from "../../core/sinks/plugin.js";
 
 export const WEBHOOK_SECRET_MIN_LENGTH = 16;
 
@@ -17,7 +17,8 @@ export const WEBHOOK_SETTINGS = {
       .min(WEBHOOK_SECRET_MIN_LENGTH, `must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters`)
       .optional(),
     description:
-      "key of the HMAC-SHA256 in each request's `X-IoT-Signature` header; required with an `http://`/`https://` URL",
+      'key of the HMAC-SHA256 in each webhook request\'s `X-IoT-Signature: t=<unix seconds>,v1=<hex HMAC of "<t>.<body>">` ' +
+      `(at least ${WEBHOOK_SECRET_MIN_LENGTH} characters); required with an \`http://\`/\`https://\` URL`,
     secret: true,
   },
   WEBHOOK_TIMEOUT_MS: {
