@@ -106,6 +106,12 @@ export function createFsReader(dirs: Record<Area, string>, cache: FileCache, now
       if (size <= SMALL_FILE_BYTES) {
         const bytes = new Uint8Array(await handle.readFile());
         await handle.close();
+        if (bytes.length !== size) {
+          // Rewritten in place while being read (an editor, a sync job): what was read is not the
+          // version that was stat'ed, so it is hashed as it is and neither remembered nor kept.
+          const own = createHash("sha256").update(bytes).digest("hex");
+          return fromMemory(bytes, own, Number(info.mtimeMs), options.range);
+        }
         const sha256 = recall(path, version) ?? createHash("sha256").update(bytes).digest("hex");
         remember(path, version, sha256);
         // A write (or a reported change) since this read began: these bytes may be older than
