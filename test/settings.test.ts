@@ -57,6 +57,7 @@ describe("loadSettings defaults", () => {
       oidcTokenTypes: ["at+jwt"],
       allowedHosts: undefined,
       allowAnonymousAdmin: false,
+      apiDocs: true,
       logLevel: "info",
     });
   });

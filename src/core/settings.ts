@@ -83,6 +83,7 @@ const SCHEMA = {
   OIDC_TOKEN_TYPES: tokenTypeList.default(["at+jwt"]),
   ALLOWED_HOSTS: hostList.optional(),
   ALLOW_ANONYMOUS_ADMIN: bool.default(false),
+  API_DOCS: bool.default(true),
   LOG_LEVEL: z
     .enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" })
     .default("info"),
@@ -139,6 +140,8 @@ export interface Settings {
   oidcTokenTypes: string[];
   allowedHosts?: string[];
   allowAnonymousAdmin: boolean;
+  /** Whether the API docs plugin serves /api/docs (Swagger UI) and /api/docs/openapi.json. */
+  apiDocs: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -185,6 +188,7 @@ export function loadSettings(env: Env): Settings {
     uploadMinBytesPerSecond: parseOne("UPLOAD_MIN_BYTES_PER_SECOND", env.UPLOAD_MIN_BYTES_PER_SECOND),
     clientIpHeader: parseOne("CLIENT_IP_HEADER", env.CLIENT_IP_HEADER),
     ...authSettings(env),
+    apiDocs: parseOne("API_DOCS", env.API_DOCS),
     logLevel: parseOne("LOG_LEVEL", env.LOG_LEVEL),
   };
 }

@@ -13,6 +13,8 @@ import { redactPluginSettings, SinkRegistry } from "../core/sinks/registry.js";
 import type { StorageDriver } from "../core/storage.js";
 import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
 import { createAuthPolicy } from "../plugins/auth/policy.js";
+import { selectApiDocs } from "../plugins/docs/index.js";
+import type { SwaggerUiFiles } from "../plugins/docs/swagger-ui.js";
 import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
 import { SINK_PLUGINS } from "../plugins/sinks/index.js";
 import { createNoopSink } from "../plugins/sinks/noop.js";
@@ -49,6 +51,8 @@ export interface RuntimeAdapter {
   countConfigs?(storage: StorageDriver, metrics: Metrics): Promise<void>;
   /** Where log lines go; stdout by default. */
   write?: (line: string) => void;
+  /** How this runtime reads Swagger UI's files; asked only when API_DOCS is on, and refuses the boot when it cannot. */
+  swaggerUi(settings: Settings): SwaggerUiFiles | Promise<SwaggerUiFiles>;
 }
 
 export interface Booted extends Composed {
@@ -153,6 +157,7 @@ export async function bootRuntime(
       verifyKey,
       version: VERSION,
       metrics: adapter.exposition?.(metrics, storage, { observer: metrics.observer }) ?? metrics.exposition,
+      docs: await selectApiDocs(settings, VERSION, () => adapter.swaggerUi(settings)),
       ...adapter.compose,
     });
     return { ...composed, settings, logger, sink, metrics };
