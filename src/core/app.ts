@@ -17,7 +17,6 @@ import { allowedHosts } from "./auth/hosts.js";
 import type { AppDeps } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./http-errors.js";
 import { secondsSince } from "./observer.js";
-import { completeRoutes } from "./route-errors.js";
 
 export function createApp(deps: AppDeps) {
   const app = createApi();
@@ -85,8 +84,6 @@ export function createApp(deps: AppDeps) {
   app.route("/files", fileRoutes(deps));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
   deps.docs?.mount(app);
-  // Every route is mounted: add to each definition the errors its scope's middleware answers.
-  completeRoutes(app);
 
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler());

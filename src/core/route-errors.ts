@@ -2,7 +2,9 @@
  * The error responses of every route, in the API's error shape, for the document: those the
  * route declares itself (ApiRoute.errors) and those it shares with every route of its scope,
  * because the middleware in front of it (app.ts) answers them: the auth gates, ALLOWED_HOSTS,
- * and the error handler's 500. Run once on the assembled app, before the document is made.
+ * and the error handler's 500. Run on the assembled app when the document is first made
+ * (not at boot: building these schemas costs a few milliseconds a server without docs
+ * need not pay).
  */
 import type { RouteConfig } from "@hono/zod-openapi";
 import { z } from "zod";
@@ -94,9 +96,14 @@ export function completeRoute({ errors = {}, ...route }: ApiRoute): RouteConfig 
   return { ...route, security: SECURITY[scope], responses };
 }
 
+/** Definitions already completed: completing one twice would add its shared errors twice. */
+const completed = new WeakSet<RouteConfig>();
+
 /** Completes every route definition the assembled app holds (sub-apps' included, merged by `route()`). */
 export function completeRoutes(app: Api): void {
   for (const definition of app.openAPIRegistry.definitions) {
-    if (definition.type === "route") definition.route = completeRoute(definition.route);
+    if (definition.type !== "route" || completed.has(definition.route)) continue;
+    definition.route = completeRoute(definition.route);
+    completed.add(definition.route);
   }
 }

@@ -5,6 +5,7 @@
  * about a path is written here, so the document cannot drift from the routes.
  */
 import type { Api } from "../../core/api-routes.js";
+import { completeRoutes } from "../../core/route-errors.js";
 
 const DESCRIPTION = [
   "Per-device JSON configurations keyed by MAC address, signed asset uploads, and update notifications (MQTT, webhook) for ESP32 fleets.",
@@ -23,7 +24,9 @@ export function registerSecurityScheme(app: Api): void {
   });
 }
 
+/** The document of the assembled `app`: call it once every route is mounted (on the first request). */
 export function buildOpenApiDocument(app: Api, version: string) {
+  completeRoutes(app);
   // No top-level `security`: health, the docs and uploads need none; each operation says its own.
   return app.getOpenAPI31Document({
     openapi: "3.1.0",
