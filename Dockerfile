@@ -1,4 +1,5 @@
-# The IoT Support server on Node, as one self-contained bundle (dist/node.mjs).
+# The IoT Support server on Node, as one self-contained bundle (dist/node.mjs, with the API
+# docs' Swagger UI files beside it in dist/swagger-ui-dist/).
 #   docker build -t iot-support .
 #   docker run -p 3201:3201 -v iot-data:/data -e API_TOKEN_HASHES=<hash> iot-support
 # Settings come from -e or --env-file (see README, Settings).
@@ -13,7 +14,7 @@ FROM node:20-bookworm-slim
 # Inside a container the server must listen on every interface to be reachable at all.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3201 DATA_DIR=/data
 WORKDIR /app
-# The bundle carries every dependency: nothing else from the build is needed.
+# dist/ carries every dependency (the bundle, and Swagger UI's files): nothing else from the build is needed.
 COPY --from=build /src/dist/ ./dist/
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -5,6 +5,8 @@ import { compose } from "../src/core/compose.js";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { importVerificationKey } from "../src/features/assets/signing-key.js";
 import { adminAuthPlugin } from "../src/plugins/auth/index.js";
+import { createApiDocs } from "../src/plugins/docs/index.js";
+import { locateSwaggerUi, packageFiles } from "../src/plugins/docs/package-files.js";
 import { createMetrics } from "../src/plugins/metrics/index.js";
 import { createNoopSink } from "../src/plugins/sinks/noop.js";
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";
@@ -43,6 +45,7 @@ httpContract(
       observer: metrics.observer,
       verifyKey: await importVerificationKey(keys.spki),
       metrics: metrics.exposition,
+      docs: createApiDocs({ version: "test", files: packageFiles((await locateSwaggerUi()) as string) }),
     });
     return { fetch: async (path, init) => app.request(path, init), sign: keys.sign, close: async () => {} };
   },

@@ -2,17 +2,20 @@
  * The production recipe for Node (README, "Production on Node"), as far as it runs here:
  * the systemd unit passes `systemd-analyze verify` with no warning (and a broken copy does
  * not, so the check can fail); the server boots on deploy/env.example's settings; and the
- * Dockerfile's runtime stage works as written: only the bundle, copied where no
- * node_modules can be found, run with the image's command and environment. The image
- * itself is not built: no Docker engine runs on these machines.
+ * Dockerfile's runtime stage works as written: only dist/ (the bundle and the API docs'
+ * Swagger UI files beside it), copied where no node_modules can be found, run with the
+ * image's command and environment; the bundle without those files refuses to start unless
+ * API_DOCS=false. The image itself is not built: no Docker engine runs on these machines.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootOutcome, expectRefusal } from "./support/boot-outcome.js";
+import { expectPackageFiles, loadDocsPage } from "./support/docs-page.js";
 import { testKeys } from "./support/keys.js";
 import { ROOT, type SpawnedServer, spawnServer } from "./support/server.js";
 
@@ -93,28 +96,52 @@ describe("deployment settings and the container's runtime stage", () => {
     server = undefined;
   });
 
-  it("runs the Dockerfile's command on the bundle alone, with the image's environment", async () => {
+  /** The image's command and environment, from the Dockerfile. */
+  async function image() {
     const dockerfile = await readFile(join(ROOT, "Dockerfile"), "utf8");
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
     expect(cmd.slice(0, 1)).toEqual(["node"]);
-    const imageEnv = Object.fromEntries(
+    // The runtime stage holds dist/ only, copied whole.
+    expect(dockerfile).toMatch(/^COPY --from=build \/src\/dist\/ \.\/dist\/$/m);
+    const env = Object.fromEntries(
       [...(/^ENV (.*)$/m.exec(dockerfile)?.[1] ?? "").matchAll(/([A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]),
     ) as Record<string, string>;
-    expect(imageEnv.HOST).toBe("0.0.0.0");
-    // The runtime stage holds dist/ only: copy it where no node_modules is reachable.
+    expect(env.HOST).toBe("0.0.0.0");
+    return { cmd, env };
+  }
+
+  /** `files` of dist/ copied where no node_modules is reachable; the image's command, pointed at that copy. */
+  async function deployed(files: string[]) {
+    const { cmd, env } = await image();
     const app = await mkdtemp(join(scratch, "app-"));
     await mkdir(join(app, "dist"));
-    await copyFile(join(ROOT, "dist/node.mjs"), join(app, "dist/node.mjs"));
-    const data = await mkdtemp(join(scratch, "image-data-"));
+    for (const file of files) await cp(join(ROOT, "dist", file), join(app, "dist", file), { recursive: true });
     const [, ...args] = cmd.map((arg) => (arg === "dist/node.mjs" ? join(app, "dist/node.mjs") : arg));
-    server = await spawnServer({ ...imageEnv, PORT: "0", DATA_DIR: data }, "dist/node.mjs", {
-      command: process.execPath,
-      args,
-    });
+    const data = await mkdtemp(join(scratch, "image-data-"));
+    return { env: { ...env, PORT: "0", DATA_DIR: data }, command: { command: process.execPath, args } };
+  }
+
+  it("runs the Dockerfile's command on dist/ alone, with the image's environment, the API docs included", async () => {
+    const { env, command } = await deployed(["node.mjs", "swagger-ui-dist"]);
+    server = await spawnServer(env, "dist/node.mjs", command);
     expect(server.lines().some((l) => l.msg === "listening" && String(l.host ?? l.url ?? "").includes("0.0.0.0"))).toBe(
       true,
     );
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    const url = server.url;
+    const { loaded } = await loadDocsPage((path) => fetch(`${url}${path}`), url);
+    await expectPackageFiles(loaded);
+    expect(await server.stop("SIGTERM")).toBe(0);
+    server = undefined;
+  });
+
+  it("refuses to start the bundle without its Swagger UI files, naming API_DOCS; starts with API_DOCS=false", async () => {
+    const { env, command } = await deployed(["node.mjs"]);
+    const line = expectRefusal(await bootOutcome(env, command), "API_DOCS");
+    expect(line).toContain("dist/swagger-ui-dist");
+    server = await spawnServer({ ...env, API_DOCS: "false" }, "dist/node.mjs", command);
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    expect((await fetch(`${server.url}/api/docs`)).status).toBe(404);
     expect(await server.stop("SIGTERM")).toBe(0);
     server = undefined;
   });

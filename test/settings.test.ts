@@ -47,6 +47,7 @@ describe("loadSettings defaults", () => {
       uploadIdleTimeoutMs: 30_000,
       uploadMinBytesPerSecond: 1024,
       clientIpHeader: undefined,
+      apiDocs: true,
       logLevel: "info",
     });
   });

@@ -1,25 +1,25 @@
 /**
  * createApp(deps): the whole HTTP contract as a Hono app, runtime-neutral.
  * Runtimes build the dependencies and serve `app.fetch`; tests call `app.request`.
+ * Every route is declared with its OpenAPI definition (api-routes.ts); the docs plugin,
+ * when chosen, serves the document generated from this app.
  */
-import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { assetRoutes } from "../features/assets/routes.js";
 import { configRoutes } from "../features/configs/routes.js";
 import { fileRoutes } from "../features/device-reads/routes.js";
 import { healthRoutes } from "../features/health/routes.js";
-import { docsRoutes } from "../plugins/docs/routes.js";
 import { metricsRoutes } from "../plugins/metrics/route.js";
+import { createApi } from "./api-routes.js";
 import { authGate, isAdminRoute } from "./auth/gate.js";
 import { allowedHosts } from "./auth/hosts.js";
-import type { AppDeps, AppEnv } from "./deps.js";
+import type { AppDeps } from "./deps.js";
 import { errorHandler, notFoundHandler } from "./http-errors.js";
 import { secondsSince } from "./observer.js";
 
 export function createApp(deps: AppDeps) {
-  const app = new Hono<AppEnv>();
-  const version = deps.version ?? "unknown";
+  const app = createApi();
 
   app.use(requestId());
   app.use(async function noSniffing(c, next) {
@@ -81,9 +81,9 @@ export function createApp(deps: AppDeps) {
   app.route("/api/configs", configRoutes(deps));
   app.route("/api/assets", assetRoutes(deps));
   app.route("/api/health", healthRoutes(deps));
-  app.route("/api/docs", docsRoutes(version));
   app.route("/files", fileRoutes(deps));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
+  deps.docs?.mount(app);
 
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler());

@@ -29,6 +29,8 @@ export interface ComposeOptions {
   observer: OperationObserver;
   verifyKey: CryptoKey;
   metrics?: AppDeps["metrics"];
+  /** The API docs plugin, chosen by API_DOCS (plugins/docs, selectApiDocs); none: no /api/docs. */
+  docs?: AppDeps["docs"];
   version?: string;
   track?: (settled: Promise<void>) => void;
   /** False where HOST means nothing (Workers, which say their own word about anonymous admin). */
@@ -84,6 +86,7 @@ export function compose(options: ComposeOptions): Composed {
     sendNative: options.sendNative,
     clientAddress: (c) => clientAddress(c, settings.clientIpHeader ?? options.clientIpHeader, options.peerAddress),
     metrics: options.metrics,
+    docs: options.docs,
     version: options.version,
   };
   return { app: createApp(deps), fastReads: createFastReads(deps), deps, notifier };

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { SettingSpecs } from "./setting-spec.js";
-import { int, mqttUrl, optionalText, origins, pem } from "./setting-types.js";
+import { bool, int, mqttUrl, optionalText, origins, pem } from "./setting-types.js";
 import { MAX_TIMESTAMP_TOLERANCE_SECONDS } from "./signature-retention.js";
 
 export const CORE_SETTINGS = {
@@ -146,6 +146,12 @@ export const CORE_SETTINGS = {
       .optional(),
     description:
       "behind a reverse proxy: the header it writes the client's address into (`X-Forwarded-For`, `X-Real-IP`); only its last entry is believed. Unset: the connection's peer address (on Workers: `CF-Connecting-IP`). Used for the per-client share",
+  },
+  API_DOCS: {
+    schema: bool.default(true),
+    description:
+      "`true` serves the interactive API docs (`/api/docs`, Swagger UI from this server) and `/api/docs/openapi.json`; `false` leaves them out (404)",
+    defaultText: "`true`",
   },
   LOG_LEVEL: {
     schema: z

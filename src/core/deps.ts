@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { AssetStore } from "../features/assets/store.js";
 import type { ConfigStore } from "../features/configs/store.js";
+import type { RoutePlugin } from "./api-routes.js";
 import type { AuthPolicy } from "./auth/contract.js";
 import type { Logger } from "./logger.js";
 import type { Notifier } from "./notifier.js";
@@ -59,6 +60,8 @@ export interface AppDeps {
   clientAddress?: (c: Context) => string | undefined;
   /** Who may call what; an empty policy is the original's anonymous behaviour. */
   auth: AuthPolicy;
+  /** The API docs plugin (src/plugins/docs) when API_DOCS is on; absent: /api/docs* are 404. */
+  docs?: RoutePlugin;
   /** Renders the Prometheus exposition; absent when the runtime has no metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   version?: string;

@@ -11,10 +11,12 @@ export const MacParam = z.string().meta({
   example: "aa-bb-cc-dd-ee-ff",
 });
 
-export const ErrorBody = z.object({
-  error: z.string(),
-  details: z.record(z.string(), z.unknown()),
-  code: z.enum(ERROR_CODES),
-  status: z.number().int(),
-  correlationId: z.string(),
-});
+export const ErrorBody = z
+  .object({
+    error: z.string().meta({ description: "What went wrong, for the operator" }),
+    details: z.record(z.string(), z.unknown()).meta({ description: "Always an object, often empty" }),
+    code: z.enum(ERROR_CODES),
+    status: z.number().int().meta({ description: "The HTTP status, repeated" }),
+    correlationId: z.string().meta({ description: "Also sent as X-Request-Id; the key to the server's log line" }),
+  })
+  .meta({ id: "Error", description: "The API's error shape (docs/reference.md, Errors)" });

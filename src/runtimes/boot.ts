@@ -8,9 +8,11 @@ import { readFile } from "node:fs/promises";
 import type { Registry } from "prom-client";
 import type { AppDeps } from "../core/deps.js";
 import type { FlushResult } from "../core/notifier.js";
-import type { Env } from "../core/settings.js";
+import { type Env, SettingsError } from "../core/settings.js";
 import type { SinkPlugin } from "../core/sinks/plugin.js";
 import { countConfigFiles } from "../features/configs/count.js";
+import { locateSwaggerUi, packageFiles } from "../plugins/docs/package-files.js";
+import { SWAGGER_UI_VERSION } from "../plugins/docs/swagger-ui.js";
 import { SERVER_SINK_PLUGINS } from "../plugins/sinks/server.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
 import { prepareDataDirectories } from "./data-dirs.js";
@@ -52,6 +54,17 @@ export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
     // Counted once at boot (names only); writes then keep the gauge current.
     countConfigs: async (storage, metrics) => metrics.observer.configFilesCounted(await countConfigFiles(storage)),
     write: options.write,
+    async swaggerUi() {
+      const dir = await locateSwaggerUi();
+      if (!dir) {
+        throw new SettingsError(
+          "API_DOCS",
+          `Swagger UI's files (swagger-ui-dist ${SWAGGER_UI_VERSION}) are neither beside the bundle (dist/swagger-ui-dist) ` +
+            "nor installed: deploy dist/ whole (npm run build copies them there), or set API_DOCS=false",
+        );
+      }
+      return packageFiles(dir);
+    },
     compose: { sendNative: options.sendNative },
   };
 }

@@ -15,6 +15,8 @@ import { SinkRegistry } from "../core/sinks/registry.js";
 import type { StorageDriver } from "../core/storage.js";
 import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
 import { adminAuthPlugin } from "../plugins/auth/index.js";
+import { selectApiDocs } from "../plugins/docs/index.js";
+import type { SwaggerUiFiles } from "../plugins/docs/swagger-ui.js";
 import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
 import { createNoopSink } from "../plugins/sinks/noop.js";
 import { VERSION } from "../version.js";
@@ -58,6 +60,8 @@ export interface RuntimeAdapter {
   countConfigs?(storage: StorageDriver, metrics: Metrics): Promise<void>;
   /** Where log lines go; stdout by default. */
   write?: (line: string) => void;
+  /** How this runtime reads Swagger UI's files; asked only when API_DOCS is on, and refuses the boot when it cannot. */
+  swaggerUi(settings: Settings): SwaggerUiFiles | Promise<SwaggerUiFiles>;
 }
 
 export interface Booted extends Composed {
@@ -145,6 +149,7 @@ export async function bootRuntime(
       verifyKey,
       version: VERSION,
       metrics: adapter.exposition?.(metrics, storage, { observer: metrics.observer }) ?? metrics.exposition,
+      docs: await selectApiDocs(settings, VERSION, () => adapter.swaggerUi(settings)),
       ...adapter.compose,
     });
     return { ...composed, settings, logger, sink, metrics };

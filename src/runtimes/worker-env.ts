@@ -4,7 +4,8 @@
  * way, refusals included.
  */
 import type { R2Bucket } from "@cloudflare/workers-types/2023-07-01/index.js";
-import type { Env } from "../core/settings.js";
+import { type Env, SettingsError } from "../core/settings.js";
+import type { AssetsBinding } from "../plugins/docs/assets-binding.js";
 import { BootError } from "./boot-failure.js";
 import type { HubNamespace } from "./worker-hub-sink.js";
 
@@ -12,6 +13,8 @@ export interface WorkerEnv {
   BUCKET?: R2Bucket;
   /** The notification hub's Durable Object namespace; absent: notifications run per request. */
   NOTIFY_HUB?: HubNamespace;
+  /** wrangler.toml's [assets]: the swagger-ui-dist package, for the API docs. */
+  ASSETS?: AssetsBinding;
   [name: string]: unknown;
 }
 

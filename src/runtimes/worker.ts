@@ -21,6 +21,7 @@ import type { ExecutionContext, R2Bucket } from "@cloudflare/workers-types/2023-
 import { errorFields, type Logger } from "../core/logger.js";
 import { adminAuthConfigured, redactSettings, type Settings } from "../core/settings.js";
 import { countConfigFiles } from "../features/configs/count.js";
+import { assetsBindingFiles } from "../plugins/docs/assets-binding.js";
 import { SINK_PLUGINS } from "../plugins/sinks/index.js";
 import { createR2Storage } from "../plugins/storage/r2.js";
 import { VERSION } from "../version.js";
@@ -91,6 +92,16 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
       }
     },
     storage: async (_settings, logger) => createR2Storage({ bucket: env.BUCKET as R2Bucket, logger }),
+    swaggerUi() {
+      if (!env.ASSETS || typeof env.ASSETS.fetch !== "function") {
+        throw new BootError(
+          'static assets binding ASSETS is missing (the API docs\' Swagger UI files): add [assets] with binding = "ASSETS" ' +
+            "to wrangler.toml as in this repository's, or set API_DOCS=false",
+          "ASSETS",
+        );
+      }
+      return assetsBindingFiles(env.ASSETS);
+    },
     signingKey: async (settings) => ({ pem: settings.signingKey as string, variable: "SIGNING_KEY" }),
     shownSettings(settings: Settings) {
       const {

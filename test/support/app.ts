@@ -14,6 +14,8 @@ import type { Notification, NotificationSink } from "../../src/core/sinks/contra
 import type { StorageDriver } from "../../src/core/storage.js";
 import { importVerificationKey } from "../../src/features/assets/signing-key.js";
 import { adminAuthPlugin } from "../../src/plugins/auth/index.js";
+import { selectApiDocs } from "../../src/plugins/docs/index.js";
+import { locateSwaggerUi, packageFiles } from "../../src/plugins/docs/package-files.js";
 import { createMetrics } from "../../src/plugins/metrics/index.js";
 import { createFsStorage } from "../../src/plugins/storage/fs.js";
 import { createMemoryStorage } from "../../src/plugins/storage/memory.js";
@@ -93,6 +95,7 @@ async function assemble(kind: StorageKind, env: Record<string, string>, root: st
     verifyKey: await importVerificationKey(keys.pkcs8),
     version: "test",
     metrics: metrics.exposition,
+    docs: await selectApiDocs(settings, "test", async () => packageFiles((await locateSwaggerUi()) as string)),
   });
   return {
     app,

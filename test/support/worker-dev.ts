@@ -5,7 +5,8 @@
  * Collects the output, where the Worker's log lines appear. Stopped by process group.
  * Options: the state in a directory of the caller's (kept at cleanup, so a second
  * `wrangler dev` finds the first one's R2 objects and Durable Object storage), and
- * wrangler.toml without the notification hub's binding (the per-request mode).
+ * wrangler.toml without the notification hub's binding (the per-request mode), or without
+ * the static assets binding (the API docs' Swagger UI files).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -40,6 +41,8 @@ export interface WorkerDevOptions {
   persistTo?: string;
   /** false: wrangler.toml without the NOTIFY_HUB binding, so notifications run per request. Default: true. */
   hub?: boolean;
+  /** false: wrangler.toml without [assets], the ASSETS binding of the API docs' files. Default: true. */
+  assets?: boolean;
 }
 
 export async function startWorkerDev(vars: Record<string, string>, options: WorkerDevOptions = {}): Promise<WorkerDev> {
@@ -53,21 +56,29 @@ export async function startWorkerDev(vars: Record<string, string>, options: Work
 }
 
 /**
- * wrangler.toml less the hub's binding and migration, in `dir`. Paths in a config are
- * relative to its own folder, so `main` and the aliases are made absolute.
+ * wrangler.toml less the hub's binding and migration and/or the [assets] section, in `dir`.
+ * Paths in a config are relative to its own folder, so `main`, the aliases and the assets
+ * directory are made absolute.
  */
-async function configWithoutHub(dir: string): Promise<string> {
+async function configWithout(dir: string, drop: { hub: boolean; assets: boolean }): Promise<string> {
+  const sections = [
+    ...(drop.hub ? [/^\[\[(durable_objects\.bindings|migrations)\]\]/] : []),
+    ...(drop.assets ? [/^\[assets\]/] : []),
+  ];
   const kept: string[] = [];
   let dropping = false;
   for (const line of (await readFile(join(ROOT, "wrangler.toml"), "utf8")).split("\n")) {
-    if (line.startsWith("[")) dropping = /^\[\[(durable_objects\.bindings|migrations)\]\]/.test(line);
+    if (line.startsWith("[")) dropping = sections.some((section) => section.test(line));
     if (!dropping) kept.push(line);
   }
   const text = kept
     .join("\n")
     .replace(/^main = "(.+)"$/m, (_, path: string) => `main = "${join(ROOT, path)}"`)
+    .replace(/^directory = "(.+)"$/m, (_, path: string) => `directory = "${join(ROOT, path)}"`)
     .replace(/^("[^"]+") = "\.\/(.+)"$/gm, (_, name: string, path: string) => `${name} = "${join(ROOT, path)}"`);
-  if (/^\[\[durable_objects|^class_name/m.test(text)) throw new Error("the hub's binding is still in the config");
+  if (drop.hub && /^\[\[durable_objects|^class_name/m.test(text))
+    throw new Error("the hub's binding is still in the config");
+  if (drop.assets && /^\[assets\]|^binding = "ASSETS"/m.test(text)) throw new Error("[assets] is still in the config");
   const path = join(dir, "wrangler.toml");
   await writeFile(path, text);
   return path;
@@ -78,7 +89,8 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
   const envFile = join(dir, "worker.env");
   // As .dev.vars.example does for local development: anonymous admin unless a test says otherwise.
   await writeFile(envFile, `${dotenv({ ALLOW_ANONYMOUS_ADMIN: "true", ...vars })}\n`);
-  const config = options.hub === false ? ["--config", await configWithoutHub(dir)] : [];
+  const drop = { hub: options.hub === false, assets: options.assets === false };
+  const config = drop.hub || drop.assets ? ["--config", await configWithout(dir, drop)] : [];
   const port = await freePort();
   const child: ChildProcess = spawn(
     WRANGLER,

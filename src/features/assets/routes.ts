@@ -3,11 +3,12 @@
  * and at most MAX_UPLOADS_PER_CLIENT from one address until their signatures are verified
  * (core/body-slots.ts).
  */
-import { Hono } from "hono";
-import type { AppDeps, AppEnv } from "../../core/deps.js";
+import { addRoute, createApi } from "../../core/api-routes.js";
+import type { AppDeps } from "../../core/deps.js";
 import { payloadTooLarge, validationFailed } from "../../core/errors.js";
 import { createBodySlots, type Slot } from "../request-limits/body-slots.js";
 import { boundaryOf } from "./multipart.js";
+import { uploadAsset } from "./schemas.js";
 import { handleUpload, type UploadDeps } from "./upload.js";
 
 export function assetRoutes(deps: AppDeps) {
@@ -33,7 +34,7 @@ export function assetRoutes(deps: AppDeps) {
     "uploads",
   );
 
-  return new Hono<AppEnv>().post("/", async (c) => {
+  return addRoute(createApi(), uploadAsset, async (c) => {
     // A declared length over the limit is refused before a byte of the body is read.
     const declared = c.req.header("content-length");
     if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > max) {

@@ -5,13 +5,14 @@
  * Range → 206/416 on assets.
  */
 import type { Context } from "hono";
-import { Hono } from "hono";
+import { addRoute, createApi } from "../../core/api-routes.js";
 import type { AppDeps, AppEnv } from "../../core/deps.js";
 import { invalidOperation, notFound } from "../../core/errors.js";
 import { checkFilename, macOfConfigFile } from "../../core/names.js";
 import type { Area, StorageDriver, StoredObject } from "../../core/storage.js";
 import { fileHeaders } from "./file-headers.js";
 import { decideRange, etagOf, matchesIfNoneMatch } from "./http-range.js";
+import { readAssetFile, readConfigFile } from "./schemas.js";
 
 /** Frees an object whose body will not be sent (in-memory bytes hold nothing to free). */
 const release = async (object: StoredObject) => {
@@ -91,17 +92,18 @@ async function serve(
 }
 
 export function fileRoutes(deps: AppDeps) {
-  return new Hono<AppEnv>()
-    .get("/configs/:file", async (c) => {
-      const file = c.req.param("file").toLowerCase();
-      if (macOfConfigFile(file) === undefined) {
-        throw invalidOperation("Invalid config file name: expected <mac>.json, e.g. aa-bb-cc-dd-ee-ff.json", {
-          field: "mac_address",
-        });
-      }
-      return serve(c, deps.storage, deps.sendNative, "configs", file, false);
-    })
-    .get("/assets/:name", async (c) =>
-      serve(c, deps.storage, deps.sendNative, "assets", checkFilename(c.req.param("name")), true),
-    );
+  const app = createApi();
+  addRoute(app, readConfigFile, async (c) => {
+    const file = c.req.param("file").toLowerCase();
+    if (macOfConfigFile(file) === undefined) {
+      throw invalidOperation("Invalid config file name: expected <mac>.json, e.g. aa-bb-cc-dd-ee-ff.json", {
+        field: "mac_address",
+      });
+    }
+    return serve(c, deps.storage, deps.sendNative, "configs", file, false);
+  });
+  addRoute(app, readAssetFile, async (c) =>
+    serve(c, deps.storage, deps.sendNative, "assets", checkFilename(c.req.param("name")), true),
+  );
+  return app;
 }

@@ -2,14 +2,15 @@
  * GET /api/health. Storage is what health guards (503 when unusable); the sink's
  * readiness is reported as information only, since notifications are best effort.
  */
-import { Hono } from "hono";
-import type { AppDeps, AppEnv } from "../../core/deps.js";
+import { addRoute, createApi } from "../../core/api-routes.js";
+import type { AppDeps } from "../../core/deps.js";
 import { isAppError } from "../../core/errors.js";
 import { errorFields } from "../../core/logger.js";
+import { getHealth } from "./schemas.js";
 
 export function healthRoutes(deps: AppDeps) {
   const started = (deps.now ?? Date.now)();
-  return new Hono<AppEnv>().get("/", async (c) => {
+  return addRoute(createApi(), getHealth, async (c) => {
     const sinkStatus = deps.sink.status();
     const common = {
       storage: { driver: deps.storage.name, ok: true },

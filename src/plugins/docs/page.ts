@@ -1,32 +1,15 @@
 /**
  * The Swagger UI page, its initialisation script, and the policy they run under.
  *
- * The page shares an origin with PUT/DELETE of device configs, so it loads third-party
- * code only from one exact swagger-ui-dist version, checked by Subresource Integrity:
- * a changed file on the CDN is refused by the browser instead of run. Everything here is
- * a constant, because Workers have no filesystem to read the package from at run time.
- *
- * To upgrade: `npm install -D --save-exact swagger-ui-dist@<new>`, then set the version
- * and both hashes (`openssl dgst -sha384 -binary <file> | base64`). test/docs.test.ts fails
- * until the three agree with the installed package.
+ * The page shares an origin with PUT/DELETE of device configs, so it loads code from this
+ * server only: Swagger UI's own files from the installed package (swagger-ui.ts), at a path
+ * that names their version, and the init script below. Nothing comes from another host, so
+ * the page works on a LAN without internet access and no CDN can change what runs here.
  */
-
-const SWAGGER_UI_VERSION = "5.35.0";
-
-// jsDelivr's /npm/ paths serve the npm package's files byte for byte, so the hashes are
-// those of node_modules/swagger-ui-dist/… for the version above.
-const CDN = `https://cdn.jsdelivr.net/npm/swagger-ui-dist@${SWAGGER_UI_VERSION}`;
-const BUNDLE = {
-  url: `${CDN}/swagger-ui-bundle.js`,
-  integrity: "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9",
-};
-const STYLESHEET = {
-  url: `${CDN}/swagger-ui.css`,
-  integrity: "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I",
-};
+import { swaggerUiPath } from "./swagger-ui.js";
 
 const OPENAPI_PATH = "/api/docs/openapi.json";
-const INIT_SCRIPT_PATH = "/api/docs/init.js";
+export const INIT_SCRIPT_PATH = "/api/docs/init.js";
 
 /**
  * Served from our origin rather than inline, so script-src needs neither 'unsafe-inline'
@@ -52,8 +35,9 @@ export const DOCS_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>IoT Support server API</title>
-<link rel="stylesheet" href="${STYLESHEET.url}" integrity="${STYLESHEET.integrity}" crossorigin="anonymous">
-<script defer src="${BUNDLE.url}" integrity="${BUNDLE.integrity}" crossorigin="anonymous"></script>
+<link rel="icon" type="image/png" href="${swaggerUiPath("favicon-32x32.png")}">
+<link rel="stylesheet" href="${swaggerUiPath("swagger-ui.css")}">
+<script defer src="${swaggerUiPath("swagger-ui-bundle.js")}"></script>
 <script defer src="${INIT_SCRIPT_PATH}"></script>
 </head>
 <body>
@@ -73,14 +57,13 @@ export const DOCS_PAGE_HTML = `<!doctype html>
 const DOCS_CSP = [
   // Anything not listed below (fonts, frames, workers, objects, manifests) is refused.
   "default-src 'none'",
-  // The init script from our origin, and the one pinned bundle file (a full path, not the
-  // CDN host, so no other package on jsDelivr qualifies). No 'unsafe-inline', no
+  // Swagger UI's bundle and the init script, both from this server. No 'unsafe-inline', no
   // 'unsafe-eval': the bundle's Function("return this") only runs where globalThis is missing.
-  `script-src 'self' ${BUNDLE.url}`,
-  // The one pinned stylesheet. No 'unsafe-inline': the only inline styles Swagger UI writes
-  // as markup are text-align on Markdown table cells, which our descriptions do not use;
-  // losing that alignment is the whole cost.
-  `style-src ${STYLESHEET.url}`,
+  "script-src 'self'",
+  // Swagger UI's stylesheet. No 'unsafe-inline': the only inline styles Swagger UI writes as
+  // markup are text-align on Markdown table cells, which our descriptions do not use; losing
+  // that alignment is the whole cost.
+  "style-src 'self'",
   // data: for the stylesheet's SVG/PNG icons (expand arrows, lock, copy).
   "img-src 'self' data:",
   // Fetching the document and "Try it out" requests; the document declares no other servers.
@@ -97,6 +80,6 @@ export const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Content-Security-Policy": DOCS_CSP,
   // The init script must run only as the JavaScript it is labelled as.
   "X-Content-Type-Options": "nosniff",
-  // The CDN needs no Referer to serve a file; nothing about our host or paths leaks to it.
+  // Nothing about our host or paths needs to leave with a link followed from the docs.
   "Referrer-Policy": "no-referrer",
 };
