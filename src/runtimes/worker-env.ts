@@ -4,7 +4,7 @@
  * way, refusals included.
  */
 import type { R2Bucket } from "@cloudflare/workers-types/2023-07-01/index.js";
-import { type Env, SettingsError } from "../core/settings.js";
+import type { Env } from "../core/settings.js";
 import type { AssetsBinding } from "../plugins/docs/assets-binding.js";
 import { BootError } from "./boot-failure.js";
 import type { HubNamespace } from "./worker-hub-sink.js";
