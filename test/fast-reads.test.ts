@@ -13,6 +13,9 @@ import { createTestApp, type TestApp } from "./support/app.js";
 import { metricValue } from "./support/http.js";
 
 const MAC = "aa-bb-cc-dd-ee-ff";
+/** A request from loopback, with no proxy header. */
+const NO_CLIENT = { header: () => undefined, peer: () => "127.0.0.1" };
+const peer = () => "127.0.0.1";
 const PATH = `/files/configs/${MAC}.json`;
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -46,7 +49,7 @@ describe("fast path for cached config reads", () => {
   it("answers 200 and 304 exactly as the route does: status, body and every header", async () => {
     const { app, fastReads } = await withSavedConfig();
     expect(fastReads).toBeTypeOf("function");
-    const fast = fastReads?.("GET", PATH, undefined, undefined);
+    const fast = fastReads?.("GET", PATH, undefined, undefined, undefined, NO_CLIENT);
     expect(fast?.status).toBe(200);
     const viaApp = await app.request(PATH);
     const viaFast = asResponse(fast as FastAnswer);
@@ -54,7 +57,7 @@ describe("fast path for cached config reads", () => {
     expect(await viaFast.text()).toBe(await viaApp.text());
 
     const etag = viaApp.headers.get("etag") as string;
-    const fast304 = fastReads?.("GET", PATH, `W/"other", ${etag}`, undefined);
+    const fast304 = fastReads?.("GET", PATH, `W/"other", ${etag}`, undefined, undefined, NO_CLIENT);
     expect(fast304?.status).toBe(304);
     expect(fast304?.body).toBeUndefined();
     const app304 = await app.request(PATH, { headers: { "If-None-Match": `W/"other", ${etag}` } });
@@ -69,27 +72,27 @@ describe("fast path for cached config reads", () => {
     [",,,", 200],
   ])("answers a hostile If-None-Match %s as the route does (%i)", async (header, status) => {
     const { app, fastReads } = await withSavedConfig();
-    expect(fastReads?.("GET", PATH, header, undefined)?.status).toBe(status);
+    expect(fastReads?.("GET", PATH, header, undefined, undefined, NO_CLIENT)?.status).toBe(status);
     expect((await app.request(PATH, { headers: { "If-None-Match": header } })).status).toBe(status);
   });
 
   it("serves the new version at once after a save through the API", async () => {
     const { app, fastReads } = await withSavedConfig();
-    const before = fastReads?.("GET", PATH, undefined, undefined)?.headers.ETag;
+    const before = fastReads?.("GET", PATH, undefined, undefined, undefined, NO_CLIENT)?.headers.ETag;
     await app.request(`/api/configs/${MAC}`, {
       method: "PUT",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ content: { deviceName: "kitchen", interval: 30 } }),
     });
-    const after = fastReads?.("GET", PATH, undefined, undefined);
+    const after = fastReads?.("GET", PATH, undefined, undefined, undefined, NO_CLIENT);
     expect(after?.headers.ETag).not.toBe(before);
     expect(JSON.parse(new TextDecoder().decode(after?.body))).toEqual({ deviceName: "kitchen", interval: 30 });
   });
 
   it("keeps a safe X-Request-Id and replaces an unsafe one", async () => {
     const { fastReads } = await withSavedConfig();
-    expect(fastReads?.("GET", PATH, undefined, "req-42")?.requestId).toBe("req-42");
-    const replaced = fastReads?.("GET", PATH, undefined, "bad id\r\nX: y")?.requestId;
+    expect(fastReads?.("GET", PATH, undefined, "req-42", undefined, NO_CLIENT)?.requestId).toBe("req-42");
+    const replaced = fastReads?.("GET", PATH, undefined, "bad id\r\nX: y", undefined, NO_CLIENT)?.requestId;
     expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -97,8 +100,8 @@ describe("fast path for cached config reads", () => {
     const { fastReads, registry } = await withSavedConfig();
     const labels = { method: "GET", route: "/files/configs/:file", status: "200" };
     const before = metricValue(await registry.metrics(), "iot_http_requests_total", labels);
-    fastReads?.("GET", PATH, undefined, undefined);
-    fastReads?.("GET", `${PATH}?x=1`, undefined, undefined);
+    fastReads?.("GET", PATH, undefined, undefined, undefined, NO_CLIENT);
+    fastReads?.("GET", `${PATH}?x=1`, undefined, undefined, undefined, NO_CLIENT);
     expect(metricValue(await registry.metrics(), "iot_http_requests_total", labels)).toBe(before + 2);
   });
 
@@ -117,17 +120,16 @@ describe("fast path for cached config reads", () => {
     ];
     await writeFile(join(root as string, "configs", "11-22-33-44-55-66.json"), "{}");
     for (const [method, target] of tries) {
-      expect(fastReads?.(method, target, undefined, undefined), `${method} ${target}`).toBeUndefined();
+      expect(fastReads?.(method, target, undefined, undefined, undefined, NO_CLIENT), `${method} ${target}`).toBeUndefined();
     }
     // Upper-case MACs name the same file, as in the route.
     expect(
-      fastReads?.("GET", PATH.toUpperCase().replace("/FILES/CONFIGS/", "/files/configs/"), undefined, undefined)
+      fastReads?.("GET", PATH.toUpperCase().replace("/FILES/CONFIGS/", "/files/configs/"), undefined, undefined, undefined, NO_CLIENT)
         ?.status,
     ).toBe(200);
   });
 
   it.each([
-    ["device tokens", { DEVICE_TOKEN_HASHES: "a".repeat(64) }],
     ["allowed hosts", { ALLOWED_HOSTS: "iot.example" }],
   ])("is off when %s are configured: the app's checks stay in one place", async (_what, env) => {
     const { fastReads } = await withSavedConfig({ ...env, ALLOW_ANONYMOUS_ADMIN: "true" });
@@ -137,7 +139,7 @@ describe("fast path for cached config reads", () => {
   it("is off over storage that cannot say what is current without I/O (memory driver has no peek)", async () => {
     t = await createTestApp("memory");
     expect(t.fastReads).toBeUndefined();
-    expect(fastResponse(t.fastReads, new Request(`http://x${PATH}`))).toBeUndefined();
+    expect(fastResponse(t.fastReads, new Request(`http://x${PATH}`), peer)).toBeUndefined();
   });
 
   it("as a Web Response (Deno, Bun): the target is taken from the URL, the id added", async () => {
@@ -145,10 +147,11 @@ describe("fast path for cached config reads", () => {
     const res = fastResponse(
       fastReads,
       new Request(`http://127.0.0.1:8080${PATH}?v=2`, { headers: { "X-Request-Id": "abc" } }),
+      peer,
     );
     expect(res?.status).toBe(200);
     expect(res?.headers.get("x-request-id")).toBe("abc");
     expect(res?.headers.get("content-type")).toBe("application/json");
-    expect(fastResponse(fastReads, new Request(`http://127.0.0.1:8080/api/configs/${MAC}`))).toBeUndefined();
+    expect(fastResponse(fastReads, new Request(`http://127.0.0.1:8080/api/configs/${MAC}`), peer)).toBeUndefined();
   });
 });

@@ -58,6 +58,7 @@ describe("health, docs, metrics and the edges of the API", () => {
       "/api/assets",
       "/api/configs",
       "/api/configs/{mac}",
+      "/api/devices/{mac}/token",
       "/api/docs",
       "/api/docs/init.js",
       "/api/docs/openapi.json",

@@ -32,6 +32,7 @@ describe("auth settings", () => {
       apiTokenHashes: undefined,
       metricsTokenHashes: undefined,
       deviceTokenHashes: undefined,
+      deviceAuth: "open",
       oidcIssuer: undefined,
       oidcAudience: undefined,
       oidcRequiredRole: undefined,

@@ -47,6 +47,7 @@ describe("loadSettings defaults", () => {
       uploadIdleTimeoutMs: 30_000,
       uploadMinBytesPerSecond: 1024,
       clientIpHeader: undefined,
+      deviceReadMissLimit: 1000,
       apiDocs: true,
       logLevel: "info",
     });

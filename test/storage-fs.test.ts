@@ -10,6 +10,7 @@ import { LONGEST_SIGNATURE_RETAIN_SECONDS } from "../src/core/signature-retentio
 import { readAllBytes } from "../src/core/storage.js";
 import { createFsStorage } from "../src/plugins/storage/fs.js";
 import { LEDGER_DIR } from "../src/plugins/storage/fs-ledger.js";
+import { testStateStore } from "./support/state-conformance.js";
 import { type DriverContext, testStorageDriver } from "./support/storage-conformance.js";
 import { mountSmallVolume, smallVolumesAvailable } from "./support/tmpfs.js";
 
@@ -35,6 +36,7 @@ async function fsDriver(context: Partial<DriverContext> = {}) {
 }
 
 testStorageDriver({ name: "filesystem", create: fsDriver });
+testStateStore({ name: "filesystem", create: fsDriver });
 
 const canMount = await smallVolumesAvailable();
 

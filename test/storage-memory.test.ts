@@ -1,7 +1,10 @@
 import { createMemoryStorage } from "../src/plugins/storage/memory.js";
-import { testStorageDriver } from "./support/storage-conformance.js";
+import { testStateStore } from "./support/state-conformance.js";
+import { type DriverContext, testStorageDriver } from "./support/storage-conformance.js";
 
-testStorageDriver({
-  name: "memory",
-  create: async ({ wallClock }) => ({ driver: createMemoryStorage({ wallClock }), cleanup: async () => {} }),
+const memoryDriver = async ({ wallClock }: DriverContext) => ({
+  driver: createMemoryStorage({ wallClock }),
+  cleanup: async () => {},
 });
+testStorageDriver({ name: "memory", create: memoryDriver });
+testStateStore({ name: "memory", create: memoryDriver });

@@ -12,7 +12,8 @@ import { LONGEST_SIGNATURE_RETAIN_SECONDS } from "../src/core/signature-retentio
 import { readAllBytes } from "../src/core/storage.js";
 import { createR2Storage, STAGING_PREFIX } from "../src/plugins/storage/r2.js";
 import { LEDGER_PREFIX } from "../src/plugins/storage/r2-ledger.js";
-import { testStorageDriver } from "./support/storage-conformance.js";
+import { testStateStore } from "./support/state-conformance.js";
+import { type DriverContext, testStorageDriver } from "./support/storage-conformance.js";
 
 type Bucket = typeof env.BUCKET;
 const bucket = env.BUCKET;
@@ -45,17 +46,16 @@ async function rawNames(area: "configs" | "assets"): Promise<string[]> {
 
 const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
 
-testStorageDriver({
-  name: "r2 (inside workerd, local R2)",
-  create: async ({ wallClock }) => {
-    await emptyBucket();
-    return {
-      driver: createR2Storage({ bucket, logger: createMemoryLogger(), wallClock }),
-      rawNames,
-      cleanup: emptyBucket,
-    };
-  },
-});
+const r2Driver = async ({ wallClock }: DriverContext) => {
+  await emptyBucket();
+  return {
+    driver: createR2Storage({ bucket, logger: createMemoryLogger(), wallClock }),
+    rawNames,
+    cleanup: emptyBucket,
+  };
+};
+testStorageDriver({ name: "r2 (inside workerd, local R2)", create: r2Driver });
+testStateStore({ name: "r2 (inside workerd, local R2)", create: r2Driver });
 
 /** Records the size of every multipart part the driver uploads. A spy on the real bucket, not a double. */
 function spyOnParts(target: Bucket): { bucket: Bucket; parts: number[] } {

@@ -9,6 +9,7 @@ import { requestId } from "hono/request-id";
 import { assetRoutes } from "../features/assets/routes.js";
 import { configRoutes } from "../features/configs/routes.js";
 import { fileRoutes } from "../features/device-reads/routes.js";
+import { deviceRoutes } from "../features/devices/routes.js";
 import { healthRoutes } from "../features/health/routes.js";
 import { metricsRoutes } from "../plugins/metrics/route.js";
 import { createApi } from "./api-routes.js";
@@ -65,22 +66,20 @@ export function createApp(deps: AppDeps) {
   });
 
   // Authentication comes after CORS, so that a refusal still carries the CORS headers a browser needs to read it.
-  const { admin, metrics, devices } = deps.auth;
+  const { admin, metrics } = deps.auth;
   if (admin) app.use("/api/*", authGate(admin, deps.observer, isAdminRoute));
   if (metrics)
     app.use(
       "/metrics",
       authGate(metrics, deps.observer, () => true),
     );
-  if (devices)
-    app.use(
-      "/files/*",
-      authGate(devices, deps.observer, () => true),
-    );
+  const deviceGate = deps.devices.access.gate;
+  if (deviceGate) app.use("/files/*", deviceGate);
 
   app.route("/api/configs", configRoutes(deps));
   app.route("/api/assets", assetRoutes(deps));
   app.route("/api/health", healthRoutes(deps));
+  app.route("/api/devices", deviceRoutes(deps));
   app.route("/files", fileRoutes(deps));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
   deps.docs?.mount(app);

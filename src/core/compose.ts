@@ -7,7 +7,10 @@ import type { Context } from "hono";
 import { createAssetStore } from "../features/assets/store.js";
 import { createConfigStore } from "../features/configs/store.js";
 import { createFastReads, type FastReads } from "../features/device-reads/fast-reads.js";
+import { createDeviceAccess } from "../features/devices/device-access.js";
+import { createDeviceTokens } from "../features/devices/token-registry.js";
 import { clientAddress } from "../features/request-limits/client-address.js";
+import { createMissLimiter } from "../features/request-limits/miss-limiter.js";
 import { createApp } from "./app.js";
 import type { AuthPolicy } from "./auth/contract.js";
 import type { AppDeps } from "./deps.js";
@@ -58,6 +61,18 @@ export function compose(options: ComposeOptions): Composed {
   const storage = orderWrites(options.storage);
   warnAboutPolicies(settings, logger, options);
   const notifier = createNotifier({ sink, logger, track: options.track });
+  const auth = options.auth ?? {};
+  const deviceMode = auth.deviceMode ?? (auth.devices ? "fleet" : "open");
+  const tokens = createDeviceTokens({ state: storage.state, logger });
+  const devices = {
+    tokens,
+    access: createDeviceAccess({ mode: deviceMode, fleet: auth.devices, tokens, observer: options.observer }),
+    misses:
+      deviceMode === "open" && settings.deviceReadMissLimit > 0
+        ? createMissLimiter(settings.deviceReadMissLimit)
+        : undefined,
+  };
+  warnAboutDevices(settings, logger, options, deviceMode);
   const deps: AppDeps = {
     storage,
     configs: createConfigStore(storage, logger, settings.maxConfigBytes),
@@ -81,7 +96,8 @@ export function compose(options: ComposeOptions): Composed {
       allowReuse: settings.uploadSignatureReuse === "allow",
     },
     corsOrigins: settings.corsOrigins,
-    auth: options.auth ?? {},
+    auth,
+    devices,
     refusedBodies: options.refusedBodies ?? "background",
     sendNative: options.sendNative,
     clientAddress: (c) => clientAddress(c, settings.clientIpHeader ?? options.clientIpHeader, options.peerAddress),
@@ -89,7 +105,18 @@ export function compose(options: ComposeOptions): Composed {
     docs: options.docs,
     version: options.version,
   };
-  return { app: createApp(deps), fastReads: createFastReads(deps), deps, notifier };
+  const clientIpHeader = settings.clientIpHeader ?? options.clientIpHeader;
+  return { app: createApp(deps), fastReads: createFastReads({ ...deps, clientIpHeader }), deps, notifier };
+}
+
+/** Device reads that anyone may make are said once at boot, where anyone may reach them. */
+function warnAboutDevices(settings: Settings, logger: Logger, options: ComposeOptions, mode: string): void {
+  if (mode !== "open" || isLoopbackHost(settings.host) || options.publicHost === false) return;
+  logger.warn(
+    `DEVICE_AUTH=open and the server listens on ${settings.host}: device configs are readable by anyone who can ` +
+      "guess a MAC (misses are limited per address by DEVICE_READ_MISS_LIMIT); give each device its own token " +
+      "and set DEVICE_AUTH=device (see README, Securing the server)",
+  );
 }
 
 /** Settings that weaken a protection on purpose are said once, loudly, at boot, on every runtime. */

@@ -147,6 +147,12 @@ export const CORE_SETTINGS = {
     description:
       "behind a reverse proxy: the header it writes the client's address into (`X-Forwarded-For`, `X-Real-IP`); only its last entry is believed. Unset: the connection's peer address (on Workers: `CF-Connecting-IP`). Used for the per-client share",
   },
+  DEVICE_READ_MISS_LIMIT: {
+    schema: int(0, 10_000_000).default(1000),
+    description:
+      "with `DEVICE_AUTH=open`: device reads that find no config (404) one client address may make in a minute; past it, its device reads are 429 with `Retry-After` until its minute is over. `0` turns it off",
+    defaultText: "`1000`",
+  },
   API_DOCS: {
     schema: bool.default(true),
     description:

@@ -2,6 +2,9 @@
 import type { Context } from "hono";
 import type { AssetStore } from "../features/assets/store.js";
 import type { ConfigStore } from "../features/configs/store.js";
+import type { DeviceAccess } from "../features/devices/device-access.js";
+import type { DeviceTokens } from "../features/devices/token-registry.js";
+import type { MissLimiter } from "../features/request-limits/miss-limiter.js";
 import type { RoutePlugin } from "./api-routes.js";
 import type { AuthPolicy } from "./auth/contract.js";
 import type { Logger } from "./logger.js";
@@ -58,6 +61,13 @@ export interface AppDeps {
    * default the header named by CLIENT_IP_HEADER, else the connection's peer.
    */
   clientAddress?: (c: Context) => string | undefined;
+  /** Device identity: tokens, and who may read what under /files (features/devices). */
+  devices: {
+    tokens: DeviceTokens;
+    access: DeviceAccess;
+    /** Device-read misses per client address, in `open` mode (undefined: no limit). */
+    misses?: MissLimiter;
+  };
   /** Who may call what; an empty policy is the original's anonymous behaviour. */
   auth: AuthPolicy;
   /** The API docs plugin (src/plugins/docs) when API_DOCS is on; absent: /api/docs* are 404. */
@@ -69,4 +79,10 @@ export interface AppDeps {
   now?: () => number;
 }
 
-export type AppEnv = { Variables: { requestId: string } };
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    /** In DEVICE_AUTH=device, the MAC whose token the request carries (features/devices/device-access.ts). */
+    deviceMac?: string;
+  };
+};

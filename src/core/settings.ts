@@ -50,6 +50,8 @@ export interface CoreSettings {
   uploadMinBytesPerSecond: number;
   /** Lower-case name of the header a trusted proxy puts the client's address in; unset: the connection's peer. */
   clientIpHeader?: string;
+  /** Device-read 404s per client address and minute in open mode (0: no limit). */
+  deviceReadMissLimit: number;
   /** Whether the API docs plugin serves /api/docs (Swagger UI) and /api/docs/openapi.json. */
   apiDocs: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -91,6 +93,7 @@ export function loadSettings(env: Env): CoreSettings {
     uploadIdleTimeoutMs: parseOne("UPLOAD_IDLE_TIMEOUT_MS", env),
     uploadMinBytesPerSecond: parseOne("UPLOAD_MIN_BYTES_PER_SECOND", env),
     clientIpHeader: parseOne("CLIENT_IP_HEADER", env),
+    deviceReadMissLimit: parseOne("DEVICE_READ_MISS_LIMIT", env),
     apiDocs: parseOne("API_DOCS", env),
     logLevel: parseOne("LOG_LEVEL", env),
   };

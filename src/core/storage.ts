@@ -10,6 +10,7 @@
  * summaries) live here once, not in each driver.
  */
 import { AppError, isAppError } from "./errors.js";
+import type { StateStore } from "./state.js";
 
 export type Area = "configs" | "assets";
 
@@ -111,6 +112,8 @@ export interface StorageDriver {
   claimOnce(key: string, retainSeconds: number): Promise<boolean>;
   /** Forgets a marker made by `claimOnce` (its upload failed after the claim, so a retry must not be refused). */
   releaseClaim(key: string): Promise<void>;
+  /** The server's own records (device tokens, fleet state, rollouts): see core/state.ts. */
+  readonly state: StateStore;
   /** Throws a STORAGE_UNAVAILABLE AppError (reason without server paths) when unusable. */
   check(): Promise<void>;
   /**

@@ -41,7 +41,8 @@ async function main(): Promise<void> {
       hostname: settings.host,
       // Not `app.fetch` itself: only the peer's address, of what Bun's server knows, is the app's (core/client-address.ts).
       fetch: (request, server) =>
-        fastResponse(booted.fastReads, request) ?? app.fetch(request, { peer: server.requestIP(request)?.address }),
+        fastResponse(booted.fastReads, request, () => server.requestIP(request)?.address) ??
+        app.fetch(request, { peer: server.requestIP(request)?.address }),
       // Bun's development mode answers a thrown error with a page showing the stack.
       development: false,
       // The app enforces MAX_UPLOAD_BYTES and MAX_CONFIG_BYTES itself with a 413 in the API's error

@@ -36,7 +36,8 @@ async function main(): Promise<void> {
       },
       // Not `app.fetch` itself: only the peer's address, of Deno's connection info, is the app's (core/client-address.ts).
       (request, info) =>
-        fastResponse(booted.fastReads, request) ?? app.fetch(request, { peer: info.remoteAddr.hostname }),
+        fastResponse(booted.fastReads, request, () => info.remoteAddr.hostname) ??
+        app.fetch(request, { peer: info.remoteAddr.hostname }),
     );
   } catch (error) {
     exitOnServerError(booted, error);

@@ -86,6 +86,14 @@ function withFastReads(fast: FastReads | undefined, next: RequestListener): Requ
       req.url ?? "",
       headers["if-none-match"],
       headers["x-request-id"] as string | undefined,
+      headers.authorization,
+      {
+        header: (name) => {
+          const value = headers[name];
+          return Array.isArray(value) ? value.join(",") : value;
+        },
+        peer: () => req.socket.remoteAddress,
+      },
     );
     if (!answer) return next(req, res);
     res.setHeader("X-Request-Id", answer.requestId);

@@ -36,13 +36,27 @@ export interface Presented {
 /** One per protected scope. Never throws on what a client sends; every refusal is a bounded reason. */
 export interface Authenticator {
   authenticate(presented: Presented): Promise<AuthOutcome>;
+  /**
+   * True when this Authorization header is known good at once, with no work or I/O (a token
+   * accepted before); false means "ask authenticate", never "refused". For the fast path.
+   */
+  knownGood?(authorization: string | undefined): boolean;
 }
+
+/**
+ * What a device read needs: `open` nothing (the original), `fleet` one of the fleet's tokens,
+ * `device` the device's own token (features/devices), which reads only its own config.
+ */
+export type DeviceAuthMode = "open" | "fleet" | "device";
 
 /** Who may call what; an empty policy is the original's anonymous behaviour. */
 export interface AuthPolicy {
   admin?: Authenticator;
   metrics?: Authenticator;
+  /** The fleet's shared tokens: all device reads in `fleet` mode; still accepted in `device` mode, for the move. */
   devices?: Authenticator;
+  /** Unset: `fleet` when `devices` is set, else `open`. */
+  deviceMode?: DeviceAuthMode;
   /** Host names this server answers for (421 for others); unset: any. */
   allowedHosts?: string[];
 }

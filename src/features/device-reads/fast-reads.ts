@@ -5,14 +5,19 @@
  * exactly the route's headers (file-headers.ts), counts the request in the same metric
  * series and logs the same debug line, without Hono's per-request work (context,
  * middleware chain, Response objects), which cost more than half a cached read.
- * Anything else — another route or method, a name to decode, a config not held or due
- * for revalidation, device tokens or ALLOWED_HOSTS configured — is left to the app.
+ * Device tokens are checked here too, from memory, with the same answer as the app's: a
+ * token that may read the config now gets it here; anything else (no token, another
+ * device's, a table due for its refresh) goes to the app, which answers the 401 or 404.
+ * Anything else — another route or method, a name to decode, a query string with a token
+ * mode on, a config not held or due for revalidation, a client over its miss limit,
+ * ALLOWED_HOSTS configured — is left to the app.
  */
 import { correlationIdOf } from "../../core/correlation-id.js";
 import type { AppDeps } from "../../core/deps.js";
 import { macOfConfigFile } from "../../core/names.js";
 import { secondsSince } from "../../core/observer.js";
 import type { HeldObject } from "../../core/storage.js";
+import { addressFrom, type ClientSource } from "../request-limits/client-address.js";
 import { fileHeaders } from "./file-headers.js";
 import { etagOf, matchesIfNoneMatch } from "./http-range.js";
 
@@ -36,14 +41,21 @@ export type FastReads = (
   target: string,
   ifNoneMatch: string | null | undefined,
   requestId: string | null | undefined,
+  authorization: string | null | undefined,
+  /** Where the client's address is (asked only while some client is over its miss limit). */
+  client: ClientSource,
 ) => FastAnswer | undefined;
 
 export function createFastReads(
-  deps: Pick<AppDeps, "storage" | "observer" | "logger" | "auth">,
+  deps: Pick<AppDeps, "storage" | "observer" | "logger" | "auth" | "devices"> & { clientIpHeader?: string },
 ): FastReads | undefined {
   const { storage, observer, logger } = deps;
-  // Device tokens and Host checks stay in the app's middleware, in one place.
-  if (!storage.peek || deps.auth.devices || deps.auth.allowedHosts) return undefined;
+  const { access, misses } = deps.devices;
+  // Host checks stay in the app's middleware, in one place.
+  if (!storage.peek || deps.auth.allowedHosts) return undefined;
+  const tokensOn = access.mode !== "open";
+  const clientOf = (source: ClientSource) =>
+    addressFrom(deps.clientIpHeader ? source.header(deps.clientIpHeader) : undefined, source.peer());
   const peek = storage.peek.bind(storage);
   // One header set per stored version, made on its first read.
   const headersOf = new WeakMap<
@@ -52,13 +64,18 @@ export function createFastReads(
   >();
   const debug = logger.enabled?.("debug") !== false;
 
-  return (method, target, ifNoneMatch, given) => {
+  return (method, target, ifNoneMatch, given, authorization, client) => {
     if (method !== "GET" || !target.startsWith(PREFIX)) return undefined;
     const start = performance.now();
     const query = target.indexOf("?", PREFIX.length);
+    // A query may carry a token, which the app refuses (tokens in URLs end up in logs).
+    if (query !== -1 && tokensOn) return undefined;
     const file = target.slice(PREFIX.length, query === -1 ? undefined : query).toLowerCase();
     // Only a plain <mac>.json: a percent-encoded or otherwise unusual name goes to the app.
-    if (macOfConfigFile(file) === undefined) return undefined;
+    const mac = macOfConfigFile(file);
+    if (mac === undefined) return undefined;
+    if (tokensOn && !access.mayReadNow(authorization ?? undefined, mac)) return undefined;
+    if (misses?.anyLimited() && misses.refusal(clientOf(client) ?? "unknown")) return undefined;
     const held = peek("configs", file);
     if (!held) return undefined;
     let known = headersOf.get(held);
@@ -88,7 +105,11 @@ export function createFastReads(
 }
 
 /** The fast answer as a Web Response (Deno, Bun), or undefined for the app to answer. */
-export function fastResponse(fast: FastReads | undefined, request: Request): Response | undefined {
+export function fastResponse(
+  fast: FastReads | undefined,
+  request: Request,
+  peer: () => string | undefined,
+): Response | undefined {
   if (!fast) return undefined;
   // The target from the URL without parsing it whole: everything from the first "/" after "//".
   const url = request.url;
@@ -99,6 +120,8 @@ export function fastResponse(fast: FastReads | undefined, request: Request): Res
     url.slice(slash),
     request.headers.get("if-none-match"),
     request.headers.get("x-request-id"),
+    request.headers.get("authorization"),
+    { header: (name) => request.headers.get(name), peer },
   );
   if (!answer) return undefined;
   const headers = { ...answer.headers, "X-Request-Id": answer.requestId };

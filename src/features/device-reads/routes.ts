@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import { addRoute, createApi } from "../../core/api-routes.js";
 import type { AppDeps, AppEnv } from "../../core/deps.js";
-import { invalidOperation, notFound } from "../../core/errors.js";
+import { invalidOperation, isAppError, notFound } from "../../core/errors.js";
 import { checkFilename, macOfConfigFile } from "../../core/names.js";
 import type { Area, StorageDriver, StoredObject } from "../../core/storage.js";
 import { fileHeaders } from "./file-headers.js";
@@ -45,6 +45,10 @@ async function send(
   return c.body((object.bytes as Uint8Array<ArrayBuffer> | undefined) ?? object.body, status, headers);
 }
 
+/** The answer for a name with nothing behind it; a config another device owns answers exactly the same. */
+const absent = (area: Area, name: string) =>
+  notFound(`No ${area === "configs" ? "configuration" : "asset"} named ${name}`, { filename: name });
+
 async function serve(
   c: Context<AppEnv>,
   driver: StorageDriver,
@@ -54,7 +58,7 @@ async function serve(
   ranges: boolean,
 ): Promise<Response> {
   const object = await driver.read(area, name);
-  if (!object) throw notFound(`No ${area === "configs" ? "configuration" : "asset"} named ${name}`, { filename: name });
+  if (!object) throw absent(area, name);
   const etag = etagOf(object.sha256);
   const headers = fileHeaders(area, name, object.sha256, object.lastModified);
 
@@ -93,14 +97,26 @@ async function serve(
 
 export function fileRoutes(deps: AppDeps) {
   const app = createApi();
+  const { misses } = deps.devices;
   addRoute(app, readConfigFile, async (c) => {
+    const client = misses ? (deps.clientAddress?.(c) ?? "unknown") : undefined;
+    const limited = client === undefined ? undefined : misses?.refusal(client);
+    if (limited) throw limited;
     const file = c.req.param("file").toLowerCase();
     if (macOfConfigFile(file) === undefined) {
       throw invalidOperation("Invalid config file name: expected <mac>.json, e.g. aa-bb-cc-dd-ee-ff.json", {
         field: "mac_address",
       });
     }
-    return serve(c, deps.storage, deps.sendNative, "configs", file, false);
+    // A device token reads its own config only; any other is answered as if it did not exist.
+    const own = c.get("deviceMac");
+    if (own !== undefined && file !== `${own}.json`) throw absent("configs", file);
+    try {
+      return await serve(c, deps.storage, deps.sendNative, "configs", file, false);
+    } catch (error) {
+      if (client !== undefined && isAppError(error) && error.code === "RECORD_NOT_FOUND") misses?.miss(client);
+      throw error;
+    }
   });
   addRoute(app, readAssetFile, async (c) =>
     serve(c, deps.storage, deps.sendNative, "assets", checkFilename(c.req.param("name")), true),

@@ -34,7 +34,9 @@ export const readConfigFile = createRoute({
   },
   errors: {
     INVALID_OPERATION: "Not a <mac>.json name",
-    RECORD_NOT_FOUND: "No such config (also: anything but a regular file directly in the configs directory)",
+    RECORD_NOT_FOUND:
+      "No such config (also: anything but a regular file directly in the configs directory; with DEVICE_AUTH=device, another device's config)",
+    TOO_MANY_REQUESTS: "With DEVICE_AUTH=open: this address missed DEVICE_READ_MISS_LIMIT times this minute",
     STORAGE_UNAVAILABLE: STORAGE,
   },
 });

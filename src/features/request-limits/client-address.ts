@@ -20,6 +20,20 @@ export function peerAddress(c: Context): string | undefined {
   return env?.peer ?? env?.incoming?.socket?.remoteAddress;
 }
 
+/** Where a runtime's fast path finds the client: a request header, and the connection's peer. */
+export interface ClientSource {
+  header(name: string): string | null | undefined;
+  peer(): string | undefined;
+}
+
+/** The client's address: the last entry of `headerValue` (from the configured header) when there is one, else `peer`. */
+export function addressFrom(headerValue: string | null | undefined, peer: string | undefined): string | undefined {
+  if (!headerValue) return peer;
+  const last = headerValue.slice(headerValue.lastIndexOf(",") + 1).trim();
+  // A proxy that did not set it: the peer is then the best we know (the proxy, counted as one client).
+  return last ? last.slice(0, 64) : peer;
+}
+
 /** The client's address from `header` (lower-case name) when set, else from `peer`. */
 export function clientAddress(
   c: Context,
@@ -27,8 +41,5 @@ export function clientAddress(
   peer: (c: Context) => string | undefined = peerAddress,
 ): string | undefined {
   if (header === undefined) return peer(c);
-  const entries = c.req.header(header)?.split(",");
-  const last = entries?.[entries.length - 1]?.trim();
-  // A proxy that did not set it: the peer is then the best we know (the proxy, counted as one client).
-  return last ? last.slice(0, 64) : peer(c);
+  return addressFrom(c.req.header(header), peer(c));
 }

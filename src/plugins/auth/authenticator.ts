@@ -4,8 +4,8 @@
  * throws on what a client sends; every refusal is a bounded reason.
  */
 
+import { bearerOf, tokenInUrl } from "../../core/auth/bearer.js";
 import type { Authenticator } from "../../core/auth/contract.js";
-import { bearerOf, tokenInUrl } from "./bearer.js";
 import type { OidcVerifier } from "./oidc.js";
 import type { TokenHashes } from "./token-hashes.js";
 
@@ -25,6 +25,11 @@ export function createAuthenticator(options: { hashes?: TokenHashes; oidc?: Oidc
       const looksLikeJwt = bearer.token.split(".").length === 3;
       if (oidc && looksLikeJwt) return oidc.verify(bearer.token);
       return { ok: false, reason: hashes ? "unknown_token" : "malformed", status: 401 };
+    },
+    knownGood(authorization) {
+      if (!hashes) return false;
+      const bearer = bearerOf(authorization);
+      return bearer.kind === "token" && hashes.acceptedBefore(bearer.token);
     },
   };
 }

@@ -30,6 +30,7 @@ export function createAuthPolicy(settings: AuthSettings, options: { fetch?: type
     admin: admin && createAuthenticator(admin),
     metrics: settings.metricsTokenHashes && createAuthenticator({ hashes: hashes(settings.metricsTokenHashes) }),
     devices: settings.deviceTokenHashes && createAuthenticator({ hashes: hashes(settings.deviceTokenHashes) }),
+    deviceMode: settings.deviceAuth,
     allowedHosts: settings.allowedHosts,
   };
 }

@@ -3,6 +3,8 @@
  * generated from this list), validated and cross-checked here, redacted here. The core
  * knows none of them; it learns only AdminAccess (core/auth/plugin.ts).
  */
+import { z } from "zod";
+import type { DeviceAuthMode } from "../../core/auth/contract.js";
 import { type Env, parseSetting, type SettingSpecs, SettingsError } from "../../core/setting-spec.js";
 import { bool, hashList, hostList, int, issuerUrl, optionalText, tokenTypeList } from "../../core/setting-types.js";
 
@@ -47,9 +49,16 @@ export const AUTH_SETTINGS = {
     description: "with it, `/metrics` needs one of these tokens",
     defaultText: "— (open)",
   },
+  DEVICE_AUTH: {
+    schema: z.enum(["open", "fleet", "device"], { message: "must be open, fleet or device" }).optional(),
+    description:
+      "what a device read needs: `open` nothing (the original's behaviour); `fleet` one of `DEVICE_TOKEN_HASHES`; `device` the device's own token (`POST /api/devices/{mac}/token`), which reads only its own config and the assets. In `device` mode `DEVICE_TOKEN_HASHES`, if set, still reads everything, for the move from `fleet` (see \"Securing the server\")",
+    defaultText: "`fleet` when `DEVICE_TOKEN_HASHES` is set, else `open`",
+  },
   DEVICE_TOKEN_HASHES: {
     schema: hashList.optional(),
-    description: "with it, `/files/…` device reads need one of these tokens",
+    description:
+      "one token for the whole fleet: with it (and `DEVICE_AUTH` unset or `fleet`), `/files/…` device reads need one of these tokens",
     defaultText: "— (open)",
   },
   ALLOWED_HOSTS: {
@@ -69,6 +78,8 @@ export interface AuthSettings {
   apiTokenHashes?: string[];
   metricsTokenHashes?: string[];
   deviceTokenHashes?: string[];
+  /** What a device read needs (DEVICE_AUTH, or its default from DEVICE_TOKEN_HASHES). */
+  deviceAuth: DeviceAuthMode;
   oidcIssuer?: string;
   oidcAudience?: string;
   oidcRequiredRole?: string;
@@ -97,10 +108,22 @@ export function loadAuthSettings(env: Env): AuthSettings {
     const variable = oidcAudience ? "OIDC_AUDIENCE" : oidcRequiredRole ? "OIDC_REQUIRED_ROLE" : "OIDC_TOKEN_TYPES";
     throw new SettingsError(variable, "needs OIDC_ISSUER");
   }
+  const deviceTokenHashes = parseOne("DEVICE_TOKEN_HASHES", env);
+  const deviceAuth = parseOne("DEVICE_AUTH", env) ?? (deviceTokenHashes ? "fleet" : "open");
+  if (deviceAuth === "fleet" && !deviceTokenHashes) {
+    throw new SettingsError("DEVICE_AUTH", "fleet needs DEVICE_TOKEN_HASHES (the fleet's token hashes, npx iot-token)");
+  }
+  if (deviceAuth === "open" && deviceTokenHashes) {
+    throw new SettingsError(
+      "DEVICE_AUTH",
+      "open leaves device reads open, but DEVICE_TOKEN_HASHES is set: choose fleet, or unset it",
+    );
+  }
   return {
     apiTokenHashes: parseOne("API_TOKEN_HASHES", env),
     metricsTokenHashes: parseOne("METRICS_TOKEN_HASHES", env),
-    deviceTokenHashes: parseOne("DEVICE_TOKEN_HASHES", env),
+    deviceTokenHashes,
+    deviceAuth,
     oidcIssuer,
     oidcAudience,
     oidcRequiredRole,

@@ -9,6 +9,8 @@ import { sha256Hex } from "../../core/storage.js";
 export interface TokenHashes {
   /** True when `token` hashes to one of the configured hashes. */
   accepts(token: string): Promise<boolean>;
+  /** True when `token` was accepted before (no hashing); false says nothing. */
+  acceptedBefore(token: string): boolean;
   readonly size: number;
 }
 
@@ -25,6 +27,7 @@ export function createTokenHashes(hexHashes: readonly string[]): TokenHashes {
   const accepted = new Set<string>();
   return {
     size: hashes.length,
+    acceptedBefore: (token) => accepted.has(token),
     async accepts(token) {
       if (accepted.has(token)) return true;
       const found = await matches(token);

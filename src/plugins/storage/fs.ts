@@ -24,6 +24,7 @@ import { createFsLedger } from "./fs-ledger.js";
 import { namesSeenByReads, seenByReads } from "./fs-names.js";
 import { createPublisher } from "./fs-publish.js";
 import { createFsPeek, createFsReader } from "./fs-read.js";
+import { createFsState } from "./fs-state.js";
 import {
   directoryProblem,
   errno,
@@ -211,6 +212,7 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
       }
     },
 
+    state: createFsState(options.stateDir, logger),
     claimOnce: ledger.claimOnce,
     releaseClaim: ledger.releaseClaim,
 

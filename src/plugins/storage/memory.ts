@@ -5,6 +5,7 @@
  */
 import type { Area, ReadOptions, StagedWrite, StorageDriver, StoredObject, WriteOutcome } from "../../core/storage.js";
 import { CLAIM_KEY, sha256Hex, storageUnavailable } from "../../core/storage.js";
+import { createMemoryState } from "./memory-state.js";
 
 interface Entry {
   bytes: Uint8Array;
@@ -114,6 +115,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       guard();
       return [...areas[area].keys()];
     },
+    state: createMemoryState(guard),
     async claimOnce(key, retainSeconds) {
       guard();
       if (!CLAIM_KEY.test(key)) throw new Error("claim keys are hex digests");

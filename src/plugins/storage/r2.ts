@@ -56,6 +56,7 @@ import {
 } from "../../core/storage.js";
 import { createR2Ledger } from "./r2-ledger.js";
 import { hexOf, partBuffer } from "./r2-parts.js";
+import { createR2State } from "./r2-state.js";
 
 export interface R2StorageOptions {
   bucket: R2Bucket;
@@ -267,6 +268,7 @@ export function createR2Storage(options: R2StorageOptions): StorageDriver {
       return names;
     },
 
+    state: createR2State(bucket),
     claimOnce: ledger.claimOnce,
     releaseClaim: ledger.releaseClaim,
 
