@@ -5,6 +5,7 @@
  * not answer. The runtimes' own use of it is covered by the contract suites, which run
  * every device read against real Node, Deno and Bun servers.
  */
+import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -120,20 +121,63 @@ describe("fast path for cached config reads", () => {
     ];
     await writeFile(join(root as string, "configs", "11-22-33-44-55-66.json"), "{}");
     for (const [method, target] of tries) {
-      expect(fastReads?.(method, target, undefined, undefined, undefined, NO_CLIENT), `${method} ${target}`).toBeUndefined();
+      expect(
+        fastReads?.(method, target, undefined, undefined, undefined, NO_CLIENT),
+        `${method} ${target}`,
+      ).toBeUndefined();
     }
     // Upper-case MACs name the same file, as in the route.
     expect(
-      fastReads?.("GET", PATH.toUpperCase().replace("/FILES/CONFIGS/", "/files/configs/"), undefined, undefined, undefined, NO_CLIENT)
-        ?.status,
+      fastReads?.(
+        "GET",
+        PATH.toUpperCase().replace("/FILES/CONFIGS/", "/files/configs/"),
+        undefined,
+        undefined,
+        undefined,
+        NO_CLIENT,
+      )?.status,
     ).toBe(200);
   });
 
-  it.each([
-    ["allowed hosts", { ALLOWED_HOSTS: "iot.example" }],
-  ])("is off when %s are configured: the app's checks stay in one place", async (_what, env) => {
-    const { fastReads } = await withSavedConfig({ ...env, ALLOW_ANONYMOUS_ADMIN: "true" });
-    expect(fastReads).toBeUndefined();
+  it.each([["allowed hosts", { ALLOWED_HOSTS: "iot.example" }]])(
+    "is off when %s are configured: the app's checks stay in one place",
+    async (_what, env) => {
+      const { fastReads } = await withSavedConfig({ ...env, ALLOW_ANONYMOUS_ADMIN: "true" });
+      expect(fastReads).toBeUndefined();
+    },
+  );
+
+  it("in DEVICE_AUTH=device, answers a device's own token exactly as the route does, and leaves every other to the app", async () => {
+    const { app, fastReads } = await withSavedConfig({ DEVICE_AUTH: "device", ALLOW_ANONYMOUS_ADMIN: "true" });
+    const issue = async (mac: string) =>
+      ((await (await app.request(`/api/devices/${mac}/token`, { method: "POST" })).json()) as { token: string }).token;
+    const own = await issue(MAC);
+    const other = await issue("11-22-33-44-55-66");
+    // The app's first answer refreshes the token table; from then on the fast path knows it.
+    const viaApp = await app.request(PATH, { headers: { Authorization: `Bearer ${own}` } });
+    expect(viaApp.status).toBe(200);
+    const fast = fastReads?.("GET", PATH, undefined, undefined, `Bearer ${own}`, NO_CLIENT);
+    expect(fast?.status).toBe(200);
+    const again = await app.request(PATH, { headers: { Authorization: `Bearer ${own}` } });
+    expect(comparable(asResponse(fast as FastAnswer).headers)).toEqual(comparable(again.headers));
+    expect(await asResponse(fast as FastAnswer).text()).toBe(await again.text());
+    for (const authorization of [undefined, `Bearer ${other}`, "Bearer iotd_unknown", "Basic eDp5"]) {
+      expect(fastReads?.("GET", PATH, undefined, undefined, authorization, NO_CLIENT), authorization).toBeUndefined();
+    }
+    // A token in the query is the app's to refuse.
+    expect(fastReads?.("GET", `${PATH}?access_token=${own}`, undefined, undefined, `Bearer ${own}`, NO_CLIENT)).toBe(
+      undefined,
+    );
+  });
+
+  it("in DEVICE_AUTH=fleet, answers a fleet token the app has accepted, and leaves the rest to the app", async () => {
+    const token = "fleet-token-0123456789";
+    const hash = createHash("sha256").update(token).digest("hex");
+    const { app, fastReads } = await withSavedConfig({ DEVICE_TOKEN_HASHES: hash, ALLOW_ANONYMOUS_ADMIN: "true" });
+    expect(fastReads?.("GET", PATH, undefined, undefined, `Bearer ${token}`, NO_CLIENT)).toBeUndefined();
+    expect((await app.request(PATH, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(fastReads?.("GET", PATH, undefined, undefined, `Bearer ${token}`, NO_CLIENT)?.status).toBe(200);
+    expect(fastReads?.("GET", PATH, undefined, undefined, undefined, NO_CLIENT)).toBeUndefined();
   });
 
   it("is off over storage that cannot say what is current without I/O (memory driver has no peek)", async () => {

@@ -22,6 +22,8 @@ export interface OperationObserver {
   httpRequest(method: string, route: string, status: number, seconds: number): void;
   /** A request refused by authentication, by bounded reason (never the token). */
   authFailure(reason: AuthFailureReason): void;
+  /** A device read refused for its address's misses (never the address itself). */
+  deviceReadLimited(): void;
 }
 
 export const silentObserver: OperationObserver = {
@@ -32,6 +34,7 @@ export const silentObserver: OperationObserver = {
   signatureVerified() {},
   httpRequest() {},
   authFailure() {},
+  deviceReadLimited() {},
 };
 
 /** Seconds since `start` (a `performance.now()` reading). */

@@ -101,7 +101,10 @@ export function fileRoutes(deps: AppDeps) {
   addRoute(app, readConfigFile, async (c) => {
     const client = misses ? (deps.clientAddress?.(c) ?? "unknown") : undefined;
     const limited = client === undefined ? undefined : misses?.refusal(client);
-    if (limited) throw limited;
+    if (limited) {
+      deps.observer.deviceReadLimited();
+      throw limited;
+    }
     const file = c.req.param("file").toLowerCase();
     if (macOfConfigFile(file) === undefined) {
       throw invalidOperation("Invalid config file name: expected <mac>.json, e.g. aa-bb-cc-dd-ee-ff.json", {

@@ -18,6 +18,9 @@ export function createOperationObserver(m: Instruments): OperationObserver {
     authFailure(reason) {
       m.authFailures.inc({ reason });
     },
+    deviceReadLimited() {
+      m.deviceReadsLimited.inc();
+    },
     configOperation(operation, status, seconds) {
       m.configOperations.inc({ operation, status });
       m.configDuration.observe({ operation }, seconds);

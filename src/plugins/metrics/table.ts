@@ -96,6 +96,12 @@ export const METRICS = {
     help: "Requests refused by authentication, by reason (missing, malformed, expired, bad_signature, …)",
     labels: ["reason"],
   },
+  deviceReadsLimited: {
+    kind: "counter",
+    name: "iot_device_reads_limited_total",
+    help: "Device reads refused (429) because their address missed more than DEVICE_READ_MISS_LIMIT times in a minute",
+    labels: [],
+  },
   publishes: {
     kind: "counter",
     name: "iot_notifications_published_total",
