@@ -10,9 +10,14 @@ const run = promisify(execFile);
 
 async function readmeBlock(marker: string): Promise<string> {
   const readme = await readFile(join(ROOT, "README.md"), "utf8");
-  const match = new RegExp(`<!-- readme-test: ${marker} -->\\n\`\`\`bash\\n([\\s\\S]*?)\`\`\``).exec(readme);
-  if (!match?.[1]) throw new Error(`README block ${marker} not found`);
-  return match[1];
+  // A block inside a list item is indented; its lines are taken as written, less that indent.
+  const match = new RegExp(`<!-- readme-test: ${marker} -->\\n( *)\`\`\`bash\\n([\\s\\S]*?)\\1\`\`\``).exec(readme);
+  if (!match?.[2]) throw new Error(`README block ${marker} not found`);
+  const indent = match[1] as string;
+  return match[2]
+    .split("\n")
+    .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line))
+    .join("\n");
 }
 
 describe("README", () => {
@@ -76,6 +81,35 @@ describe("README", () => {
       expect((await fetch(`${secured.url}/api/configs`)).status).toBe(401);
     } finally {
       await secured.cleanup();
+    }
+  });
+
+  it("issues a device token and reads with it, as documented", async () => {
+    const issue = await run("bash", ["-euo", "pipefail", "-c", await readmeBlock("device-token-issue")], {
+      env: { ...process.env, SERVER: server.url },
+    });
+    const issued = JSON.parse(issue.stdout) as { mac_address: string; token: string };
+    expect(issued.mac_address).toBe("aa-bb-cc-dd-ee-ff");
+    expect(issued.token).toMatch(/^iotd_/);
+    const put = await fetch(`${server.url}/api/configs/aa-bb-cc-dd-ee-ff`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ content: { deviceName: "flashed" } }),
+    });
+    expect(put.status).toBe(200);
+    const device = await spawnServer({ DATA_DIR: server.dataDir, DEVICE_AUTH: "device" });
+    try {
+      const env = { ...process.env, MAC: "aa-bb-cc-dd-ee-ff", DEVICE_TOKEN: issued.token };
+      // In open mode (the test's first server) and in device mode alike, the flashed device reads its config.
+      for (const target of [server, device]) {
+        const read = await run("bash", ["-euo", "pipefail", "-c", await readmeBlock("device-token-read")], {
+          env: { ...env, SERVER: target.url },
+        });
+        expect(JSON.parse(read.stdout)).toEqual({ deviceName: "flashed" });
+      }
+      expect((await fetch(`${device.url}/files/configs/aa-bb-cc-dd-ee-ff.json`)).status).toBe(401);
+    } finally {
+      await device.cleanup();
     }
   });
 

@@ -136,9 +136,7 @@ export function deviceAuthContract(name: string, start: () => Promise<DeviceAuth
       const mac = randomMac();
       expect((await t.fetch(`/api/devices/${mac}/token`, { method: "POST" })).status).toBe(401);
       const token = await issue(mac);
-      expect((await t.fetch(`/api/devices/${mac}/token`, { method: "POST", headers: bearer(token) })).status).toBe(
-        401,
-      );
+      expect((await t.fetch(`/api/devices/${mac}/token`, { method: "POST", headers: bearer(token) })).status).toBe(401);
       const bad = await admin("/api/devices/not-a-mac/token", { method: "POST" });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { code: string }).code).toBe("INVALID_OPERATION");
