@@ -9,7 +9,7 @@
  * "Never delivered" is shown without waiting for a silence: a client's packets are handled in
  * order, so once a later message has arrived, an earlier one would have arrived before it.
  */
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testKeys } from "./support/keys.js";
 import { mosquittoAvailable, subscribe } from "./support/mosquitto.js";
@@ -32,13 +32,27 @@ type Version = 5 | 4;
 interface Device {
   client: MqttClient;
   messages: Array<{ topic: string; payload: string }>;
+  /** CONNACK's flag: the broker handed this connection an existing session. */
+  sessionPresent: boolean;
 }
 
-async function connect(url: string, login: Partial<Login>, version: Version): Promise<Device> {
-  const client = await mqtt.connectAsync(url, { ...login, protocolVersion: version, reconnectPeriod: 0 });
+async function connect(
+  url: string,
+  login: Partial<Login>,
+  version: Version,
+  options: IClientOptions = {},
+): Promise<Device> {
+  const client = mqtt.connect(url, { ...login, protocolVersion: version, reconnectPeriod: 0, ...options });
   const messages: Device["messages"] = [];
   client.on("message", (topic, payload) => messages.push({ topic, payload: payload.toString() }));
-  return { client, messages };
+  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+    client.once("connect", (connack) => resolve(connack.sessionPresent));
+    client.once("error", (error) => {
+      client.end(true);
+      reject(error);
+    });
+  });
+  return { client, messages, sessionPresent };
 }
 
 /** The reason a login is refused: CONNACK's code. */
@@ -162,6 +176,32 @@ describe.skipIf(!available)("deploy/mosquitto: the broker recipe on a real Mosqu
       } finally {
         await device.client.endAsync(true);
         await watcher.close();
+      }
+    });
+
+    it("taking over another device's client id and session disconnects it, but gets none of its messages", async () => {
+      // Mosquitto ties no client id to a user name: the takeover works; the ACL is checked against the user name.
+      const session = {
+        clientId: `device-${B}-${version}`,
+        clean: false,
+        ...(version === 5 ? { properties: { sessionExpiryInterval: 300 } } : {}),
+      };
+      const owner = await connect(url, recipe.device(B), version, session);
+      await owner.client.subscribeAsync(configTopic(B), { qos: 1 });
+      const kicked = new Promise<void>((resolve) => owner.client.once("close", () => resolve()));
+      const thief = await connect(url, recipe.device(A), version, session);
+      try {
+        await kicked;
+        expect(thief.sessionPresent).toBe(true);
+        await thief.client.subscribeAsync(configTopic(A), { qos: 1 });
+        // The inherited subscription matches B's save; A's own, announced after it, shows it was not delivered.
+        await saveConfig(B, `taken-${version}`);
+        await saveConfig(A, `thief-${version}`);
+        await waitUntil("A's own notification", () => thief.messages.length > 0);
+        expect(thief.messages).toEqual([{ topic: configTopic(A), payload: announced(`${A}.json`) }]);
+      } finally {
+        await thief.client.endAsync(true);
+        await owner.client.endAsync(true);
       }
     });
 
