@@ -1,16 +1,19 @@
 /**
  * Starts a private Mosquitto broker for tests: free ports, its own config, data and
- * log folders, one TCP and one WebSocket listener, optionally a password file.
+ * log folders, one TCP and one WebSocket listener, optionally a password file and an ACL;
+ * or a whole configuration of the caller's (e.g. deploy/mosquitto's, see mosquitto-recipe.ts).
  * Stopped by PID. Where `mosquitto` is not installed, `mosquittoAvailable()` says so;
  * under CI (CI=true) a missing broker is an error, never a skip.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, existsSync } from "node:fs";
+import { chownSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt from "mqtt";
+
+export { type Received, subscribe } from "./mqtt-subscriber.js";
 
 const CANDIDATES = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
 
@@ -64,6 +67,37 @@ export interface BrokerOptions {
   users?: Record<string, string>;
   /** The text of a Mosquitto ACL file, e.g. to make the broker refuse some publishes. */
   acl?: string;
+  /** The caller's own configuration instead of the generated one (`users` and `acl` are then ignored). */
+  config?: BrokerConfig;
+}
+
+export interface BrokerConfig {
+  /**
+   * Writes whatever files the configuration names into the broker's folder `dir` (handed to
+   * the `mosquitto` user afterwards, as a whole) and returns the text of mosquitto.conf. The
+   * broker's `wsUrl` answers only if that text has a websockets listener on `ports.ws`.
+   */
+  write(dir: string, ports: { tcp: number; ws: number }): Promise<string>;
+  /** Who the readiness probe logs in as, when anonymous access is off (read after write(), which may set it). */
+  probe?: { username: string; password: string };
+  /** The log file the configuration writes (relative to `dir`), added to the broker's log(). */
+  logFile?: string;
+}
+
+/** The first of `users`, whom the readiness probe logs in as. */
+function userAndPassword(users: Record<string, string>): { username: string; password: string } | undefined {
+  const [first] = Object.entries(users);
+  return first && { username: first[0], password: first[1] };
+}
+
+/** Hands a folder and everything in it to the given owner. */
+function chownTree(path: string, owner: { uid: number; gid: number }): void {
+  chownSync(path, owner.uid, owner.gid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) chownTree(child, owner);
+    else chownSync(child, owner.uid, owner.gid);
+  }
 }
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
@@ -98,6 +132,80 @@ async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
   const dir = await mkdtemp(join(tmpdir(), "iot-mosquitto-"));
   const tcpPort = await freePort();
   const wsPort = await freePort();
+  const conf = join(dir, "mosquitto.conf");
+  const custom = options.config;
+  try {
+    const text = custom
+      ? await custom.write(dir, { tcp: tcpPort, ws: wsPort })
+      : await generatedConfig(dir, tcpPort, wsPort, options);
+    await writeFile(conf, text);
+    // As root, mosquitto drops to the `mosquitto` user before it reads its password and ACL files or writes its
+    // pid, log and data: everything in its folder must be its own.
+    const owner = isRoot() ? mosquittoUid() : undefined;
+    if (owner) chownTree(dir, owner);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const probe = custom ? custom.probe : options.users && userAndPassword(options.users);
+  const logFile = custom?.logFile && join(dir, custom.logFile);
+
+  let child: ChildProcess | undefined;
+  let output = "";
+  let exited: Promise<void> = Promise.resolve();
+  const log = () => output + (logFile && existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
+
+  const start = async () => {
+    const proc = spawn(binary, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+    child = proc;
+    proc.stdout?.on("data", (d) => {
+      output += d;
+    });
+    proc.stderr?.on("data", (d) => {
+      output += d;
+    });
+    exited = new Promise((resolve) => proc.on("exit", () => resolve()));
+    await waitForBroker(`mqtt://127.0.0.1:${tcpPort}`, probe, () => proc.exitCode !== null, log);
+  };
+
+  try {
+    await start();
+  } catch (error) {
+    // A broker that never accepted connections may still be running: gone first, then its folder.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    tcpPort,
+    wsPort,
+    pid: () => child?.pid,
+    async stop(signal = "SIGTERM") {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        await exited;
+      }
+    },
+    start,
+    signal(signal) {
+      child?.kill(signal);
+    },
+    log,
+    async cleanup() {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The configuration most tests use: both listeners on loopback, logging to stdout, `users` and `acl` if given. */
+async function generatedConfig(dir: string, tcpPort: number, wsPort: number, options: BrokerOptions): Promise<string> {
   const lines = [
     `listener ${tcpPort} 127.0.0.1`,
     "protocol mqtt",
@@ -129,81 +237,16 @@ async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
     await writeFile(join(dir, "acl"), options.acl);
     lines.push(`acl_file ${join(dir, "acl")}`);
   }
-  const conf = join(dir, "mosquitto.conf");
-  await writeFile(conf, `${lines.join("\n")}\n`);
-  // As root, mosquitto drops to the `mosquitto` user: it must be able to read its files.
-  if (isRoot()) {
-    const owner = mosquittoUid();
-    if (owner)
-      for (const path of [dir, conf, join(dir, "passwd"), join(dir, "acl")])
-        if (existsSync(path)) chownSync(path, owner.uid, owner.gid);
-  }
-
-  let child: ChildProcess | undefined;
-  let output = "";
-  let exited: Promise<void> = Promise.resolve();
-
-  const start = async () => {
-    const proc = spawn(binary, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-    child = proc;
-    proc.stdout?.on("data", (d) => {
-      output += d;
-    });
-    proc.stderr?.on("data", (d) => {
-      output += d;
-    });
-    exited = new Promise((resolve) => proc.on("exit", () => resolve()));
-    await waitForBroker(
-      `mqtt://127.0.0.1:${tcpPort}`,
-      options.users,
-      () => proc.exitCode !== null,
-      () => output,
-    );
-  };
-
-  try {
-    await start();
-  } catch (error) {
-    // A broker that never accepted connections may still be running: gone first, then its folder.
-    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    tcpUrl: `mqtt://127.0.0.1:${tcpPort}`,
-    wsUrl: `ws://127.0.0.1:${wsPort}`,
-    tcpPort,
-    wsPort,
-    pid: () => child?.pid,
-    async stop(signal = "SIGTERM") {
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        await exited;
-      }
-    },
-    start,
-    signal(signal) {
-      child?.kill(signal);
-    },
-    log: () => output,
-    async cleanup() {
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL");
-        await exited;
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return `${lines.join("\n")}\n`;
 }
 
 async function waitForBroker(
   url: string,
-  users: Record<string, string> | undefined,
+  probe: { username: string; password: string } | undefined,
   dead: () => boolean,
   output: () => string,
 ): Promise<void> {
-  const [username, password] = users ? (Object.entries(users)[0] ?? []) : [];
+  const { username, password } = probe ?? {};
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (dead()) throw new Error(`mosquitto exited at start:\n${output()}`);
@@ -228,54 +271,4 @@ async function waitForBroker(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`mosquitto did not accept connections within 10 s:\n${output()}`);
-}
-
-export interface Received {
-  topic: string;
-  payload: string;
-  qos: number;
-  retain: boolean;
-  at: number;
-  /** MQTT 5 user properties, when the message carried any. */
-  userProperties?: Record<string, string | string[]>;
-}
-
-/** A real subscriber on `#`-style topics; collects every message it receives. */
-export async function subscribe(
-  url: string,
-  topics: string[] = ["iotsupport/#"],
-  auth: { username?: string; password?: string } = {},
-): Promise<{
-  client: MqttClient;
-  messages: Received[];
-  waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
-  close(): Promise<void>;
-}> {
-  const client = mqtt.connect(url, { ...auth, protocolVersion: 5, reconnectPeriod: 200 });
-  const messages: Received[] = [];
-  client.on("message", (topic, payload, packet) => {
-    messages.push({
-      topic,
-      payload: payload.toString(),
-      qos: packet.qos,
-      retain: packet.retain,
-      at: performance.now(),
-      ...(packet.properties?.userProperties ? { userProperties: packet.properties.userProperties } : {}),
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
-  });
-  await client.subscribeAsync(topics, { qos: 1 });
-  return {
-    client,
-    messages,
-    async waitFor(n, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (messages.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      return messages;
-    },
-    close: () => client.endAsync(true),
-  };
 }
