@@ -32,6 +32,8 @@ describe.skipIf(!available)("fault suite: secrets", () => {
         SIGNING_KEY: keys.pkcs8,
         LOG_LEVEL: "debug",
         MQTT_FLUSH_TIMEOUT_MS: "500",
+        // Device tokens are secrets too: issued, used, mistyped and revoked below.
+        DEVICE_AUTH: "device",
       }),
       await start({
         MQTT_URL: broker.tcpUrl,
@@ -50,6 +52,7 @@ describe.skipIf(!available)("fault suite: secrets", () => {
       }),
     ];
     const bodies: string[] = [];
+    const deviceTokens: string[] = [];
     try {
       await waitUntil(
         "both good servers to connect",
@@ -68,6 +71,18 @@ describe.skipIf(!available)("fault suite: secrets", () => {
           form.set("signature", "AAAA");
           form.set("file", new Blob(["x"]), "fw.bin");
           await fetch(`${server.url}/api/assets`, { method: "POST", body: form });
+          const issued = await fetch(`${server.url}/api/devices/aa-bb-cc-dd-ee-ff/token`, { method: "POST" });
+          if (issued.status === 201) {
+            const { token } = (await issued.json()) as { token: string };
+            deviceTokens.push(token);
+            for (const presented of [token, `${token}x`, token.slice(0, -4)]) {
+              const read = await fetch(`${server.url}/files/configs/aa-bb-cc-dd-ee-ff.json?v=1`, {
+                headers: { Authorization: `Bearer ${presented}` },
+              });
+              bodies.push(await read.text());
+            }
+            bodies.push(await (await fetch(`${server.url}/files/configs/x.json?access_token=${token}`)).text());
+          }
           for (const path of ["/api/health", "/metrics", "/api/docs/openapi.json", "/nowhere"]) {
             bodies.push(await (await fetch(`${server.url}${path}`)).text());
           }
@@ -88,7 +103,8 @@ describe.skipIf(!available)("fault suite: secrets", () => {
     const keyLines = [keys.pkcs8, keys.pkcs1].flatMap((pem) =>
       pem.split("\n").filter((l) => l.length > 16 && !l.startsWith("-----")),
     );
-    const leaks = [PASSWORD, encodeURIComponent(PASSWORD), WRONG, ...keyLines].filter((secret) =>
+    expect(deviceTokens.length).toBeGreaterThan(0);
+    const leaks = [PASSWORD, encodeURIComponent(PASSWORD), WRONG, ...keyLines, ...deviceTokens].filter((secret) =>
       everything.includes(secret),
     );
     console.log(
