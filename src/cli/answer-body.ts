@@ -5,6 +5,8 @@
  * which closes the connection. Reading it whole would let any server, or anything
  * answering in its place, fill this machine's memory.
  */
+import { CliError } from "./errors.js";
+import { formatBytes } from "./units.js";
 
 export const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -39,4 +41,29 @@ function decode(chunks: Uint8Array[]): string {
   const decoder = new TextDecoder();
   // stream: true until the end, so a character split across chunks is decoded whole.
   return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") + decoder.decode();
+}
+
+/**
+ * A success status whose body is not the result the command expects: whatever answered is
+ * probably not an IoT Support server (or not one that knows this request).
+ */
+export function notAResult(
+  command: string,
+  result: string,
+  status: number,
+  answer: AnswerBody,
+  requestId: string,
+): CliError {
+  return new CliError(
+    "REFUSED",
+    `the server answered ${status} but not with ${result}; is --server an IoT Support server?`,
+    {
+      notes: [
+        ...(answer.truncated
+          ? [`its body was longer than ${formatBytes(MAX_ANSWER_BYTES)}, and ${command} read no more of it`]
+          : []),
+        `request id: ${requestId}`,
+      ],
+    },
+  );
 }

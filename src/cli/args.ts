@@ -3,12 +3,10 @@
  * and env, so tests and `main` share one parser and nothing reads process state.
  */
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
+import { type Env, nonEmpty, parseOptions, serverBase } from "./command-line.js";
 import { usageError } from "./errors.js";
-import { isFetchBlockedPort } from "./fetch-ports.js";
-import { redactCredentials, redactUrl } from "./redact.js";
 
-export type Env = Record<string, string | undefined>;
+export type { Env } from "./command-line.js";
 
 export interface UploadOptions {
   file: string;
@@ -41,14 +39,7 @@ const OPTIONS = {
 } as const;
 
 export function parseCommand(argv: string[], env: Env): Command {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    // parseArgs throws ERR_PARSE_ARGS_* TypeErrors whose messages already name the option.
-    throw usageError(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOptions(argv, OPTIONS);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 
@@ -81,34 +72,9 @@ export function parseCommand(argv: string[], env: Env): Command {
   };
 }
 
-const nonEmpty = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value);
-
-/** The server's base URL → its upload endpoint; a path prefix (a proxy's mount point) is kept. */
-function endpointOf(server: string): URL {
-  let base: URL;
-  try {
-    base = new URL(server);
-  } catch {
-    // URL's own message is just "Invalid URL"; ours says what is expected.
-    throw usageError(`--server must be a URL like http://host:3201, got "${redactCredentials(server)}"`);
-  }
-  if (base.protocol !== "http:" && base.protocol !== "https:") {
-    throw usageError(`--server must be an http:// or https:// URL, got "${redactUrl(base)}"`);
-  }
-  if (base.username !== "" || base.password !== "") {
-    // fetch refuses such a URL anyway (quoting it whole in its error); say why, without the secret.
-    throw usageError(
-      `--server must not contain a user name or password, got "${redactUrl(base)}": uploads are authenticated by their signature`,
-    );
-  }
-  if (isFetchBlockedPort(base)) {
-    throw usageError(
-      `--server port ${base.port} is one that fetch refuses to connect to (a Fetch standard "bad port"); serve on another port`,
-    );
-  }
-  if (!base.pathname.endsWith("/")) base.pathname += "/";
-  return new URL("api/assets", base);
-}
+/** The server's base URL → its upload endpoint. */
+const endpointOf = (server: string): URL =>
+  new URL("api/assets", serverBase(server, "uploads are authenticated by their signature"));
 
 function retriesOf(text: string | undefined): number {
   if (text === undefined) return 0;

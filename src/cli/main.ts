@@ -9,7 +9,7 @@ import { EXIT, isCliError } from "./errors.js";
 import { type FileSource, openFileSource } from "./file-source.js";
 import { USAGE } from "./help.js";
 import { createProgress } from "./progress.js";
-import { redactCredentials } from "./redact.js";
+import { reportFailure, reportUsage, shown } from "./report.js";
 import { MAX_RETRY_AFTER_SECONDS } from "./retry-after.js";
 import { loadSigningKey } from "./signing-key.js";
 import { forTerminal } from "./terminal-text.js";
@@ -37,20 +37,12 @@ const DEFAULT_RETRY_SECONDS = 5;
 /** setTimeout's largest delay; a longer one fires at once. The Retry-After cap keeps far below it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * The last stop before the terminal for text we did not write ourselves: an error's
- * message may quote the server, a URL or a file name. Escapes controls, hides credentials.
- */
-const shown = (text: string) => forTerminal(redactCredentials(text));
-
 export async function runUpload(deps: CliDeps): Promise<number> {
   let command: Command;
   try {
     command = parseCommand(deps.argv, deps.env);
   } catch (error) {
-    if (!isCliError(error)) throw error;
-    deps.stderr(`iot-upload: ${shown(error.message)}\n\n${USAGE}`);
-    return error.exitCode;
+    return reportUsage("iot-upload", error, USAGE, deps.stderr);
   }
   if (command.kind === "help") {
     deps.stdout(USAGE);
@@ -67,14 +59,7 @@ export async function runUpload(deps: CliDeps): Promise<number> {
     }
     return EXIT.OK;
   } catch (error) {
-    if (!isCliError(error)) {
-      // A bug, not a situation we foresaw: show everything that helps find it.
-      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      deps.stderr(`iot-upload: unexpected error: ${detail.split("\n").map(shown).join("\n")}\n`);
-      return EXIT.USAGE;
-    }
-    deps.stderr(`iot-upload: ${shown(error.message)}\n${error.notes.map((n) => `  ${shown(n)}\n`).join("")}`);
-    return error.exitCode;
+    return reportFailure("iot-upload", error, deps.stderr);
   }
 }
 

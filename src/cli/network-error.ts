@@ -3,14 +3,16 @@
  * "fetch failed" TypeError; the system error that says what happened is its
  * `cause` (an AggregateError when every address of a host refused).
  */
+import { type AnswerBody, readAnswerBody } from "./answer-body.js";
 import { CliError, systemCode } from "./errors.js";
 import { formatBytes } from "./units.js";
 
 export interface Transfer {
   endpoint: URL;
-  sent: number;
-  total: number;
   requestId: string;
+  /** Bytes of the request body sent so far, and its length; absent for a request without a body. */
+  sent?: number;
+  total?: number;
 }
 
 const REFUSED = new Set(["ECONNREFUSED"]);
@@ -50,12 +52,9 @@ export function networkError(error: unknown, t: Transfer): CliError {
   } else if (code && (CONNECT_TIMEOUT.has(code) || (code === "ETIMEDOUT" && syscall === "connect"))) {
     message = `could not reach the server: connecting to ${where} timed out${tag}`;
   } else if (code && ANSWER_TIMEOUT.has(code)) {
-    message = `the server at ${where} stopped answering${tag} after about ${formatBytes(t.sent)} of ${formatBytes(t.total)} were sent`;
+    message = `the server at ${where} stopped answering${tag}${afterSent(t)}`;
   } else if (code && BROKEN.has(code)) {
-    // The server stores nothing from an incomplete body; once it was all sent, it may have.
-    const outcome =
-      t.sent < t.total ? "the server stores nothing from an incomplete upload" : "the server may have stored it";
-    message = `the connection to ${where} broke${tag} after about ${formatBytes(t.sent)} of ${formatBytes(t.total)} were sent; ${outcome}`;
+    message = `the connection to ${where} broke${tag}${afterSent(t)}; ${brokenOutcome(t)}`;
   } else {
     // No system code: fetch itself gave up, e.g. on a redirect, which an upload does not follow.
     const detail = innermostMessage(error);
@@ -65,6 +64,32 @@ export function networkError(error: unknown, t: Transfer): CliError {
     cause: error,
     notes: [`request id: ${t.requestId} (sent as X-Request-Id, in case the request reached the server's log)`],
   });
+}
+
+/** How far the body got, for a request that has one. */
+const afterSent = (t: Transfer) =>
+  t.total === undefined ? "" : ` after about ${formatBytes(t.sent ?? 0)} of ${formatBytes(t.total)} were sent`;
+
+/** What a broken connection means for the request. */
+function brokenOutcome(t: Transfer): string {
+  // A request without a body may have been carried out before the answer was lost.
+  if (t.total === undefined) return "the server may have carried out the request before the answer was lost";
+  // The server stores nothing from an incomplete body; once it was all sent, it may have.
+  return (t.sent ?? 0) < t.total
+    ? "the server stores nothing from an incomplete upload"
+    : "the server may have stored it";
+}
+
+/**
+ * The answer's (bounded) body; a connection that breaks after the headers came is a network
+ * error. `transfer` is asked only then, so it tells how much of the body had been sent by that time.
+ */
+export async function readAnswer(response: Response, transfer: () => Transfer): Promise<AnswerBody> {
+  try {
+    return await readAnswerBody(response);
+  } catch (error) {
+    throw networkError(error, transfer());
+  }
 }
 
 function innermostMessage(error: unknown): string {

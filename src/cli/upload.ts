@@ -4,16 +4,16 @@
  */
 
 import { type KeyObject, randomUUID } from "node:crypto";
-import { type AnswerBody, MAX_ANSWER_BYTES, readAnswerBody } from "./answer-body.js";
-import { CliError, isCliError } from "./errors.js";
+import { type AnswerBody, notAResult } from "./answer-body.js";
+import { isCliError } from "./errors.js";
 import type { FileSource } from "./file-source.js";
 import { multipartBody } from "./multipart-body.js";
-import { networkError, type Transfer } from "./network-error.js";
+import { networkError, readAnswer } from "./network-error.js";
 import type { Progress } from "./progress.js";
-import { refusalError, refusalOf } from "./server-error.js";
+import { refusalOf } from "./server-error.js";
 import { type SignatureVersion, signUpload } from "./signature.js";
 import { forTerminal, MAX_NAME_CHARS } from "./terminal-text.js";
-import { formatBytes } from "./units.js";
+import { uploadRefusal } from "./upload-refusal.js";
 
 export interface AttemptInput {
   endpoint: URL;
@@ -109,22 +109,13 @@ export async function attemptUpload(input: AttemptInput, deps: AttemptDeps): Pro
 
   if (response.ok) return parseResult(answer, response.status, requestId);
 
-  throw refusalError(refusalOf(response, answer, requestId, deps.clock().getTime()), {
+  throw uploadRefusal(refusalOf(response, answer, requestId, deps.clock().getTime()), {
     signatureVersion: input.version,
     timestampPinned: input.timestamp !== undefined,
     bodyBytes: body.length,
     fileBytes: input.source.size,
     localDate: deps.clock().toUTCString(),
   });
-}
-
-async function readAnswer(response: Response, transfer: () => Transfer): Promise<AnswerBody> {
-  try {
-    return await readAnswerBody(response);
-  } catch (error) {
-    // The answer's headers came, then the connection broke before its body did.
-    throw networkError(error, transfer());
-  }
 }
 
 function parseResult(answer: AnswerBody, status: number, requestId: string): Uploaded {
@@ -136,18 +127,7 @@ function parseResult(answer: AnswerBody, status: number, requestId: string): Upl
     value = undefined;
   }
   if (typeof value?.filename !== "string" || typeof value.size !== "number" || typeof value.uploaded_at !== "string") {
-    throw new CliError(
-      "REFUSED",
-      `the server answered ${status} but not with an upload result; is --server an IoT Support server?`,
-      {
-        notes: [
-          ...(answer.truncated
-            ? [`its body was longer than ${formatBytes(MAX_ANSWER_BYTES)}, and iot-upload read no more of it`]
-            : []),
-          `request id: ${requestId}`,
-        ],
-      },
-    );
+    throw notAResult("iot-upload", "an upload result", status, answer, requestId);
   }
   return {
     filename: forTerminal(value.filename, MAX_NAME_CHARS),

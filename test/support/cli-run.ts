@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ROOT } from "./server.js";
 
 export const UPLOAD_BIN = join(ROOT, "bin/iot-upload.mjs");
+export const DEVICE_BIN = join(ROOT, "bin/iot-device.mjs");
 
 export interface Finished {
   code: number | null;
@@ -49,3 +50,7 @@ export const startUpload = (args: string[], env: Record<string, string> = {}) =>
 
 /** `node bin/iot-upload.mjs ...args`, run to the end. */
 export const runUpload = (args: string[], env: Record<string, string> = {}) => startUpload(args, env).finished;
+
+/** `node bin/iot-device.mjs ...args`, run to the end. */
+export const runDevice = (args: string[], env: Record<string, string> = {}) =>
+  start(process.execPath, [DEVICE_BIN, ...args], env).finished;
