@@ -47,12 +47,17 @@ async function expectAnswer(target: Target, status: number, body?: Uint8Array): 
 const run = (name: string, target: Target, seconds?: number) => async (): Promise<HttpLoadResult> =>
   assertClean(name, await httpLoad({ url: target.url, connections: CONNECTIONS, seconds, headers: target.headers }));
 
-/** 200 and 304 targets of a server answering the config at `path`. */
-async function configTargets(base: string, path: string, bytes: Uint8Array): Promise<[Target, Target]> {
-  const ok: Target = { url: `${base}${path}` };
+/** 200 and 304 targets of a server answering the config at `path` (with `headers`, e.g. a device token). */
+async function configTargets(
+  base: string,
+  path: string,
+  bytes: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<[Target, Target]> {
+  const ok: Target = { url: `${base}${path}`, headers };
   const etag = (await expectAnswer(ok, 200, bytes)).headers.get("etag");
   if (!etag) throw new Error(`${ok.url}: no ETag`);
-  const notModified: Target = { url: ok.url, headers: { "If-None-Match": etag } };
+  const notModified: Target = { url: ok.url, headers: { ...headers, "If-None-Match": etag } };
   await expectAnswer(notModified, 304);
   return [ok, notModified];
 }
@@ -68,6 +73,19 @@ async function measure<K extends string>(targets: Record<K, Target>): Promise<Re
 }
 
 const tool = `${LOAD_TOOL}, ${CONNECTIONS} conns, median of ${BENCH_ROUNDS}`;
+
+/**
+ * A server in DEVICE_AUTH=device holding the same config, and the device's own token: the
+ * device-read rows measure what checking a token costs (a hash, from memory, on the fast path).
+ */
+async function deviceServer(command: string[], configFile: string): Promise<{ server: BenchServer; token: string }> {
+  const server = await startServer({ DEVICE_AUTH: "device" }, command);
+  await mkdir(join(server.dataDir, "configs"), { recursive: true });
+  await copyFile(configFile, join(server.dataDir, "configs", `${MAC}.json`));
+  const issued = await fetch(`${server.url}/api/devices/${MAC}/token`, { method: "POST" });
+  if (issued.status !== 201) throw new Error(`POST /api/devices/${MAC}/token: ${issued.status}`);
+  return { server, token: ((await issued.json()) as { token: string }).token };
+}
 
 async function nodeReads(configFile: string, server: BenchServer, bytes: Uint8Array): Promise<string[]> {
   const started: Array<{ stop(): Promise<void> }> = [];
@@ -91,6 +109,11 @@ async function nodeReads(configFile: string, server: BenchServer, bytes: Uint8Ar
     } else console.log("nginx not installed: no nginx reference lines");
 
     const [server200, server304] = await configTargets(server.url, CONFIG_PATH, bytes);
+    const device = await deviceServer(NODE_SERVER, configFile);
+    started.push(device.server);
+    const [device200, device304] = await configTargets(device.server.url, CONFIG_PATH, bytes, {
+      Authorization: `Bearer ${device.token}`,
+    });
     const helloTarget: Target = { url: `${hello.url}/x` };
     const bareTarget: Target = { url: `${bare.url}/x` };
     await expectAnswer(helloTarget, 200, bytes);
@@ -101,6 +124,8 @@ async function nodeReads(configFile: string, server: BenchServer, bytes: Uint8Ar
       hello: helloTarget,
       server200,
       server304,
+      device200,
+      device304,
       bare: bareTarget,
       ...(nginxTargets ? { nginx200: nginxTargets[0], nginx304: nginxTargets[1] } : {}),
     } as Record<string, Target>);
@@ -108,6 +133,20 @@ async function nodeReads(configFile: string, server: BenchServer, bytes: Uint8Ar
     const lines = [
       report(`config read 200 on Node rps ${vs} (${tool})`, rps.server200!, "req/s", rps.hello, 0),
       report(`config read 304 on Node rps ${vs} (${tool})`, rps.server304!, "req/s", rps.hello, 0),
+      report(
+        `device read own config, own token, 200 on Node rps ${vs} (${tool})`,
+        rps.device200!,
+        "req/s",
+        rps.hello,
+        0,
+      ),
+      report(
+        `device read own config, own token, 304 on Node rps ${vs} (${tool})`,
+        rps.device304!,
+        "req/s",
+        rps.hello,
+        0,
+      ),
       report(`reference bare node:http constant body rps ${vs} (${tool})`, rps.bare!, "req/s", rps.hello, 0),
     ];
     if (nginxTargets) {
@@ -133,13 +172,20 @@ async function bunReads(configFile: string, bytes: Uint8Array): Promise<string[]
     started.push(hello);
 
     const [server200, server304] = await configTargets(server.url, CONFIG_PATH, bytes);
+    const device = await deviceServer(BUN_SERVER, configFile);
+    started.push(device.server);
+    const [device200, device304] = await configTargets(device.server.url, CONFIG_PATH, bytes, {
+      Authorization: `Bearer ${device.token}`,
+    });
     const helloTarget: Target = { url: `${hello.url}/x` };
     await expectAnswer(helloTarget, 200, bytes);
-    const rps = await measure({ hello: helloTarget, server200, server304 });
+    const rps = await measure({ hello: helloTarget, server200, server304, device200, device304 });
     const vs = "vs Hono hello-world on Bun.serve";
     return [
       report(`config read 200 on Bun rps ${vs} (${tool})`, rps.server200, "req/s", rps.hello, 0),
       report(`config read 304 on Bun rps ${vs} (${tool})`, rps.server304, "req/s", rps.hello, 0),
+      report(`device read own config, own token, 200 on Bun rps ${vs} (${tool})`, rps.device200, "req/s", rps.hello, 0),
+      report(`device read own config, own token, 304 on Bun rps ${vs} (${tool})`, rps.device304, "req/s", rps.hello, 0),
     ];
   } finally {
     for (const s of started.reverse()) await s.stop();
