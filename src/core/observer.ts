@@ -3,6 +3,7 @@
  * the metrics plugin implements it with prom-client, and tests or runtimes without
  * metrics pass `silentObserver`.
  */
+import type { ReportState } from "../features/fleet/contract.js";
 import type { AuthFailureReason } from "./auth/contract.js";
 
 export type ConfigOperation = "list" | "get" | "save" | "delete";
@@ -24,6 +25,8 @@ export interface OperationObserver {
   authFailure(reason: AuthFailureReason): void;
   /** A device read refused for its address's misses (never the address itself). */
   deviceReadLimited(): void;
+  /** A device's status report, over HTTP or MQTT, by its state; "invalid" for one refused (never the MAC). */
+  deviceStatusReport(state: ReportState | "invalid"): void;
 }
 
 export const silentObserver: OperationObserver = {
@@ -35,6 +38,7 @@ export const silentObserver: OperationObserver = {
   httpRequest() {},
   authFailure() {},
   deviceReadLimited() {},
+  deviceStatusReport() {},
 };
 
 /** Seconds since `start` (a `performance.now()` reading). */

@@ -102,6 +102,12 @@ export const METRICS = {
     help: "Device reads refused (429) because their address missed more than DEVICE_READ_MISS_LIMIT times in a minute",
     labels: [],
   },
+  statusReports: {
+    kind: "counter",
+    name: "iot_device_status_reports_total",
+    help: "Device status reports (HTTP or MQTT) by reported state; invalid = refused, nothing recorded",
+    labels: ["state"],
+  },
   publishes: {
     kind: "counter",
     name: "iot_notifications_published_total",
