@@ -15,10 +15,16 @@ describe("the API docs on a Worker without the ASSETS binding", () => {
   it("refuses to boot, naming ASSETS, in the API's error shape and one log line", async () => {
     const worker = await startWorkerDev({ SIGNING_KEY: keys.pkcs1 }, { assets: false });
     try {
-      const res = await worker.fetch("/api/health");
-      // How a failed boot answers is the Worker's (worker.ts); what matters here is which binding it names.
-      expect(res.status).toBeGreaterThanOrEqual(500);
-      expect(await res.json()).toMatchObject({ details: { variable: "ASSETS" } });
+      // Health says why (worker-boot-failures.test.ts covers the answers); here, which binding it names.
+      const health = await worker.fetch("/api/health");
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ code: "MISSING_BINDING", variable: "ASSETS" });
+      const other = await worker.fetch("/api/configs");
+      expect(other.status).toBe(503);
+      expect(await other.json()).toMatchObject({
+        code: "SERVER_MISCONFIGURED",
+        details: { variable: "ASSETS", reason_code: "MISSING_BINDING" },
+      });
       await waitUntil("the boot failure to be logged", () => worker.lines().some((l) => l.level === "error"));
       const failure = String(worker.lines().find((l) => l.level === "error")?.msg);
       expect(failure).toContain("ASSETS");

@@ -13,7 +13,7 @@ export const BOOT_FAILURE_CODES = [
   "INVALID_SETTING",
   /** A valid setting this runtime cannot honour (mqtt:// or a file path on Workers). */
   "UNSUPPORTED_SETTING",
-  /** A binding the Worker needs (the R2 bucket) is not in wrangler.toml. */
+  /** A binding the Worker needs (the R2 bucket, the docs' static assets) is not in wrangler.toml. */
   "MISSING_BINDING",
   /** Anything else: a bug, or a dependency failing at boot; only the log has the details. */
   "BOOT_FAILED",

@@ -98,6 +98,7 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
           'static assets binding ASSETS is missing (the API docs\' Swagger UI files): add [assets] with binding = "ASSETS" ' +
             "to wrangler.toml as in this repository's, or set API_DOCS=false",
           "ASSETS",
+          "MISSING_BINDING",
         );
       }
       return assetsBindingFiles(env.ASSETS);
