@@ -10,8 +10,8 @@ import type { Instruments } from "./instruments.js";
 
 export function createOperationObserver(m: Instruments): OperationObserver {
   // Every reason starts at 0, so a dashboard's rate() sees the series before the first failure.
-  for (const reason of AUTH_FAILURE_REASONS) m.authFailures.labels({ reason });
-  for (const state of [...REPORT_STATES, "invalid"]) m.statusReports.labels({ state });
+  for (const reason of AUTH_FAILURE_REASONS) m.authFailures.inc({ reason }, 0);
+  for (const state of [...REPORT_STATES, "invalid"]) m.statusReports.inc({ state }, 0);
   // Every request is counted: the labelled children are looked up once per method, route
   // pattern and status, not by hashing the label set each time (a measurable share of a
   // cached device read). Bounded: methods are the parser's, routes are patterns.
