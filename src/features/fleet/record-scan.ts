@@ -26,7 +26,7 @@ export const COMPACT_AFTER_MS = 60 * 60 * 1000;
 /** Records read at once during a scan. */
 const CONCURRENCY = 8;
 /** Damaged reports of one device tried per scan before giving up on older ones until the next. */
-const REPORT_TRIES = 3;
+const REPORT_TRIES = 16;
 
 export interface ScanOptions {
   state: StateStore;
@@ -146,7 +146,8 @@ export function createScanner(options: ScanOptions): Scanner {
       times.set(mac, list);
       const known = memory.devices.get(mac)?.report?.at ?? 0;
       const candidates = list.filter((at) => at > known && !seenReports.has(`${mac}.${at}`)).reverse();
-      for (const at of list) next.add(`${mac}.${at}`);
+      // Candidates not tried in this scan stay unseen, for the next one.
+      for (const at of list) if (!candidates.includes(at)) next.add(`${mac}.${at}`);
       if (candidates.length > 0 && memory.hasRoom(mac)) work.push({ mac, candidates });
     }
     for (const mac of times.keys()) if (!byMac.has(mac)) times.delete(mac);
@@ -154,6 +155,7 @@ export function createScanner(options: ScanOptions): Scanner {
     await inBatches(work, async ({ mac, candidates }) => {
       for (const at of candidates.slice(0, REPORT_TRIES)) {
         const key = `${mac}.${at}`;
+        seenReports.add(key);
         const bytes = await read(REPORTS_NAMESPACE, key);
         // null: deleted since the listing (a newer report replaced it); undefined: unreadable, logged.
         if (bytes === null || bytes === undefined) continue;
