@@ -6,44 +6,13 @@
  * reports (report-body.ts), and recorded durably before the 204. A refused report records
  * nothing and is counted as `invalid`.
  */
-import type { Context } from "hono";
 import { addRoute, createApi } from "../../core/api-routes.js";
-import type { AppDeps, AppEnv } from "../../core/deps.js";
-import { AppError, invalidOperation, isAppError, payloadTooLarge, validationFailed } from "../../core/errors.js";
+import type { AppDeps } from "../../core/deps.js";
+import { AppError, invalidOperation, isAppError, validationFailed } from "../../core/errors.js";
 import { macOfConfigFile } from "../../core/names.js";
-import { discardRest, readGuardedBytes } from "../request-limits/body-guard.js";
-import { MAX_REPORT_BYTES, parseReport } from "./report-body.js";
+import { parseReport } from "./report-body.js";
+import { readReport } from "./report-request.js";
 import { putStatusReport } from "./schemas.js";
-
-/** Reads at most MAX_REPORT_BYTES of the body; more is 413 whether declared or not. */
-async function readReport(c: Context<AppEnv>, deps: AppDeps): Promise<Uint8Array> {
-  const request = c.req.raw;
-  const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > MAX_REPORT_BYTES) {
-    if (request.body) {
-      // Read and dropped, so the connection stays usable (see AppDeps.refusedBodies).
-      const discarded = discardRest(request.body);
-      if (deps.refusedBodies === "before-answer") await discarded;
-    }
-    throw payloadTooLarge(MAX_REPORT_BYTES);
-  }
-  if (!request.body) return new Uint8Array(0);
-  try {
-    return await readGuardedBytes(request.body, {
-      maxBytes: MAX_REPORT_BYTES,
-      idleMs: deps.limits.idleTimeoutMs,
-      // Open mode has proven nothing about the sender: a trickle must not hold a connection.
-      minRate: { bytesPerSecond: deps.limits.minBytesPerSecond, exempt: () => deps.devices.access.mode !== "open" },
-    });
-  } catch (error) {
-    if (isAppError(error)) throw error;
-    // The client's stream broke (typically: gone mid-body): its failure, not the server's.
-    throw new AppError("VALIDATION_FAILED", "Request body could not be read completely", {
-      details: { field: "body" },
-      cause: error,
-    });
-  }
-}
 
 export function statusRoutes(deps: AppDeps) {
   const { observer } = deps;
@@ -73,7 +42,15 @@ export function statusRoutes(deps: AppDeps) {
         deps.observer.deviceReadLimited();
         throw limited;
       }
-      const checked = parseReport(await readReport(c, deps));
+      const checked = parseReport(
+        await readReport(c.req.raw, {
+          idleMs: deps.limits.idleTimeoutMs,
+          minBytesPerSecond: deps.limits.minBytesPerSecond,
+          // Open mode has proven nothing about the sender: a trickle must not hold a connection.
+          proven: deps.devices.access.mode !== "open",
+          refusedBodies: deps.refusedBodies ?? "background",
+        }),
+      );
       if (!checked.ok) throw validationFailed(checked.message, { field: checked.field });
       // Open mode: anyone may report, so inventing MACs costs what guessing them does.
       if (client !== undefined && !records.knows(mac) && (await etags.of(mac)) === null) misses?.miss(client);
