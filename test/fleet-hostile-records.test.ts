@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { RESCAN_MS } from "../src/features/fleet/fleet-records.js";
 import { createTestApp, type TestApp } from "./support/app.js";
 import { FLEET_ENV, fleetClient } from "./support/fleet-contract.js";
 
@@ -88,7 +89,7 @@ describe("fleet records placed in STATE_DIR by others", () => {
     expect(JSON.stringify(warnings())).not.toContain(t.settings.stateDir);
     const count = warnings().length;
     // The next scan (RESCAN_MS later) reads nothing again, and says nothing again.
-    await new Promise((done) => setTimeout(done, 5100));
+    await new Promise((done) => setTimeout(done, RESCAN_MS + 100));
     expect((await c.list()).count).toBe(2);
     expect(warnings()).toHaveLength(count);
     // The device's own next report is recorded over all that.

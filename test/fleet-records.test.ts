@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../src/core/logger.js";
 import type { StateStore } from "../src/core/state.js";
-import { createFleetRecords } from "../src/features/fleet/fleet-records.js";
+import { createFleetRecords, RESCAN_MS } from "../src/features/fleet/fleet-records.js";
 import { FETCHES_NAMESPACE, REPORTS_NAMESPACE } from "../src/features/fleet/record-format.js";
 import { COMPACT_AFTER_MS } from "../src/features/fleet/record-scan.js";
 import { createFsState } from "../src/plugins/storage/fs-state.js";
@@ -63,9 +63,9 @@ for (const [name, create] of Object.entries(stores)) {
       await a.records.reported(M2, { state: "ok", config_etag: ETAG_B });
       // b looked less than RESCAN_MS ago.
       expect((await b.records.devices()).size).toBe(0);
-      clock.now += 5000;
+      clock.now += RESCAN_MS;
       const seen = await b.records.devices();
-      expect(seen.get(M1)?.fetch).toEqual({ etag: ETAG_A, at: clock.now - 5000 });
+      expect(seen.get(M1)?.fetch).toEqual({ etag: ETAG_A, at: clock.now - RESCAN_MS });
       expect(seen.get(M2)?.report?.report).toEqual({ state: "ok", config_etag: ETAG_B });
       await a.records.close();
       await b.records.close();
