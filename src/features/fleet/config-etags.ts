@@ -18,8 +18,8 @@ const CONCURRENCY = 16;
 const LIMIT = 200_000;
 
 export interface ConfigEtags {
-  /** MAC → ETag (quotes included) of every stored config. */
-  all(): Promise<Map<string, string>>;
+  /** MAC → ETag (quotes included) of every stored config; the same map while nothing changed. */
+  all(): Promise<ReadonlyMap<string, string>>;
   /** The ETag of `mac`'s config, or null when it has none. */
   of(mac: string): Promise<string | null>;
 }
@@ -30,13 +30,17 @@ const release = async (object: StoredObject) => {
 
 export function createConfigEtags(driver: StorageDriver, clock: () => number = () => performance.now()): ConfigEtags {
   const known = new Map<string, { etag: string | null; at: number }>();
-  /** Moves on every change report: a read that began before a change does not store what it found. */
+  /** Moves on every change report and read: a read that began before a change does not store what it found. */
   let version = 0;
+  /** Change reports so far: the whole map stays valid while this does not move. */
+  let changes = 0;
+  let whole: { etags: Map<string, string>; changes: number; at: number } | undefined;
   const changedAt = new Map<string, number>();
   const watched = () => driver.onChange !== undefined && driver.watchesOthers?.("configs") === true;
   driver.onChange?.((area, name) => {
     if (area !== "configs") return;
     version++;
+    changes++;
     if (name === undefined) {
       known.clear();
       changedAt.clear();
@@ -69,6 +73,9 @@ export function createConfigEtags(driver: StorageDriver, clock: () => number = (
 
   return {
     async all() {
+      if (whole && whole.changes === changes && watched() && clock() - whole.at <= INDEX_TTL_MS) return whole.etags;
+      // Taken before listing: a change during it makes the result stale at once.
+      const [before, at] = [changes, clock()];
       const names = (await driver.list("configs")).filter((name) => macOfConfigFile(name) !== undefined);
       const out = new Map<string, string>();
       let next = 0;
@@ -80,6 +87,7 @@ export function createConfigEtags(driver: StorageDriver, clock: () => number = (
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, names.length) }, worker));
+      whole = watched() ? { etags: out, changes: before, at } : undefined;
       return out;
     },
     of: (mac) => lookUp(`${mac}.json`),

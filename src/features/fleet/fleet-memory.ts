@@ -17,6 +17,8 @@ export interface DeviceRecord {
 
 export interface FleetMemory {
   readonly devices: ReadonlyMap<string, DeviceRecord>;
+  /** Moves whenever a fetch or report is kept: what was built from `devices` is stale once it moved. */
+  changes(): number;
   /** Whether a new MAC can still be taken in. */
   hasRoom(mac: string): boolean;
   /** Keeps `fetch` when it is the device's newest; false when the device could not be taken in. */
@@ -28,6 +30,7 @@ export interface FleetMemory {
 export function createFleetMemory(logger: Logger, maxDevices = MAX_DEVICES): FleetMemory {
   const devices = new Map<string, DeviceRecord>();
   let warned = false;
+  let changes = 0;
   const recordOf = (mac: string): DeviceRecord | undefined => {
     const known = devices.get(mac);
     if (known) return known;
@@ -46,17 +49,24 @@ export function createFleetMemory(logger: Logger, maxDevices = MAX_DEVICES): Fle
   };
   return {
     devices,
+    changes: () => changes,
     hasRoom: (mac) => devices.has(mac) || devices.size < maxDevices,
     noteFetch(mac, fetch) {
       const record = recordOf(mac);
       if (!record) return false;
-      if (!record.fetch || record.fetch.at <= fetch.at) record.fetch = fetch;
+      if (!record.fetch || record.fetch.at <= fetch.at) {
+        record.fetch = fetch;
+        changes++;
+      }
       return true;
     },
     noteReport(mac, report) {
       const record = recordOf(mac);
       if (!record) return false;
-      if (!record.report || record.report.at <= report.at) record.report = report;
+      if (!record.report || record.report.at <= report.at) {
+        record.report = report;
+        changes++;
+      }
       return true;
     },
   };

@@ -59,6 +59,8 @@ export interface FleetRecords extends FleetRecorder {
   devices(): Promise<ReadonlyMap<string, DeviceRecord>>;
   /** Whether `mac` is known, from memory (no scan). */
   knows(mac: string): boolean;
+  /** Moves whenever what `devices` holds changed. */
+  changes(): number;
   /** Writes this process's fetches now if anything changed. */
   flush(): Promise<void>;
   /** Stops the flush timer and writes what is pending (graceful shutdown). */
@@ -226,6 +228,8 @@ export function createFleetRecords(options: FleetRecordsOptions): FleetRecords {
     },
 
     knows: (mac) => memory.devices.has(mac),
+
+    changes: () => memory.changes(),
 
     flush,
 

@@ -11,8 +11,8 @@ import type { DeviceRecord } from "./fleet-memory.js";
 import type { FleetRecords } from "./fleet-records.js";
 
 export interface FleetView {
-  /** Sorted by MAC; only those in `sync` when given. */
-  list(sync?: DeviceSync): Promise<DeviceRow[]>;
+  /** `{"devices": [...], "count": n}` serialised, sorted by MAC; only those in `sync` when given. */
+  listJson(sync?: DeviceSync): Promise<{ body: string; count: number }>;
   /** One device, or undefined when it has neither a config nor a record. */
   get(mac: string): Promise<DeviceRow | undefined>;
   /** Devices in each sync state; they add up to the device count. */
@@ -47,17 +47,65 @@ export function deviceRow(mac: string, configEtag: string | null, record: Device
   };
 }
 
+/** A device's row as last built, with what it was built from (compared by identity). */
+interface BuiltRow {
+  configEtag: string | null;
+  fetch: DeviceRecord["fetch"];
+  report: DeviceRecord["report"];
+  row: DeviceRow;
+  json: string;
+}
+
+/**
+ * Warm, a listing of 10,000 devices must cost little more than joining strings: the
+ * configs' ETags come as one map while nothing changed (config-etags.ts), the sorted MACs
+ * are kept while no MAC came or went, and each device's row and its JSON are kept while
+ * its config ETag, fetch and report are the same objects (records replace them, never
+ * change them).
+ */
 export function createFleetView(etags: ConfigEtags, records: FleetRecords): FleetView {
-  const rows = async (): Promise<DeviceRow[]> => {
-    const [configs, devices] = await Promise.all([etags.all(), records.devices()]);
-    const macs = new Set(configs.keys());
-    for (const mac of devices.keys()) macs.add(mac);
-    return [...macs].sort().map((mac) => deviceRow(mac, configs.get(mac) ?? null, devices.get(mac)));
+  const built = new Map<string, BuiltRow>();
+  let sorted: { configs: ReadonlyMap<string, string>; devices: number; macs: string[] } | undefined;
+  /** The last listing answered, kept while neither the configs nor the records changed. */
+  let listed:
+    | { configs: ReadonlyMap<string, string>; changes: number; sync?: DeviceSync; body: string; count: number }
+    | undefined;
+
+  const rowOf = (mac: string, configEtag: string | null, record: DeviceRecord | undefined): BuiltRow => {
+    const known = built.get(mac);
+    if (known && known.configEtag === configEtag && known.fetch === record?.fetch && known.report === record?.report) {
+      return known;
+    }
+    const row = deviceRow(mac, configEtag, record);
+    const entry = { configEtag, fetch: record?.fetch, report: record?.report, row, json: JSON.stringify(row) };
+    built.set(mac, entry);
+    return entry;
   };
+
+  /** Every device's row, sorted by MAC (synchronous: nothing changes while they are built). */
+  const rowsOf = (configs: ReadonlyMap<string, string>, devices: ReadonlyMap<string, DeviceRecord>): BuiltRow[] => {
+    // Devices are only ever added to the records, so their count says whether a MAC came.
+    if (sorted?.configs !== configs || sorted.devices !== devices.size) {
+      const macs = new Set(configs.keys());
+      for (const mac of devices.keys()) macs.add(mac);
+      sorted = { configs, devices: devices.size, macs: [...macs].sort() };
+      // Rows of MACs gone (a config deleted from a device never seen) are not kept.
+      if (built.size > sorted.macs.length) for (const mac of built.keys()) if (!macs.has(mac)) built.delete(mac);
+    }
+    return sorted.macs.map((mac) => rowOf(mac, configs.get(mac) ?? null, devices.get(mac)));
+  };
+  const inputs = () => Promise.all([etags.all(), records.devices()]);
+
   return {
-    async list(sync) {
-      const all = await rows();
-      return sync === undefined ? all : all.filter((row) => row.sync === sync);
+    async listJson(sync) {
+      const [configs, devices] = await inputs();
+      const changes = records.changes();
+      if (listed?.configs === configs && listed.changes === changes && listed.sync === sync) return listed;
+      const all = rowsOf(configs, devices);
+      const chosen = sync === undefined ? all : all.filter((entry) => entry.row.sync === sync);
+      const body = `{"devices":[${chosen.map((entry) => entry.json).join(",")}],"count":${chosen.length}}`;
+      listed = { configs, changes, sync, body, count: chosen.length };
+      return listed;
     },
     async get(mac) {
       const [configEtag, devices] = await Promise.all([etags.of(mac), records.devices()]);
@@ -67,7 +115,7 @@ export function createFleetView(etags: ConfigEtags, records: FleetRecords): Flee
     },
     async counts() {
       const counts: Record<DeviceSync, number> = { unseen: 0, current: 0, behind: 0 };
-      for (const row of await rows()) counts[row.sync]++;
+      for (const entry of rowsOf(...(await inputs()))) counts[entry.row.sync]++;
       return counts;
     },
   };

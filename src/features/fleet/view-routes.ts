@@ -21,8 +21,8 @@ export function fleetViewRoutes(deps: AppDeps) {
   const { view } = deps.fleet;
   const app = createApi();
   addRoute(app, listDevices, async (c) => {
-    const devices = await view.list(syncFilter(c.req.query("sync")));
-    return c.body(JSON.stringify({ devices, count: devices.length }), 200, { "Content-Type": "application/json" });
+    const { body } = await view.listJson(syncFilter(c.req.query("sync")));
+    return c.body(body, 200, { "Content-Type": "application/json" });
   });
   addRoute(app, getDevice, async (c) => {
     const mac = normaliseMac(c.req.param("mac"));
