@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { assetsBench } from "./assets.js";
 import { authBench } from "./auth.js";
 import { fleetBench } from "./fleet.js";
+import { fleetViewBench } from "./fleet-view.js";
 import { listingBench } from "./listing.js";
 import { latencyBench } from "./notify-latency.js";
 import { readsBench } from "./reads.js";
@@ -55,6 +56,7 @@ const GOALS: Goal[] = [
     met: (_v, r) => (r ?? 0) >= 0.9,
   },
   { pattern: /^listing GET \/api\/configs .* warm p50/, goal: "≤ 50 ms", met: (v) => v <= 50 },
+  { pattern: /^fleet view GET \/api\/devices .* warm p50/, goal: "≤ 50 ms", met: (v) => v <= 50 },
   { pattern: /^fleet .* converged/, goal: "every device", met: (v, r) => r === 1 && v > 0 },
   { pattern: /^fleet .* config messages per device/, goal: "1 per save of its own config", met: (v) => v === 1 },
   { pattern: /^fleet .* HTTP errors/, goal: "0", met: (v) => v === 0 },
@@ -92,6 +94,7 @@ const steps: Array<[string, () => Promise<string[]>]> = [
   ["cached config reads", readsBench],
   ["asset streaming", assetsBench],
   ["listing", listingBench],
+  ["fleet view", fleetViewBench],
   ["fleet", () => fleetBench()],
   ["writes", writeBench],
   ["authentication", authBench],
@@ -155,6 +158,7 @@ npm run bench                          # everything below, then rewrites this fi
 npx tsx bench/reads.ts                 # cached GET /files/configs/{mac}.json 200/304 vs Hono hello-world (Node, Bun); nginx, bare node:http
 npx tsx bench/assets.ts                # 1.5 MiB GET /files/assets/{name} at 10 conns vs bare createReadStream; nginx
 npx tsx bench/listing.ts               # GET /api/configs over 10,000 configs: warm p50/p99, cold first request
+npx tsx bench/fleet-view.ts           # GET /api/devices over 10,000 devices with records: warm p50/p99 vs GET /api/configs
 npx tsx bench/fleet.ts 1000            # 1,000 simulated devices, per-device topics vs the shared topic (npm run fleet)
 npx tsx bench/profile-reads.ts [200|304] # top self-time functions of the server under config-read load (not a figure)
 npx tsx bench/write.ts                 # PUT with MQTT tcp/ws vs no-op sink; PUT p99 broker down vs up

@@ -1,6 +1,7 @@
 /** The README's commands, run as written against a real server. */
 import { execFile } from "node:child_process";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +111,29 @@ describe("README", () => {
       expect((await fetch(`${device.url}/files/configs/aa-bb-cc-dd-ee-ff.json`)).status).toBe(401);
     } finally {
       await device.cleanup();
+    }
+  });
+
+  it("shows the fleet view as documented: a read and a report make the device current", async () => {
+    const mac = "aa-bb-cc-dd-ee-ff";
+    const put = await fetch(`${server.url}/api/configs/${mac}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ content: { deviceName: "in the fleet view" } }),
+    });
+    expect(put.status).toBe(200);
+    const cwd = await mkdtemp(join(tmpdir(), "iot-readme-fleet-"));
+    try {
+      const { stdout } = await runBlock("fleet-view", cwd);
+      // Two JSON answers, one after the other (curl adds no newline).
+      const split = stdout.indexOf('{"devices":');
+      const [device, behind] = [stdout.slice(0, split), stdout.slice(split)].map((text) => JSON.parse(text));
+      const etag = (await fetch(`${server.url}/files/configs/${mac}.json`)).headers.get("etag");
+      expect(device).toMatchObject({ mac_address: mac, config_etag: etag, applied_etag: etag, sync: "current" });
+      expect(device.firmware_version).toBe("1.4.2");
+      expect(behind.devices.every((d: { sync: string }) => d.sync === "behind")).toBe(true);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
     }
   });
 

@@ -58,6 +58,8 @@ describe("health, docs, metrics and the edges of the API", () => {
       "/api/assets",
       "/api/configs",
       "/api/configs/{mac}",
+      "/api/devices",
+      "/api/devices/{mac}",
       "/api/devices/{mac}/token",
       "/api/docs",
       "/api/docs/init.js",
@@ -68,6 +70,7 @@ describe("health, docs, metrics and the edges of the API", () => {
       "/api/health",
       "/files/assets/{name}",
       "/files/configs/{file}",
+      "/files/status/{file}",
       "/metrics",
     ]);
     expect(Object.keys(doc.paths["/api/configs/{mac}"] ?? {})).toEqual(

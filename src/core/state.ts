@@ -49,7 +49,8 @@ export function checkStateName(ns: string, key?: string): void {
   }
 }
 
-export function checkStateValue(value: Uint8Array): void {
+/** Also checks a record read back (only its size is looked at): one larger was not written by a driver. */
+export function checkStateValue(value: Pick<Uint8Array, "byteLength">): void {
   if (value.byteLength > MAX_STATE_VALUE_BYTES) {
     throw new AppError("INTERNAL_ERROR", `state record of ${value.byteLength} bytes is over the limit`);
   }

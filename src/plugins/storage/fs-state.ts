@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { Logger } from "../../core/logger.js";
 import { checkStateName, checkStateValue, type StateStore } from "../../core/state.js";
 import { storageUnavailable } from "../../core/storage.js";
+import { openRegularFile } from "./fs-open.js";
 import { directoryProblem, errno, isTempName, syncDirectory, TEMP_PREFIX, throwIfDiskFull } from "./fs-util.js";
 
 /** A temporary file older than this was left by a write that will never finish. */
@@ -83,11 +84,30 @@ export function createFsState(stateDir: string, logger: Logger): StateStore {
 
     async get(ns, key) {
       checkStateName(ns, key);
+      // STATE_DIR may hold what others put there: a FIFO must not block a file-system thread,
+      // a link must not lead out, and nothing larger than a record may be is read into memory.
+      let opened: Awaited<ReturnType<typeof openRegularFile>>;
       try {
-        return new Uint8Array(await readFile(join(await dirOf(ns), key)));
+        opened = await openRegularFile(await dirOf(ns), key);
       } catch (error) {
         if (errno(error) === "ENOENT") return null;
         throw error;
+      }
+      if (!opened) return null;
+      try {
+        const size = Number(opened.info.size);
+        checkStateValue({ byteLength: size });
+        // At most the size seen: a file growing meanwhile is not followed past it.
+        const value = new Uint8Array(size);
+        let offset = 0;
+        while (offset < size) {
+          const { bytesRead } = await opened.handle.read(value, offset, size - offset, offset);
+          if (bytesRead === 0) break;
+          offset += bytesRead;
+        }
+        return value.subarray(0, offset);
+      } finally {
+        await opened.handle.close();
       }
     },
 
