@@ -132,6 +132,24 @@ describe.skipIf(!available)("status reports over MQTT, Node in process", () => {
     },
   );
 
+  it.each([5, 4] as const)(
+    "MQTT %i: a message over 64 KiB never reaches the server on MQTT 5; on 3.1.1 it is refused",
+    async (version) => {
+      const t = await start({ MQTT_URL: broker.tcpUrl, MQTT_PROTOCOL_VERSION: String(version) });
+      const device = await connectDevice(broker.tcpUrl);
+      try {
+        await device.report(A, JSON.stringify({ state: "ok", message: "x".repeat(100_000) }));
+        await device.report(SENTINEL, JSON.stringify({ state: "ok" }));
+        await waitUntil("the sentinel recorded", async () => (await t.records()).some((r) => r.mac === SENTINEL));
+        expect((await t.records()).map((r) => r.mac)).toEqual([SENTINEL]);
+        // MQTT 5 told the broker the largest packet it takes: the broker dropped it for the server.
+        expect(await t.counted("invalid")).toBe(version === 5 ? 0 : 1);
+      } finally {
+        await device.close();
+      }
+    },
+  );
+
   it("records a burst from many devices, with notifications flowing meanwhile", async () => {
     const t = await start({ MQTT_URL: broker.tcpUrl });
     const device = await connectDevice(broker.tcpUrl);
