@@ -6,17 +6,21 @@
  * a retained message is not taken for a new report. The server records through the interim
  * recorder (src/features/fleet/interim-recorder.ts), the layout the fleet records read.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Booted, boot, drainNotifications } from "../src/runtimes/boot.js";
 import { metricValue } from "./support/http.js";
 import { type Broker, mosquittoAvailable, startBroker, subscribe } from "./support/mosquitto.js";
+import { ROOT } from "./support/server.js";
 import { connectDevice, recordedReports } from "./support/status-reports.js";
 import { waitUntil } from "./support/wait.js";
 
 const available = mosquittoAvailable();
+const run = promisify(execFile);
 const A = "a0-00-00-00-00-0a";
 const B = "b0-00-00-00-00-0b";
 const SENTINEL = "5e-00-00-00-00-01";
@@ -149,6 +153,27 @@ describe.skipIf(!available)("status reports over MQTT, Node in process", () => {
       }
     },
   );
+
+  it('README: the mosquitto_pub line of "Status reports over MQTT" is recorded as written', async () => {
+    const t = await start({ MQTT_URL: broker.tcpUrl });
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const line = /<!-- readme-test: mqtt-status-report -->\n```bash\n(.*)\n```/.exec(readme)?.[1];
+    if (!line?.includes("-p 1883 ")) throw new Error("README block mqtt-status-report not found, or not on port 1883");
+    // The broker's port is a free one here (1883 may be taken on a shared machine).
+    await run("bash", ["-c", line.replace("-p 1883 ", `-p ${broker.tcpPort} `)]);
+    const [recorded] = await waitUntil(
+      "the README's report recorded",
+      async () => {
+        const found = await t.records();
+        return found.length > 0 ? found : undefined;
+      },
+      RECORDED_WITHIN_MS,
+    );
+    expect(recorded).toMatchObject({
+      mac: "aa-bb-cc-dd-ee-ff",
+      report: { state: "ok", config_etag: expect.stringMatching(/^"[0-9a-f]{64}"$/), firmware_version: "1.4.2" },
+    });
+  });
 
   it("records a burst from many devices, with notifications flowing meanwhile", async () => {
     const t = await start({ MQTT_URL: broker.tcpUrl });
