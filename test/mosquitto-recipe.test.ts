@@ -5,7 +5,7 @@
  * nothing of another device's, publishes nothing under iotsupport/updates, and reports only
  * its own status; the server reads every status, and with MQTT_STATUS_TOPICS=true records a
  * device's own report and never one forged in another's name. No anonymous login; users.sh's
- * changes apply on a reload; no packet over max_packet_size gets through.
+ * changes apply on a reload. Its size limit: mosquitto-recipe-limits.test.ts.
  *
  * "Never delivered" is shown without waiting for a silence: a client's packets are handled in
  * order, so once a later message has arrived, an earlier one would have arrived before it.
@@ -13,7 +13,6 @@
 import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { metricValue } from "./support/http.js";
 import { testKeys } from "./support/keys.js";
 import { mosquittoAvailable, subscribe } from "./support/mosquitto.js";
 import { type Login, type RecipeBroker, startRecipeBroker } from "./support/mosquitto-recipe.js";
@@ -232,38 +231,6 @@ describe.skipIf(!available)("deploy/mosquitto: the broker recipe on a real Mosqu
         await watcher.close();
       }
     });
-  });
-
-  it("a packet over max_packet_size disconnects its device and reaches neither the server nor a subscriber", async () => {
-    const watcher = await subscribe(url, ["iotsupport/status/#"], recipe.server);
-    const device = await connect(url, recipe.device(A), 5);
-    const sender = await connect(url, recipe.device(B), 5);
-    const invalidReports = async () =>
-      metricValue(await (await fetch(`${server.url}/metrics`)).text(), "iot_device_status_reports_total", {
-        state: "invalid",
-      });
-    const invalidBefore = await invalidReports();
-    try {
-      const closed = new Promise<void>((resolve) => device.client.once("close", () => resolve()));
-      device.client.publish(statusTopic(A), JSON.stringify({ state: "ok", message: "x".repeat(70_000) }), { qos: 1 });
-      await closed;
-      // B's report, sent after it, arriving shows the large one never will.
-      expect(await publish(sender, statusTopic(B), '{"state":"ok","message":"after"}')).toBe("ok");
-      await watcher.waitFor(1);
-      expect(watcher.messages.map((m) => [m.topic, m.payload])).toEqual([
-        [statusTopic(B), '{"state":"ok","message":"after"}'],
-      ]);
-      const stateDir = join(server.dataDir, "state");
-      await waitUntil("B's report recorded", async () =>
-        (await recordedReports(stateDir)).some((r) => r.report.message === "after"),
-      );
-      // Had the server received it, it would have counted it invalid (over 4 KiB).
-      expect(await invalidReports()).toBe(invalidBefore);
-    } finally {
-      device.client.end(true);
-      await sender.client.endAsync(true);
-      await watcher.close();
-    }
   });
 
   it("users.sh: a device added while the broker runs logs in after a reload; one removed is cut off by it", async () => {
