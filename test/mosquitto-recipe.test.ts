@@ -3,18 +3,21 @@
  * with devices on MQTT 5 and 3.1.1 and the real server publishing with its own login and
  * MQTT_DEVICE_TOPICS=true: a device hears its own config's and the assets' notifications and
  * nothing of another device's, publishes nothing under iotsupport/updates, and reports only
- * its own status; the server reads every status. No anonymous login; users.sh's changes apply
- * on a reload.
+ * its own status; the server reads every status, and with MQTT_STATUS_TOPICS=true records a
+ * device's own report and never one forged in another's name. No anonymous login; users.sh's
+ * changes apply on a reload. Its size limit: mosquitto-recipe-limits.test.ts.
  *
  * "Never delivered" is shown without waiting for a silence: a client's packets are handled in
  * order, so once a later message has arrived, an earlier one would have arrived before it.
  */
+import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testKeys } from "./support/keys.js";
 import { mosquittoAvailable, subscribe } from "./support/mosquitto.js";
 import { type Login, type RecipeBroker, startRecipeBroker } from "./support/mosquitto-recipe.js";
 import { type SpawnedServer, spawnServer } from "./support/server.js";
+import { recordedReports } from "./support/status-reports.js";
 import { freshTimestamp } from "./support/upload-stream.js";
 import { waitUntil } from "./support/wait.js";
 
@@ -89,6 +92,7 @@ describe.skipIf(!available)("deploy/mosquitto: the broker recipe on a real Mosqu
       MQTT_USERNAME: recipe.server.username,
       MQTT_PASSWORD: recipe.server.password,
       MQTT_DEVICE_TOPICS: "true",
+      MQTT_STATUS_TOPICS: "true",
       SIGNING_KEY: keys.spki,
     });
     await waitUntil("the server's sink to log in", async () => {
@@ -205,16 +209,23 @@ describe.skipIf(!available)("deploy/mosquitto: the broker recipe on a real Mosqu
       }
     });
 
-    it("reports its own status, not another device's", async () => {
+    it("reports its own status, not another device's: the real server records only its own", async () => {
       const watcher = await subscribe(url, ["iotsupport/status/#"], recipe.server);
       const device = await connect(url, recipe.device(A), version);
+      const own = JSON.stringify({ state: "updating", message: `own-${version}` });
       try {
         expect(await publish(device, statusTopic(B), '{"state":"failed"}')).toBe(
           version === 5 ? NOT_AUTHORIZED[5] : "ok",
         );
-        expect(await publish(device, statusTopic(A), '{"state":"updating"}')).toBe("ok");
+        expect(await publish(device, statusTopic(A), own)).toBe("ok");
         await watcher.waitFor(1);
-        expect(watcher.messages.map((m) => [m.topic, m.payload])).toEqual([[statusTopic(A), '{"state":"updating"}']]);
+        expect(watcher.messages.map((m) => [m.topic, m.payload])).toEqual([[statusTopic(A), own]]);
+        // The server's login reads the same topics: it records A's report; the forged one, sent first, never came.
+        const stateDir = join(server.dataDir, "state");
+        await waitUntil("A's report recorded", async () =>
+          (await recordedReports(stateDir)).some((r) => r.report.message === `own-${version}`),
+        );
+        expect((await recordedReports(stateDir)).filter((r) => r.mac === B)).toEqual([]);
       } finally {
         await device.client.endAsync(true);
         await watcher.close();

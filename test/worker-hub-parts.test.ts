@@ -7,13 +7,17 @@
  */
 import { describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../src/core/logger.js";
-import { type NotificationSink, TOPICS } from "../src/core/sinks/contract.js";
+import { type NotificationSink, SinkError, TOPICS } from "../src/core/sinks/contract.js";
 import { defineSink } from "../src/core/sinks/define-sink.js";
 import type { Capability, RuntimeInfo } from "../src/core/sinks/plugin.js";
 import { SinkRegistry } from "../src/core/sinks/registry.js";
 import { createMetrics } from "../src/plugins/metrics/index.js";
 import { SINK_PLUGINS } from "../src/plugins/sinks/index.js";
 import { withHubMetrics } from "../src/runtimes/worker-hub-metrics.js";
+import { type HubQueueOptions, openHubQueue } from "../src/runtimes/worker-hub-queue.js";
+import { keepReceiving, RECEIVING_ALARM_MS } from "../src/runtimes/worker-hub-reports.js";
+import { metricValue } from "./support/http.js";
+import { waitUntil } from "./support/wait.js";
 
 const SINK_FAMILIES = [
   "iot_notifications_published_total",
@@ -61,6 +65,17 @@ describe("the registry on a runtime with a host", () => {
     expect(await create("console:", runtime)).toMatchObject({ hosted: false, plugin: { name: "console" } });
   });
 
+  it("refuses MQTT_STATUS_TOPICS where sinks run per request, and lets the host receive", async () => {
+    const perRequest = workers({ perRequest: () => hostedSink("mqtt") });
+    await expect(create("ws://broker.example:9001", perRequest, { MQTT_STATUS_TOPICS: "true" })).rejects.toThrow(
+      "Invalid setting MQTT_STATUS_TOPICS: Cloudflare Workers keeps no connection between requests to receive on; bind the notification hub (NOTIFY_HUB, see wrangler.toml)",
+    );
+    const hosted = workers({ hosted: hostedSink });
+    expect(await create("ws://broker.example:9001", hosted, { MQTT_STATUS_TOPICS: "true" })).toMatchObject({
+      hosted: true,
+    });
+  });
+
   it("still refuses raw TCP, and checks the plugin's settings at boot, when a host would run the sink", async () => {
     const runtime = workers({ hosted: hostedSink });
     await expect(create("mqtt://broker.example:1883", runtime)).rejects.toThrow(
@@ -84,7 +99,11 @@ describe("metrics split between an isolate and the hub", () => {
 
     const hub = createMetrics(undefined, { sink: "only" });
     await hub.wrapSink(sink).publish({ topic: TOPICS.configs, payload: { filename: "aa-bb-cc-dd-ee-ff.json" } });
-    expect(families((await hub.exposition()).body).sort()).toEqual([...SINK_FAMILIES].sort());
+    hub.observer.deviceStatusReport("ok");
+    // The hub also counts the status reports its sink receives (MQTT_STATUS_TOPICS).
+    expect(families((await hub.exposition()).body).sort()).toEqual(
+      [...SINK_FAMILIES, "iot_device_status_reports_total"].sort(),
+    );
   });
 
   it("carries the publish counters over to a new registry (a restarted hub)", async () => {
@@ -116,6 +135,28 @@ describe("/metrics with the hub's part", () => {
     expect(logger.entries).toEqual([]);
   });
 
+  it("sums a family both count (status reports: HTTP in the isolate, MQTT in the hub), each series once", async () => {
+    const isolate = createMetrics(undefined, { sink: "elsewhere" });
+    isolate.observer.httpRequest("GET", "/api/health", 200, 0.001);
+    for (const state of ["ok", "ok", "invalid"] as const) isolate.observer.deviceStatusReport(state);
+    const hub = createMetrics(undefined, { sink: "only" });
+    for (const state of ["ok", "ok", "ok", "failed"] as const) hub.observer.deviceStatusReport(state);
+    const hubSink = hub.wrapSink(defineSink({ name: "mqtt", deliver: async () => undefined }));
+    await hubSink.publish({ topic: TOPICS.configs, payload: { filename: "aa-bb-cc-dd-ee-ff.json" } });
+    const merged = await withHubMetrics(
+      await isolate.exposition(),
+      async () => (await hub.exposition()).body,
+      createMemoryLogger(),
+    );
+    const names = families(merged.body);
+    expect(new Set(names).size).toBe(names.length);
+    const reports = (state: string) => metricValue(merged.body, "iot_device_status_reports_total", { state });
+    expect([reports("ok"), reports("failed"), reports("invalid")]).toEqual([5, 1, 1]);
+    expect(merged.body.match(/^iot_device_status_reports_total\{state="ok"\}/gm)).toHaveLength(1);
+    expect(metricValue(merged.body, "iot_notifications_published_total", { outcome: "success" })).toBe(1);
+    expect(metricValue(merged.body, "iot_http_requests_total", { route: "/api/health" })).toBe(1);
+  });
+
   it.each([
     ["fails", () => Promise.reject(new Error("Durable Object is overloaded"))],
     ["does not answer", () => new Promise<string>(() => {})],
@@ -126,5 +167,60 @@ describe("/metrics with the hub's part", () => {
     expect(merged).toEqual(isolate);
     expect(logger.entries).toHaveLength(1);
     expect(logger.entries[0]).toMatchObject({ level: "warn", msg: expect.stringContaining("notification hub") });
+  });
+});
+
+describe("the hub's alarm while it receives status reports", () => {
+  /** Durable Object storage stands in here (it runs only under workerd): a map and the one alarm. */
+  const storage = (alarm: number | null) => {
+    const data = new Map<string, unknown>();
+    const set: number[] = [];
+    return {
+      set,
+      alarm: () => alarm,
+      get: async (key: string) => data.get(key),
+      put: async (entries: string | Record<string, unknown>, value?: unknown) => {
+        if (typeof entries === "string") data.set(entries, value);
+        else for (const [k, v] of Object.entries(entries)) data.set(k, v);
+      },
+      delete: async (keys: string | string[]) => {
+        for (const key of Array.isArray(keys) ? keys : [keys]) data.delete(key);
+        return true;
+      },
+      list: async () => new Map(),
+      getAlarm: async () => alarm,
+      setAlarm: async (at: number) => {
+        alarm = at;
+        set.push(at);
+      },
+    };
+  };
+
+  it("keeps one set, and the queue brings it forward when a notification must be retried sooner", async () => {
+    const logger = createMemoryLogger();
+    const store = storage(null);
+    await keepReceiving(store, logger);
+    const keepAlive = store.alarm() as number;
+    expect(keepAlive - Date.now()).toBeGreaterThan(RECEIVING_ALARM_MS - 1000);
+    // A later keep-alive passes over an alarm already set.
+    await keepReceiving(store, logger);
+    expect(store.set).toHaveLength(1);
+
+    const unavailable = defineSink({
+      name: "mqtt",
+      deliver: () => Promise.reject(new SinkError("SINK_UNAVAILABLE", "broker unreachable")),
+    });
+    const metrics = createMetrics(undefined, { sink: "only" });
+    const queue = await openHubQueue({
+      storage: store as unknown as HubQueueOptions["storage"],
+      sink: metrics.wrapSink(unavailable),
+      metrics,
+      logger,
+      retryMs: 100,
+    });
+    await queue.enqueue({ topic: TOPICS.configs, payload: { filename: "aa-bb-cc-dd-ee-ff.json" } });
+    await waitUntil("the retry alarm", () => (store.alarm() as number) < keepAlive);
+    expect((store.alarm() as number) - Date.now()).toBeLessThanOrEqual(100);
+    expect(logger.entries.filter((e) => e.level === "error")).toEqual([]);
   });
 });

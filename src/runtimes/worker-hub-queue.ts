@@ -66,8 +66,10 @@ export async function openHubQueue(options: HubQueueOptions): Promise<HubQueue> 
   let removing = false;
 
   const arm = async () => {
-    if (alarmAt !== null) return;
-    alarmAt = Date.now() + retryMs;
+    const at = Date.now() + retryMs;
+    // An alarm set for later (the hub's keep-alive while it receives status reports) is brought forward.
+    if (alarmAt !== null && alarmAt <= at) return;
+    alarmAt = at;
     await storage.setAlarm(alarmAt);
   };
   const armSafely = () => {

@@ -15,6 +15,8 @@ export interface HubRpc {
   enqueue(notification: Notification): Promise<void>;
   /** The sink families of the hub's metrics registry, in the Prometheus text format. */
   metricsText(): Promise<string>;
+  /** Starts the hub if it is not running (it receives status reports from then on, when set to). */
+  wake(): Promise<void>;
 }
 
 /** The part of the NOTIFY_HUB binding (a Durable Object namespace) used here. */

@@ -7,12 +7,13 @@
  *
  * The sink is the same plugin, built by the same registry from the same settings as
  * anywhere else, on a runtime that can keep a connection (but still no raw TCP), and
- * wrapped by the same metrics decorator, on a registry of the object's own.
+ * wrapped by the same metrics decorator, on a registry of the object's own. With
+ * MQTT_STATUS_TOPICS=true it also receives devices' status reports (worker-hub-reports.ts).
  */
 
 import { DurableObject } from "cloudflare:workers";
 import type { DurableObjectState } from "@cloudflare/workers-types/2023-07-01/index.js";
-import { createJsonLogger, errorFields } from "../core/logger.js";
+import { createJsonLogger, errorFields, type Logger } from "../core/logger.js";
 import { loadSettings, redactSettings } from "../core/settings.js";
 import type { Notification } from "../core/sinks/contract.js";
 import type { RuntimeInfo } from "../core/sinks/plugin.js";
@@ -21,6 +22,7 @@ import { createMetrics, type Metrics } from "../plugins/metrics/index.js";
 import { SINK_PLUGINS } from "../plugins/sinks/index.js";
 import { LEFT_OUT, RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";
 import { type HubQueue, openHubQueue } from "./worker-hub-queue.js";
+import { hubRecorder, keepReceiving, startHubReports } from "./worker-hub-reports.js";
 import type { HubRpc } from "./worker-hub-sink.js";
 
 /** A Durable Object keeps its WebSocket between requests; it still has no raw TCP sockets. */
@@ -33,6 +35,9 @@ const HUB_RUNTIME: RuntimeInfo = {
 interface Hub {
   queue: HubQueue;
   metrics: Metrics;
+  /** Whether it receives status reports (and so keeps its alarm set). */
+  receiving: boolean;
+  logger: Logger;
 }
 
 async function openHub(storage: DurableObjectState["storage"], env: WorkerEnv): Promise<Hub> {
@@ -50,13 +55,24 @@ async function openHub(storage: DurableObjectState["storage"], env: WorkerEnv): 
       runtime: HUB_RUNTIME,
     });
     const metrics = createMetrics(undefined, { sink: "only" });
-    const queue = await openHubQueue({ storage, sink: metrics.wrapSink(sink), metrics, logger });
+    const wrapped = metrics.wrapSink(sink);
+    const queue = await openHubQueue({ storage, sink: wrapped, metrics, logger });
+    // After the queue has read its alarm: the keep-alive must not pass for the queue's own, sooner one.
+    const receiving = startHubReports({
+      sink: wrapped,
+      bucket: env.BUCKET,
+      observer: metrics.observer,
+      logger,
+      recorder: hubRecorder,
+    });
+    if (receiving) await keepReceiving(storage, logger);
     logger.info("notification hub started", {
       sink: plugin.name,
       url: redactSettings(settings).notifyUrl,
       queued: queue.size(),
+      status_reports: receiving,
     });
-    return { queue, metrics };
+    return { queue, metrics, receiving, logger };
   } catch (error) {
     // Thrown on, the object is reset and the next call tries again; said here, once per attempt.
     logger.error("notification hub could not start", errorFields(error));
@@ -89,7 +105,14 @@ export class NotificationHub extends DurableObject<WorkerEnv> implements HubRpc 
     return (await this.#started().metrics.exposition()).body;
   }
 
+  /** Called by an isolate on its first request: starting is all it takes (the constructor connects). */
+  async wake(): Promise<void> {
+    this.#started();
+  }
+
   override async alarm(): Promise<void> {
-    await this.#started().queue.alarm();
+    const hub = this.#started();
+    await hub.queue.alarm();
+    if (hub.receiving) await keepReceiving(this.ctx.storage, hub.logger);
   }
 }

@@ -29,6 +29,7 @@ import { BootError } from "./boot-failure.js";
 import { type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
 import { LEFT_OUT, RUNTIME, settingsEnv, type WorkerEnv } from "./worker-env.js";
 import { withHubMetrics } from "./worker-hub-metrics.js";
+import { hubReceives } from "./worker-hub-reports.js";
 import { createHubSink, HUB_NAME } from "./worker-hub-sink.js";
 import { createRequestScopes, type RequestScopes } from "./worker-sink.js";
 import { type BootFailure, bootFailureOf, unbootedResponse } from "./worker-unbooted.js";
@@ -138,13 +139,22 @@ function workerAdapter(env: WorkerEnv, scopes: RequestScopes): RuntimeAdapter {
 interface WorkerApp {
   booted: Booted;
   scopes: RequestScopes;
+  /**
+   * Set while the notification hub still has to be woken: with MQTT_STATUS_TOPICS it must run
+   * to receive reports, even before any notification would have started it.
+   */
+  wakeHub?: () => Promise<void>;
 }
 
 async function bootWorker(env: WorkerEnv): Promise<WorkerApp | BootFailure> {
   const scopes = createRequestScopes();
   try {
-    const booted = await bootRuntime(settingsEnv(env), workerAdapter(env, scopes));
-    return { booted, scopes };
+    const vars = settingsEnv(env);
+    const booted = await bootRuntime(vars, workerAdapter(env, scopes));
+    const hubs = env.NOTIFY_HUB;
+    // Without the hub, MQTT_STATUS_TOPICS has stopped the boot (the MQTT plugin's check).
+    const wakeHub = hubs && hubReceives(vars) ? () => hubs.getByName(HUB_NAME).wake() : undefined;
+    return { booted, scopes, wakeHub };
   } catch (error) {
     const failure = bootFailureOf(error);
     // One line, as a process would print it; an unexpected error is logged with its details.
@@ -171,6 +181,20 @@ export function createWorker() {
       booting ??= bootWorker(env);
       const worker = await booting;
       if (!("booted" in worker)) return unbootedResponse(request, worker, VERSION);
+      const wake = worker.wakeHub;
+      if (wake) {
+        // Once per isolate; tried again on a later request if the hub could not start.
+        worker.wakeHub = undefined;
+        ctx.waitUntil(
+          wake().catch((error: unknown) => {
+            worker.booted.logger.warn(
+              "could not wake the notification hub to receive status reports",
+              errorFields(error),
+            );
+            worker.wakeHub = wake;
+          }),
+        );
+      }
       return worker.scopes.run(ctx, async () => worker.booted.app.fetch(request, {}, ctx));
     },
   };

@@ -16,12 +16,20 @@ const SINK_FAMILIES: ReadonlySet<string> = new Set(
   [METRICS.publishes, METRICS.ackDuration, METRICS.sinkReady, METRICS.queueDepth].map((spec) => spec.name),
 );
 
+/**
+ * What a sink receives (device status reports over MQTT) is counted where the sink runs: in
+ * the Workers hub, this family is kept beside the sink's, and /metrics sums it with the
+ * isolate's own count of reports over HTTP (worker-hub-metrics.ts).
+ */
+const RECEIVED_FAMILIES: ReadonlySet<string> = new Set([METRICS.statusReports.name]);
+
 export interface MetricsOptions {
   /**
    * Which registry counts the sink. "here" (the default): this one, with everything else.
    * "elsewhere": another registry does (a Worker whose sink runs in the notification hub),
    * so the sink families are left out here, lest a scrape show them twice, and `wrapSink`
-   * wraps nothing. "only": this registry counts the sink and nothing else (that hub).
+   * wraps nothing. "only": this registry counts the sink, and the status reports it receives,
+   * and nothing else (that hub).
    */
   sink?: "here" | "elsewhere" | "only";
 }
@@ -52,7 +60,8 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
   const decorator = createSinkDecorator(instruments, sinks);
   for (const spec of Object.values(METRICS)) {
     const sinkFamily = SINK_FAMILIES.has(spec.name);
-    if ((where === "elsewhere" && sinkFamily) || (where === "only" && !sinkFamily)) {
+    const hosted = sinkFamily || RECEIVED_FAMILIES.has(spec.name);
+    if ((where === "elsewhere" && sinkFamily) || (where === "only" && !hosted)) {
       registry.removeSingleMetric(spec.name);
     }
   }

@@ -8,6 +8,13 @@ import type { MqttOptions } from "./mqtt-settings.js";
 
 export const MQTT_SCHEMES = ["mqtt", "mqtts", "ws", "wss"] as const;
 export const TCP_SCHEMES = new Set(["mqtt", "mqtts"]);
+/**
+ * With MQTT_STATUS_TOPICS on MQTT 5, the largest packet the broker may send the server: a
+ * device's report is at most 4 KiB, and a device must not be able to make the server hold a
+ * large message (the broker drops it for us instead). MQTT 3.1.1 cannot say it: the broker's
+ * own limit does (deploy/mosquitto: max_packet_size).
+ */
+export const RECEIVE_MAX_PACKET_BYTES = 65_536;
 
 export interface MqttTarget {
   /** The broker URL without credentials: what mqtt.js connects to. */
@@ -53,6 +60,9 @@ export function mqttTarget(url: URL, options: MqttOptions): MqttTarget {
       // (or silently loses) its own copy of a message we already re-queued.
       reconnectPeriod: 0,
       queueQoSZero: false,
+      ...(options.statusTopics && options.protocolVersion === 5
+        ? { properties: { maximumPacketSize: RECEIVE_MAX_PACKET_BYTES } }
+        : {}),
       ...(secure ? { ca: options.ca, rejectUnauthorized: !options.tlsInsecure } : {}),
     },
   };
