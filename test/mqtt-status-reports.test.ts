@@ -3,8 +3,8 @@
  * this process, against a real Mosquitto over TCP and WebSockets: a device's report is
  * recorded within 2 s; malformed ones are counted, logged once per device and minute, never
  * recorded, and the sink keeps publishing; the subscription comes back after a broker restart;
- * a retained message is not taken for a new report. The server records through the interim
- * recorder (src/features/fleet/interim-recorder.ts), the layout the fleet records read.
+ * a retained message is not taken for a new report. The server records through its fleet
+ * records (src/features/fleet/fleet-records.ts), as PUT /files/status does.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";

@@ -2,14 +2,15 @@
  * The receiver of status messages that arrive through a sink (MQTT_STATUS_TOPICS), without a
  * broker: real state records (the memory driver's), real metrics, a pinned clock. What the
  * broker adds (topics, reconnects, runtimes) is in mqtt-status-reports.test.ts.
- * The interim recorder stands in for the fleet records of issue 19 until they are merged.
+ * Reports are recorded by the real fleet records (features/fleet/fleet-records.ts) over memory state.
  */
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../src/core/logger.js";
 import { defineSink } from "../src/core/sinks/define-sink.js";
 import { reportSourceOf, type StatusReceiver } from "../src/core/sinks/status-reports.js";
-import { createInterimRecorder, REPORTS_NAMESPACE } from "../src/features/fleet/interim-recorder.js";
+import { createFleetRecords } from "../src/features/fleet/fleet-records.js";
+import { REPORTS_NAMESPACE } from "../src/features/fleet/record-format.js";
 import { MAX_REPORT_BYTES } from "../src/features/fleet/report-body.js";
 import {
   attachStatusReports,
@@ -33,7 +34,7 @@ function setup(maxLoggedDevices?: number) {
   const logger = createMemoryLogger();
   let clock = 1_700_000_000_000;
   const receive = createStatusReceiver({
-    recorder: createInterimRecorder(state, () => clock),
+    recorder: createFleetRecords({ state, logger, observer: metrics.observer, now: () => clock }),
     observer: metrics.observer,
     logger,
     via: "mqtt",
@@ -218,7 +219,7 @@ describe("the receiving capability", () => {
     const logger = createMemoryLogger();
     const attach = (sink: Parameters<typeof attachStatusReports>[0]) =>
       attachStatusReports(sink, {
-        recorder: createInterimRecorder(createMemoryState()),
+        recorder: createFleetRecords({ state: createMemoryState(), logger, observer: createMetrics().observer }),
         observer: createMetrics().observer,
         logger,
       });

@@ -5,7 +5,7 @@
  * connection, records a device's report in R2 within 2 s (read back from the persisted bucket
  * with Miniflare, the local R2 that wrangler dev itself runs on), and counts a malformed one;
  * /metrics shows the hub's count. Without the hub's binding the Worker refuses the setting.
- * The interim recorder (src/features/fleet/interim-recorder.ts) stands in for the fleet records.
+ * The hub records through the fleet records (src/features/fleet/fleet-records.ts) over R2 state.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -14,7 +14,6 @@ import type { RuntimeInfo, SinkPlugin } from "../core/sinks/plugin.js";
 import { SinkRegistry } from "../core/sinks/registry.js";
 import type { StorageDriver } from "../core/storage.js";
 import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
-import { createInterimRecorder } from "../features/fleet/interim-recorder.js";
 import { attachStatusReports } from "../features/fleet/status-receiver.js";
 import { adminAuthPlugin } from "../plugins/auth/index.js";
 import { selectApiDocs } from "../plugins/docs/index.js";
@@ -155,10 +154,10 @@ export async function bootRuntime(
       docs: await selectApiDocs(settings, VERSION, () => adapter.swaggerUi(settings)),
       ...adapter.compose,
     });
-    // A sink that receives (MQTT_STATUS_TOPICS=true) records devices' reports; the interim
-    // recorder writes them as the fleet records (issue 19) read them, until they replace it.
+    // A sink that receives (MQTT_STATUS_TOPICS=true) records devices' reports through the
+    // same fleet records as PUT /files/status, so the view sees them at once.
     attachStatusReports(sink, {
-      recorder: createInterimRecorder(composed.deps.storage.state),
+      recorder: composed.deps.fleet.records,
       observer: metrics.observer,
       logger,
     });

@@ -15,7 +15,7 @@ import { type Env, parseSettings } from "../core/setting-spec.js";
 import type { NotificationSink } from "../core/sinks/contract.js";
 import type { StateStore } from "../core/state.js";
 import type { FleetRecorder } from "../features/fleet/contract.js";
-import { createInterimRecorder } from "../features/fleet/interim-recorder.js";
+import { createFleetRecords } from "../features/fleet/fleet-records.js";
 import { attachStatusReports } from "../features/fleet/status-receiver.js";
 import { MQTT_SETTINGS } from "../plugins/sinks/mqtt-settings.js";
 import { createR2State } from "../plugins/storage/r2-state.js";
@@ -24,10 +24,12 @@ import { createR2State } from "../plugins/storage/r2-state.js";
 export type HubRecorderFactory = (state: StateStore, logger: Logger) => Pick<FleetRecorder, "reported">;
 
 /**
- * The recorder the hub uses. The interim one writes reports as the fleet records (issue 19)
- * read them; once those are merged, this is the one line to point at their FleetRecorder.
+ * The recorder the hub uses: the fleet records over the Worker's R2 state, the same every
+ * isolate reads. The hub only records reports (its fetch batch stays empty); the storage
+ * writes it makes are not in the isolates' iot_device_record_writes_total.
  */
-export const hubRecorder: HubRecorderFactory = (state) => createInterimRecorder(state);
+export const hubRecorder: HubRecorderFactory = (state, logger) =>
+  createFleetRecords({ state, logger, observer: { deviceRecordWrite() {} } });
 
 /** While receiving, the hub's alarm fires at least this often (a Durable Object with no event is evicted). */
 export const RECEIVING_ALARM_MS = 30_000;
