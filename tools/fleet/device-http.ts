@@ -2,7 +2,8 @@
  * The HTTP side of every simulated device, shared by the whole fleet: one keep-alive
  * pool for config reads (a device's own connection would cost a socket per device),
  * one pool that never reuses a socket for firmware header reads (an OTA check reads
- * the image header and hangs up), and one limiter over both.
+ * the image header and hangs up), and one limiter over all of them. Status reports go
+ * through the keep-alive pool too.
  */
 import { Agent } from "node:http";
 import { type HttpResult, networkErrorKind, send, sendIdempotent, statusKind } from "./http.js";
@@ -27,6 +28,8 @@ export interface DeviceHttp {
    * reconnect) 404 is the server's true answer for a device whose config is not saved yet.
    */
   fetchConfig(mac: string, etag: string | undefined, announced: boolean): Promise<ConfigOutcome>;
+  /** PUT /files/status/<mac>.json with the report's JSON; true on 204. */
+  reportStatus(mac: string, body: Buffer): Promise<boolean>;
   /** GET /files/assets/<name> with Range: bytes=0-1023; true when the header arrived. */
   readFirmwareHeader(filename: string): Promise<boolean>;
   /** Destroys every socket the pools hold, so the server sees them all closed. */
@@ -84,6 +87,27 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
       if (result.status === 304 || result.status === 404) return { status: result.status };
       const header = result.headers.etag;
       return { status: 200, etag: typeof header === "string" ? header : undefined };
+    },
+    async reportStatus(mac, body) {
+      const result = await exchange(
+        "status report",
+        `/files/status/${mac}.json`,
+        // A PUT of the whole state: sent again after the keep-alive race like a GET.
+        (url) =>
+          sendIdempotent(
+            url,
+            {
+              method: "PUT",
+              agent: keepAlive,
+              timeoutMs: TIMEOUT_MS,
+              headers: { "Content-Type": "application/json" },
+              body,
+            },
+            { fresh: oneShot, onRetry: errors.retried },
+          ),
+        (status) => status === 204,
+      );
+      return result !== undefined;
     },
     async readFirmwareHeader(filename) {
       const path = `/files/assets/${encodeURIComponent(filename)}`;
