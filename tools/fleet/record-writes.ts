@@ -7,8 +7,11 @@
  */
 
 const METRIC = "iot_device_record_writes_total";
-/** The kinds that count writes of read records (a report's write is durable on its own, and not bounded). */
-export const READ_RECORD_KINDS = ["fetch", "read", "reads", "fetches"];
+/**
+ * The kind that counts writes of read records: one per flush of a process's batch of device
+ * reads (kind "reports" counts status reports, each durable on its own and not bounded).
+ */
+export const READ_RECORD_KINDS = ["fetches"];
 const FLUSH_SECONDS = 10;
 
 export interface RecordWrites {
