@@ -16,6 +16,7 @@ import { readsBench } from "./reads.js";
 import { runtimesBench } from "./runtimes.js";
 import { throughputBench } from "./sink-throughput.js";
 import { startupBench } from "./startup.js";
+import { statusReportBench } from "./status-report.js";
 import { LOAD_TOOL } from "./support/http-load.js";
 import { ROOT } from "./support/server.js";
 import { uploadBench } from "./upload.js";
@@ -60,6 +61,8 @@ const GOALS: Goal[] = [
   { pattern: /^fleet .* HTTP errors/, goal: "0", met: (v) => v === 0 },
   { pattern: /^fleet .* descriptors after minus before/, goal: "≤ 0", met: (v) => v <= 0 },
   { pattern: /^admin read with an .* rps/, goal: "≥ 0.9× anonymous", met: (_v, r) => (r ?? 0) >= 0.9 },
+  { pattern: /^status report PUT rps/, goal: "≥ 1× config save (costs no more)", met: (_v, r) => (r ?? 0) >= 1 },
+  { pattern: /^status report PUT p50/, goal: "≤ 1× config save", met: (_v, r) => (r ?? 99) <= 1 },
   { pattern: /^write PUT with MQTT .* rps/, goal: "≥ 0.9× no-op sink", met: (_v, r) => (r ?? 0) >= 0.9 },
   { pattern: /^notify latency .* p50 minus raw p50/, goal: "≤ 1 ms", met: (v) => v <= 1 },
   {
@@ -94,6 +97,7 @@ const steps: Array<[string, () => Promise<string[]>]> = [
   ["listing", listingBench],
   ["fleet", () => fleetBench()],
   ["writes", writeBench],
+  ["status reports", () => statusReportBench()],
   ["authentication", authBench],
   ["notification latency", () => latencyBench(300)],
   ["sink throughput", () => throughputBench(20_000, 20)],
@@ -158,6 +162,7 @@ npx tsx bench/listing.ts               # GET /api/configs over 10,000 configs: w
 npx tsx bench/fleet.ts 1000            # 1,000 simulated devices, per-device topics vs the shared topic (npm run fleet)
 npx tsx bench/profile-reads.ts [200|304] # top self-time functions of the server under config-read load (not a figure)
 npx tsx bench/write.ts                 # PUT with MQTT tcp/ws vs no-op sink; PUT p99 broker down vs up
+npx tsx bench/status-report.ts         # PUT /files/status/{mac}.json vs a config save of the same size (needs dist: node scripts/build.mjs)
 npx tsx bench/auth.ts                  # GET /api/configs/{mac} with an API token / OIDC token vs anonymous
 npx tsx bench/notify-latency.ts 300    # PUT sent → subscriber receives vs raw mqtt.js publish → receive
 npx tsx bench/sink-throughput.ts       # notifier + metrics + MQTT sink vs raw mqtt.js, window 20
