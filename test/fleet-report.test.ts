@@ -1,7 +1,8 @@
 /**
  * The fleet simulator's devices report what they applied, and the run waits for the
  * server's fleet view (GET /api/devices) to show every device current: over HTTP and over
- * MQTT (the private server then subscribes with MQTT_STATUS_TOPICS=true), with devices in
+ * MQTT (the private server then subscribes with MQTT_STATUS_TOPICS=true), with each device's
+ * own token (DEVICE_AUTH=device, tokens issued through the admin API), with devices in
  * this process or in two shards (child processes, all gone afterwards), and a run whose
  * device never applies its config fails saying which device and why. Against a real
  * Mosquitto and a real server; nothing here asserts a duration.
@@ -56,12 +57,16 @@ function expectAllCurrent(report: FleetReport) {
 }
 
 describe.skipIf(!available)("fleet simulator, reports and the fleet view", () => {
-  it.each(["http", "mqtt"] as const)(
-    `${DEVICES} devices report over %s: the fleet view shows every one current, with its report`,
-    async (mode) => {
+  it.each([
+    { mode: "http" as const, deviceTokens: false },
+    { mode: "mqtt" as const, deviceTokens: false },
+    { mode: "http" as const, deviceTokens: true },
+  ])(
+    `${DEVICES} devices report over $mode (own tokens: $deviceTokens): the fleet view shows every one current, with its report`,
+    async ({ mode, deviceTokens }) => {
       const started: StartedResource[] = [];
       const report = await runFleet(
-        { devices: DEVICES, report: mode, perDeviceTopics: true, firmwareBytes: 64 * 1024 },
+        { devices: DEVICES, report: mode, deviceTokens, perDeviceTopics: true, firmwareBytes: 64 * 1024 },
         { started: (resource) => started.push(resource) },
       );
       expectAllCurrent(report);

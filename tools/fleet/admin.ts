@@ -31,6 +31,8 @@ export interface Admin {
    * request failed (recorded as a "fleet view" error).
    */
   listDevices(sync?: DeviceSync): Promise<DeviceRow[] | undefined>;
+  /** POST /api/devices/{mac}/token: the device's own token (DEVICE_AUTH=device); undefined when refused. */
+  issueDeviceToken(mac: string): Promise<string | undefined>;
   /** GET /metrics as text (open unless the server sets METRICS_TOKEN_HASHES); undefined when refused or failed. */
   metrics(): Promise<string | undefined>;
   /** Destroys the admin's keep-alive sockets. */
@@ -122,6 +124,17 @@ export function createAdmin(
         errors.record("fleet view", "not JSON", String(error));
         return undefined;
       }
+    },
+    async issueDeviceToken(mac) {
+      const result = await call(
+        "device token",
+        `/api/devices/${mac}/token`,
+        { method: "POST", headers: auth },
+        (status) => status === 201,
+      );
+      if (!result) return undefined;
+      const { token } = JSON.parse(result.body.toString("utf8")) as { token?: unknown };
+      return typeof token === "string" ? token : undefined;
     },
     async metrics() {
       // Not through `call`: a server without metrics is a figure ("n/a"), not an HTTP error of the run.

@@ -26,6 +26,8 @@ read records per device per 10 s.
   --report http|mqtt|none  how devices report the config they applied (default ${DEFAULTS.report}):
                            PUT /files/status/<mac>.json, or QoS 1 to iotsupport/status/<mac>
                            (the private server is started with MQTT_STATUS_TOPICS=true)
+  --device-tokens          each device gets its own token (POST /api/devices/{mac}/token, with
+                           --token) and sends it (the private server runs DEVICE_AUTH=device)
   --shards N               child processes holding the devices (default: as few as the
                            open-file limit allows, one MQTT connection per device)
   --key PEM                RSA private key that signs the firmware (default: the private server's dev key)
@@ -70,6 +72,7 @@ export function parseFleetArgs(argv: string[]): FleetCommand | undefined {
     timeoutSeconds: optionalNumber("--timeout", values.timeout),
     report: values.report as FleetOptions["report"] | undefined,
     shards: optionalInteger("--shards", values.shards),
+    deviceTokens: values["device-tokens"],
     viewTimeoutSeconds: optionalNumber("--view-timeout", values["view-timeout"]),
   });
   return { options, json: values.json ?? false };
@@ -96,6 +99,7 @@ function parse(argv: string[]) {
       timeout: { type: "string" },
       report: { type: "string" },
       shards: { type: "string" },
+      "device-tokens": { type: "boolean" },
       "view-timeout": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },

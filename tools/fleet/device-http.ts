@@ -27,11 +27,11 @@ export interface DeviceHttp {
    * notification said the config was saved, so 404 is an error; otherwise (the check after a
    * reconnect) 404 is the server's true answer for a device whose config is not saved yet.
    */
-  fetchConfig(mac: string, etag: string | undefined, announced: boolean): Promise<ConfigOutcome>;
+  fetchConfig(mac: string, etag: string | undefined, announced: boolean, token?: string): Promise<ConfigOutcome>;
   /** PUT /files/status/<mac>.json with the report's JSON; true on 204. */
-  reportStatus(mac: string, body: Buffer): Promise<boolean>;
+  reportStatus(mac: string, body: Buffer, token?: string): Promise<boolean>;
   /** GET /files/assets/<name> with Range: bytes=0-1023; true when the header arrived. */
-  readFirmwareHeader(filename: string): Promise<boolean>;
+  readFirmwareHeader(filename: string, token?: string): Promise<boolean>;
   /** Destroys every socket the pools hold, so the server sees them all closed. */
   close(): void;
 }
@@ -66,7 +66,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
   };
 
   return {
-    async fetchConfig(mac, etag, announced) {
+    async fetchConfig(mac, etag, announced, token) {
       const path = `/files/configs/${mac}.json`;
       const result = await exchange(
         "config fetch",
@@ -77,7 +77,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
             {
               agent: keepAlive,
               timeoutMs: TIMEOUT_MS,
-              headers: etag ? { "If-None-Match": etag } : {},
+              headers: { ...bearer(token), ...(etag ? { "If-None-Match": etag } : {}) },
             },
             { fresh: oneShot, onRetry: errors.retried },
           ),
@@ -88,7 +88,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
       const header = result.headers.etag;
       return { status: 200, etag: typeof header === "string" ? header : undefined };
     },
-    async reportStatus(mac, body) {
+    async reportStatus(mac, body, token) {
       const result = await exchange(
         "status report",
         `/files/status/${mac}.json`,
@@ -100,7 +100,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
               method: "PUT",
               agent: keepAlive,
               timeoutMs: TIMEOUT_MS,
-              headers: { "Content-Type": "application/json" },
+              headers: { ...bearer(token), "Content-Type": "application/json" },
               body,
             },
             { fresh: oneShot, onRetry: errors.retried },
@@ -109,7 +109,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
       );
       return result !== undefined;
     },
-    async readFirmwareHeader(filename) {
+    async readFirmwareHeader(filename, token) {
       const path = `/files/assets/${encodeURIComponent(filename)}`;
       const result = await exchange(
         "firmware read",
@@ -118,7 +118,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
           send(url, {
             agent: oneShot,
             timeoutMs: TIMEOUT_MS,
-            headers: { Range: `bytes=0-${HEADER_BYTES - 1}` },
+            headers: { ...bearer(token), Range: `bytes=0-${HEADER_BYTES - 1}` },
             maxBody: HEADER_BYTES,
           }),
         (status) => status === 206 || status === 200,
@@ -137,6 +137,10 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
     },
   };
 }
+
+/** A device's own token (DEVICE_AUTH=device), as firmware sends it; nothing in open mode. */
+const bearer = (token: string | undefined): Record<string, string> =>
+  token ? { Authorization: `Bearer ${token}` } : {};
 
 /** The whole image's size: from Content-Range on a 206, Content-Length on a 200. */
 function imageSize(result: HttpResult): number | undefined {

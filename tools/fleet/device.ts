@@ -63,6 +63,8 @@ export interface DeviceSettings {
   report?: ReportMode;
   /** What it says it runs: `firmware_version` in its reports (default "sim"). */
   firmwareVersion?: string;
+  /** Its own token (DEVICE_AUTH=device), sent with every HTTP request; none in open mode. */
+  token?: string;
   /** Reports `failed` with an ETag it never held (device-report.ts), so the fleet view sees it behind. */
   failing?: boolean;
   /** Prefix of the MQTT client id: unique per run, so two runs on one broker never take over each other's sessions. */
@@ -120,7 +122,7 @@ export function createDevice(settings: DeviceSettings): Device {
   const reportApplied = async (etag: string) => {
     const startedAt = now();
     const body = reportBody(etag, settings.firmwareVersion ?? "sim", settings.failing === true);
-    const ok = await (settings.report === "http" ? http.reportStatus(mac, body) : publishReport(body));
+    const ok = await (settings.report === "http" ? http.reportStatus(mac, body, settings.token) : publishReport(body));
     record.reports.push({ etag, startedAt, doneAt: now(), ok });
     if (ok) reported = etag;
   };
@@ -128,7 +130,7 @@ export function createDevice(settings: DeviceSettings): Device {
   const fetchConfig = async (startedAt: number, announced: boolean) => {
     fetching = true;
     try {
-      const answer = await http.fetchConfig(mac, record.etag, announced);
+      const answer = await http.fetchConfig(mac, record.etag, announced, settings.token);
       if (answer.status === 200) record.etag = answer.etag;
       record.fetches.push({ startedAt, doneAt: now(), outcome: answer.status });
       const applied = answer.status === 200 || answer.status === 304;
@@ -169,7 +171,7 @@ export function createDevice(settings: DeviceSettings): Device {
 
   const onAsset = async (filename: string) => {
     const startedAt = now();
-    const ok = await http.readFirmwareHeader(filename);
+    const ok = await http.readFirmwareHeader(filename, settings.token);
     record.headerReads.push({ filename, startedAt, doneAt: now(), ok });
   };
 

@@ -13,7 +13,7 @@ import { now } from "./clock.js";
 import { FleetError, throwIfAborted } from "./errors.js";
 import { describeFds, grownKinds, settledFds, steadyFds } from "./fds.js";
 import { waitForFleetView } from "./fleet-view.js";
-import { startGroups } from "./groups.js";
+import { issueTokens, startGroups } from "./groups.js";
 import { createHttpErrors } from "./http-errors.js";
 import { type StartedResource, startInfrastructure } from "./infra.js";
 import { macOf } from "./mac.js";
@@ -68,7 +68,9 @@ export async function runFleet(
     const pid = infra.serverPid;
     const before = pid === undefined ? undefined : await steadyFds(pid);
     const kindsBefore = pid === undefined ? undefined : await describeFds(pid);
-    const groups = await startGroups({ options, infra, runId, cleanup, started, log });
+    if (options.deviceTokens) log(`issuing ${options.devices} device tokens`);
+    const tokens = options.deviceTokens ? await issueTokens(admin, options, signal) : undefined;
+    const groups = await startGroups({ options, tokens, infra, runId, cleanup, started, log });
     throwIfAborted(signal);
 
     const writesBefore = parseRecordWrites(await admin.metrics());

@@ -30,6 +30,8 @@ export interface GroupSettings {
   perDeviceTopics: boolean;
   report: ReportMode;
   firmwareVersion: string;
+  /** Each device's own token, in the group's order (DEVICE_AUTH=device); absent in open mode. */
+  tokens?: string[];
   /** Devices of the fleet with an index below this report `failed` (device-report.ts). */
   failingDevices: number;
   clientIdPrefix: string;
@@ -79,6 +81,7 @@ export function createLocalGroup(settings: GroupSettings): DeviceGroup {
       report: settings.report,
       firmwareVersion: settings.firmwareVersion,
       failing: index < settings.failingDevices,
+      token: settings.tokens?.[i],
       clientIdPrefix: settings.clientIdPrefix,
     });
   });

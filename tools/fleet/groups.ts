@@ -5,22 +5,43 @@
  * started is registered with the cleanup at once; a shard that fails to start stops the
  * run after the others are registered, so none is left behind.
  */
+import type { Admin } from "./admin.js";
 import type { Cleanup } from "./cleanup.js";
 import { FleetError } from "./errors.js";
 import { openFileLimit } from "./fds.js";
 import { createLocalGroup, type DeviceGroup, type GroupSettings } from "./group.js";
 import type { Infrastructure, StartedResource } from "./infra.js";
+import { forEachLimited } from "./limit.js";
+import { macOf } from "./mac.js";
 import type { FleetOptions } from "./options.js";
 import { startShard } from "./shard.js";
 import { reservedFds, shardsNeeded, splitDevices } from "./shards.js";
 
 export interface GroupsDeps {
   options: FleetOptions;
+  /** Each device's own token, in fleet order (--device-tokens). */
+  tokens?: string[];
   infra: Infrastructure;
   runId: string;
   cleanup: Cleanup;
   started(resource: StartedResource): void;
   log(line: string): void;
+}
+
+/** One token per device (DEVICE_AUTH=device), issued through the admin API before any device starts. */
+export async function issueTokens(admin: Admin, options: FleetOptions, signal?: AbortSignal): Promise<string[]> {
+  const tokens: Array<string | undefined> = new Array(options.devices);
+  await forEachLimited(
+    tokens,
+    options.saveConcurrency,
+    async (_, index) => {
+      tokens[index] = await admin.issueDeviceToken(macOf(index));
+    },
+    signal,
+  );
+  const missing = tokens.filter((token) => token === undefined).length;
+  if (missing > 0) throw new FleetError("SETUP", `${missing} device tokens could not be issued; see the HTTP errors`);
+  return tokens as string[];
 }
 
 export async function startGroups(deps: GroupsDeps): Promise<DeviceGroup[]> {
@@ -45,6 +66,7 @@ export async function startGroups(deps: GroupsDeps): Promise<DeviceGroup[]> {
     report: options.report,
     firmwareVersion: `sim-${deps.runId}`,
     failingDevices: options.failingDevices,
+    tokens: deps.tokens?.slice(range.first, range.first + range.count),
     clientIdPrefix: `fleet-${deps.runId}`,
     connectConcurrency: Math.ceil(options.connectConcurrency / count),
     fetchConcurrency: Math.ceil(options.fetchConcurrency / count),

@@ -75,6 +75,8 @@ export async function startInfrastructure(
       MQTT_DEVICE_TOPICS: String(options.perDeviceTopics),
       // Devices that report over MQTT need the server to listen on iotsupport/status/+.
       MQTT_STATUS_TOPICS: String(options.report === "mqtt"),
+      // Each device then reads (and reports) with its own token only.
+      ...(options.deviceTokens ? { DEVICE_AUTH: "device" } : {}),
       // Not "warn": the start-up waits for the info line "listening". Requests are logged at debug only.
       LOG_LEVEL: "info",
     },

@@ -31,6 +31,8 @@ export interface FleetOptions {
   timeoutSeconds: number;
   /** How devices report the config they applied; mqtt needs the server's MQTT_STATUS_TOPICS=true. */
   report: ReportMode;
+  /** Each device gets its own token (POST /api/devices/{mac}/token) and sends it; the private server runs DEVICE_AUTH=device. */
+  deviceTokens: boolean;
   /** Deadline for the fleet view to show every device current, from the last save's response. */
   viewTimeoutSeconds: number;
   /** Child processes holding the devices; undefined: as few as the descriptor limit allows (shards.ts). */
@@ -53,6 +55,7 @@ export const DEFAULTS = {
   firmwareBytes: 1024 * 1024,
   timeoutSeconds: 180,
   report: "http",
+  deviceTokens: false,
   viewTimeoutSeconds: 60,
   failingDevices: 0,
 } as const satisfies Partial<FleetOptions>;
