@@ -10,6 +10,8 @@ import { assetRoutes } from "../features/assets/routes.js";
 import { configRoutes } from "../features/configs/routes.js";
 import { fileRoutes } from "../features/device-reads/routes.js";
 import { deviceRoutes } from "../features/devices/routes.js";
+import { statusRoutes } from "../features/fleet/status-route.js";
+import { fleetViewRoutes } from "../features/fleet/view-routes.js";
 import { healthRoutes } from "../features/health/routes.js";
 import { metricsRoutes } from "../plugins/metrics/route.js";
 import { createApi } from "./api-routes.js";
@@ -80,7 +82,9 @@ export function createApp(deps: AppDeps) {
   app.route("/api/assets", assetRoutes(deps));
   app.route("/api/health", healthRoutes(deps));
   app.route("/api/devices", deviceRoutes(deps));
+  app.route("/api/devices", fleetViewRoutes(deps));
   app.route("/files", fileRoutes(deps));
+  app.route("/files", statusRoutes(deps));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
   deps.docs?.mount(app);
 

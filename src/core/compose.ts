@@ -9,12 +9,15 @@ import { createConfigStore } from "../features/configs/store.js";
 import { createFastReads, type FastReads } from "../features/device-reads/fast-reads.js";
 import { createDeviceAccess } from "../features/devices/device-access.js";
 import { createDeviceTokens } from "../features/devices/token-registry.js";
+import { createConfigEtags } from "../features/fleet/config-etags.js";
+import { createFleetRecords } from "../features/fleet/fleet-records.js";
+import { createFleetView, type FleetView } from "../features/fleet/fleet-view.js";
 import { clientAddress } from "../features/request-limits/client-address.js";
 import { createMissLimiter } from "../features/request-limits/miss-limiter.js";
 import { createApp } from "./app.js";
 import type { AuthPolicy } from "./auth/contract.js";
 import type { AppDeps } from "./deps.js";
-import type { Logger } from "./logger.js";
+import { errorFields, type Logger } from "./logger.js";
 import { createNotifier, type Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
 import { orderWrites } from "./ordered-writes.js";
@@ -73,6 +76,14 @@ export function compose(options: ComposeOptions): Composed {
         : undefined,
   };
   warnAboutDevices(settings, logger, options, deviceMode);
+  const records = createFleetRecords({
+    state: storage.state,
+    logger,
+    observer: options.observer,
+    track: options.track,
+  });
+  const etags = createConfigEtags(storage);
+  const fleet = { records, etags, view: createFleetView(etags, records) };
   const deps: AppDeps = {
     storage,
     configs: createConfigStore(storage, logger, settings.maxConfigBytes),
@@ -98,15 +109,33 @@ export function compose(options: ComposeOptions): Composed {
     corsOrigins: settings.corsOrigins,
     auth,
     devices,
+    fleet,
     refusedBodies: options.refusedBodies ?? "background",
     sendNative: options.sendNative,
     clientAddress: (c) => clientAddress(c, settings.clientIpHeader ?? options.clientIpHeader, options.peerAddress),
-    metrics: options.metrics,
+    metrics: options.metrics && withDeviceCounts(options.metrics, fleet.view, options.observer, logger),
     docs: options.docs,
     version: options.version,
   };
   const clientIpHeader = settings.clientIpHeader ?? options.clientIpHeader;
   return { app: createApp(deps), fastReads: createFastReads({ ...deps, clientIpHeader }), deps, notifier };
+}
+
+/** iot_devices{sync} is taken from the fleet view at each scrape; a view that fails leaves the last counts. */
+function withDeviceCounts(
+  exposition: NonNullable<AppDeps["metrics"]>,
+  view: FleetView,
+  observer: OperationObserver,
+  logger: Logger,
+): NonNullable<AppDeps["metrics"]> {
+  return async () => {
+    try {
+      observer.devicesCounted(await view.counts());
+    } catch (error) {
+      logger.warn("could not count devices for iot_devices; the last counts are shown", errorFields(error));
+    }
+    return exposition();
+  };
 }
 
 /** Device reads that anyone may make are said once at boot, where anyone may reach them. */

@@ -4,6 +4,9 @@ import type { AssetStore } from "../features/assets/store.js";
 import type { ConfigStore } from "../features/configs/store.js";
 import type { DeviceAccess } from "../features/devices/device-access.js";
 import type { DeviceTokens } from "../features/devices/token-registry.js";
+import type { ConfigEtags } from "../features/fleet/config-etags.js";
+import type { FleetRecords } from "../features/fleet/fleet-records.js";
+import type { FleetView } from "../features/fleet/fleet-view.js";
 import type { MissLimiter } from "../features/request-limits/miss-limiter.js";
 import type { RoutePlugin } from "./api-routes.js";
 import type { AuthPolicy } from "./auth/contract.js";
@@ -67,6 +70,12 @@ export interface AppDeps {
     access: DeviceAccess;
     /** Device-read misses per client address, in `open` mode (undefined: no limit). */
     misses?: MissLimiter;
+  };
+  /** What devices fetched and report (features/fleet): the records, the configs' ETags, the view over both. */
+  fleet: {
+    records: FleetRecords;
+    etags: ConfigEtags;
+    view: FleetView;
   };
   /** Who may call what; an empty policy is the original's anonymous behaviour. */
   auth: AuthPolicy;

@@ -3,7 +3,7 @@
  * the metrics plugin implements it with prom-client, and tests or runtimes without
  * metrics pass `silentObserver`.
  */
-import type { ReportState } from "../features/fleet/contract.js";
+import type { DeviceSync, ReportState } from "../features/fleet/contract.js";
 import type { AuthFailureReason } from "./auth/contract.js";
 
 export type ConfigOperation = "list" | "get" | "save" | "delete";
@@ -27,6 +27,10 @@ export interface OperationObserver {
   deviceReadLimited(): void;
   /** A device's status report, over HTTP or MQTT, by its state; "invalid" for one refused (never the MAC). */
   deviceStatusReport(state: ReportState | "invalid"): void;
+  /** A fleet record written to storage: a process's batch of fetches, or one report. */
+  deviceRecordWrite(kind: "fetches" | "reports"): void;
+  /** How many devices the fleet view counts in each sync state (taken at scrape time). */
+  devicesCounted(counts: Record<DeviceSync, number>): void;
 }
 
 export const silentObserver: OperationObserver = {
@@ -39,6 +43,8 @@ export const silentObserver: OperationObserver = {
   authFailure() {},
   deviceReadLimited() {},
   deviceStatusReport() {},
+  deviceRecordWrite() {},
+  devicesCounted() {},
 };
 
 /** Seconds since `start` (a `performance.now()` reading). */

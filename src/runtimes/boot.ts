@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { Registry } from "prom-client";
 import type { AppDeps } from "../core/deps.js";
+import { errorFields } from "../core/logger.js";
 import type { FlushResult } from "../core/notifier.js";
 import { type Env, SettingsError } from "../core/settings.js";
 import type { SinkPlugin } from "../core/sinks/plugin.js";
@@ -74,6 +75,19 @@ export function boot(options: BootOptions): Promise<Booted> {
 }
 
 export type ShutdownReport = FlushResult;
+
+/**
+ * Writes the device fetches this process holds and has not written yet (fleet-records.ts),
+ * after requests have stopped and before the storage is let go. A failure is logged: the
+ * fetches of the last flush interval are then lost, as after kill -9.
+ */
+export async function flushFleetRecords(booted: Booted): Promise<void> {
+  try {
+    await booted.deps.fleet.records.close();
+  } catch (error) {
+    booted.logger.warn("could not write the last device fetch records at shutdown", errorFields(error));
+  }
+}
 
 /** Stop-the-world order: the caller stops accepting requests first, then this flushes and closes the sink. */
 export async function drainNotifications(booted: Booted): Promise<ShutdownReport> {

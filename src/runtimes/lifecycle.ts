@@ -1,13 +1,13 @@
 /**
  * What every filesystem runtime (Node, Deno, Bun) does around its own `serve`:
  * boot or print one line and exit 1; log where it listens; on SIGTERM/SIGINT stop
- * accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), flush
- * pending notifications, exit 0. Signals and exit go through `node:process`, which
+ * accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), write the
+ * device fetch records still in memory, flush pending notifications, exit 0. Signals and exit go through `node:process`, which
  * all three runtimes implement, so only serving differs between the entry points.
  */
 import process from "node:process";
 import { errorFields } from "../core/logger.js";
-import { BootError, type Booted, type BootOptions, boot, drainNotifications } from "./boot.js";
+import { BootError, type Booted, type BootOptions, boot, drainNotifications, flushFleetRecords } from "./boot.js";
 
 /** Boots, or prints the BootError's one line on stderr and exits 1. */
 export async function bootOrExit(options: BootOptions): Promise<Booted> {
@@ -55,6 +55,7 @@ export function shutdownOnSignals(booted: Booted, stopAccepting: () => Promise<v
       const stopped = stopAccepting().catch((error) => logger.warn("could not stop the listener", errorFields(error)));
       await Promise.race([stopped, deadline]);
       clearTimeout(timer);
+      await flushFleetRecords(booted);
       await drainNotifications(booted);
     } catch (error) {
       logger.error("shutdown failed", errorFields(error));

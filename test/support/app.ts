@@ -47,6 +47,8 @@ export interface TestApp {
   app: ReturnType<typeof compose>["app"];
   /** The runtimes' fast path for cached config reads, as composed with this app. */
   fastReads: ReturnType<typeof compose>["fastReads"];
+  /** Everything the app was composed with (the fleet records, to close them as a runtime's shutdown does). */
+  deps: ReturnType<typeof compose>["deps"];
   storage: StorageDriver;
   sink: ReturnType<typeof createRecordingSink>;
   logger: ReturnType<typeof createMemoryLogger>;
@@ -85,7 +87,7 @@ async function assemble(kind: StorageKind, env: Record<string, string>, root: st
   const sink = createRecordingSink();
   const registry = new Registry();
   const metrics = createMetrics(registry);
-  const { app, fastReads } = compose({
+  const { app, fastReads, deps } = compose({
     settings,
     auth: adminAuthPlugin.policy(auth),
     logger,
@@ -100,6 +102,7 @@ async function assemble(kind: StorageKind, env: Record<string, string>, root: st
   return {
     app,
     fastReads,
+    deps,
     storage,
     sink,
     logger,
@@ -108,6 +111,8 @@ async function assemble(kind: StorageKind, env: Record<string, string>, root: st
     root,
     sign: keys.sign,
     async cleanup() {
+      // As a runtime's shutdown does: the fetches in memory are written before the folder goes.
+      await deps.fleet.records.close();
       if (root) await rm(root, { recursive: true, force: true });
     },
   };

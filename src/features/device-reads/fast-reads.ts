@@ -47,10 +47,11 @@ export type FastReads = (
 ) => FastAnswer | undefined;
 
 export function createFastReads(
-  deps: Pick<AppDeps, "storage" | "observer" | "logger" | "auth" | "devices"> & { clientIpHeader?: string },
+  deps: Pick<AppDeps, "storage" | "observer" | "logger" | "auth" | "devices" | "fleet"> & { clientIpHeader?: string },
 ): FastReads | undefined {
   const { storage, observer, logger } = deps;
   const { access, misses } = deps.devices;
+  const { records } = deps.fleet;
   // Host checks stay in the app's middleware, in one place.
   if (!storage.peek || deps.auth.allowedHosts) return undefined;
   const tokensOn = access.mode !== "open";
@@ -87,6 +88,8 @@ export function createFastReads(
     }
     const fresh = matchesIfNoneMatch(ifNoneMatch ?? undefined, known.etag);
     const status = fresh ? 304 : 200;
+    // Memory only: what the device now holds reaches storage with this process's next batch.
+    records.fetched(mac, known.etag);
     const requestId = correlationIdOf(given);
     const seconds = secondsSince(start);
     observer.httpRequest("GET", ROUTE, status, seconds);

@@ -115,7 +115,12 @@ export function fileRoutes(deps: AppDeps) {
     const own = c.get("deviceMac");
     if (own !== undefined && file !== `${own}.json`) throw absent("configs", file);
     try {
-      return await serve(c, deps.storage, deps.sendNative, "configs", file, false);
+      const answer = await serve(c, deps.storage, deps.sendNative, "configs", file, false);
+      // The device now holds this version (200: sent, 304: confirmed); a HEAD fetches nothing.
+      if (c.req.method === "GET" && (answer.status === 200 || answer.status === 304)) {
+        deps.fleet.records.fetched(macOfConfigFile(file) as string, answer.headers.get("ETag") as string);
+      }
+      return answer;
     } catch (error) {
       if (client !== undefined && isAppError(error) && error.code === "RECORD_NOT_FOUND") misses?.miss(client);
       throw error;

@@ -16,8 +16,8 @@ export const MAX_ETAG_CHARS = 130;
 export type ReportCheck = { ok: true; report: DeviceReport } | { ok: false; field: string; message: string };
 
 // C0 and C1 controls, and lone surrogates, which a JSON string may carry but no display wants.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNPRINTABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const ETAG = /^"?[\x21\x23-\x7e]{1,128}"?$/;
 

@@ -5,13 +5,15 @@
  */
 import { AUTH_FAILURE_REASONS } from "../../core/auth/contract.js";
 import type { OperationObserver } from "../../core/observer.js";
-import { REPORT_STATES } from "../../features/fleet/contract.js";
+import { DEVICE_SYNC, REPORT_STATES } from "../../features/fleet/contract.js";
 import type { Instruments } from "./instruments.js";
 
 export function createOperationObserver(m: Instruments): OperationObserver {
   // Every reason starts at 0, so a dashboard's rate() sees the series before the first failure.
   for (const reason of AUTH_FAILURE_REASONS) m.authFailures.labels({ reason });
   for (const state of [...REPORT_STATES, "invalid"]) m.statusReports.labels({ state });
+  for (const kind of ["fetches", "reports"]) m.deviceRecordWrites.labels({ kind });
+  for (const sync of DEVICE_SYNC) m.devices.set({ sync }, 0);
   // Every request is counted: the labelled children are looked up once per method, route
   // pattern and status, not by hashing the label set each time (a measurable share of a
   // cached device read). Bounded: methods are the parser's, routes are patterns.
@@ -25,6 +27,12 @@ export function createOperationObserver(m: Instruments): OperationObserver {
     },
     deviceStatusReport(state) {
       m.statusReports.inc({ state });
+    },
+    deviceRecordWrite(kind) {
+      m.deviceRecordWrites.inc({ kind });
+    },
+    devicesCounted(counts) {
+      for (const sync of DEVICE_SYNC) m.devices.set({ sync }, counts[sync]);
     },
     configOperation(operation, status, seconds) {
       m.configOperations.inc({ operation, status });

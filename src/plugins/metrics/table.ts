@@ -108,6 +108,18 @@ export const METRICS = {
     help: "Device status reports (HTTP or MQTT) by reported state; invalid = refused, nothing recorded",
     labels: ["state"],
   },
+  deviceRecordWrites: {
+    kind: "counter",
+    name: "iot_device_record_writes_total",
+    help: "Fleet records written to storage: fetches = one process's batch of device reads, reports = one status report",
+    labels: ["kind"],
+  },
+  devices: {
+    kind: "gauge",
+    name: "iot_devices",
+    help: "Devices in the fleet view by sync state (unseen, current, behind); the three add up to the device count",
+    labels: ["sync"],
+  },
   publishes: {
     kind: "counter",
     name: "iot_notifications_published_total",
