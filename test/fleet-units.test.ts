@@ -55,6 +55,8 @@ describe("fleet storage writes for read records", () => {
   it("reads every kind; a server without the metric says nothing rather than 0", () => {
     expect(parseRecordWrites(metrics(2, 5))).toEqual({ fetches: 2, reports: 5 });
     expect(parseRecordWrites("iot_devices 1\n")).toBeUndefined();
+    // Declared, nothing written yet: zero of every kind.
+    expect(parseRecordWrites("# TYPE iot_device_record_writes_total counter\n")).toEqual({});
     expect(parseRecordWrites(undefined)).toBeUndefined();
   });
 

@@ -28,6 +28,8 @@ export function parseRecordWrites(text: string | undefined): Record<string, numb
   const counts: Record<string, number> = {};
   let found = false;
   for (const line of text.split("\n")) {
+    // Declared but with no sample yet (nothing written since boot) is a count of 0, not "unknown".
+    if (line.startsWith(`# TYPE ${METRIC} `)) found = true;
     if (!line.startsWith(`${METRIC}{`) && !line.startsWith(`${METRIC} `)) continue;
     found = true;
     const match = /kind="([^"]*)"\}\s+(\S+)/.exec(line);
