@@ -14,6 +14,8 @@ import type { RuntimeInfo, SinkPlugin } from "../core/sinks/plugin.js";
 import { SinkRegistry } from "../core/sinks/registry.js";
 import type { StorageDriver } from "../core/storage.js";
 import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
+import { createInterimRecorder } from "../features/fleet/interim-recorder.js";
+import { attachStatusReports } from "../features/fleet/status-receiver.js";
 import { adminAuthPlugin } from "../plugins/auth/index.js";
 import { selectApiDocs } from "../plugins/docs/index.js";
 import type { SwaggerUiFiles } from "../plugins/docs/swagger-ui.js";
@@ -78,6 +80,7 @@ async function buildSink(settings: Settings, env: Env, logger: Logger, adapter: 
   const registry = new SinkRegistry(adapter.plugins);
   if (!settings.notifyUrl) {
     registry.checkAllSettings(env);
+    registry.checkDemands(env, undefined);
     logger.info("NOTIFY_URL is not set: update notifications are disabled (no-op sink)");
     return { sink: createNoopSink(), hosted: false };
   }
@@ -151,6 +154,13 @@ export async function bootRuntime(
       metrics: adapter.exposition?.(metrics, storage, { observer: metrics.observer }) ?? metrics.exposition,
       docs: await selectApiDocs(settings, VERSION, () => adapter.swaggerUi(settings)),
       ...adapter.compose,
+    });
+    // A sink that receives (MQTT_STATUS_TOPICS=true) records devices' reports; the interim
+    // recorder writes them as the fleet records (issue 19) read them, until they replace it.
+    attachStatusReports(sink, {
+      recorder: createInterimRecorder(composed.deps.storage.state),
+      observer: metrics.observer,
+      logger,
     });
     return { ...composed, settings, logger, sink, metrics };
   } catch (error) {

@@ -5,6 +5,7 @@
  * how much it holds, and how to shut down (settling whatever it still holds).
  */
 import { type Notification, type NotificationSink, SinkError } from "./contract.js";
+import type { ReportSource, StatusReceiver } from "./status-reports.js";
 
 export interface SinkParts {
   name: string;
@@ -16,12 +17,16 @@ export interface SinkParts {
   queueDepth?(): number;
   /** Releases connections; must settle every pending delivery (delivered or SINK_CLOSED). */
   shutdown?(): Promise<void>;
+  /** The optional receiving capability (status-reports.ts), passed through as it is. */
+  statusReports?: ReportSource["statusReports"];
 }
 
 export function defineSink(parts: SinkParts): NotificationSink {
   let closed = false;
   let closing: Promise<void> | undefined;
+  const receiving = parts.statusReports;
   return {
+    ...(receiving ? { statusReports: (receive: StatusReceiver) => receiving(receive) } : {}),
     name: parts.name,
     publish(notification) {
       if (closed) return Promise.reject(new SinkError("SINK_CLOSED", `${parts.name} sink is closed`));

@@ -67,6 +67,12 @@ export interface SinkPlugin<S extends SettingSpecs = SettingSpecs> {
    * also where the sink itself is built later, per request. Throw a SinkConfigError.
    */
   check?(context: SinkContext<SettingsOf<S>>): void | Promise<void>;
+  /**
+   * Optional: the name of a variable of this plugin's, when it is set to ask for something
+   * only this plugin does (MQTT_STATUS_TOPICS=true: receiving over MQTT). With another sink
+   * chosen, or none, the boot then stops naming it, rather than silently doing without.
+   */
+  demands?(settings: SettingsOf<S>): string | undefined;
   /** Builds the sink. Throw a SinkConfigError (or any Error) for a configuration it cannot use: boot stops with one line. */
   create(context: SinkContext<SettingsOf<S>>): NotificationSink | Promise<NotificationSink>;
 }

@@ -74,6 +74,21 @@ export class SinkRegistry {
   }
 
   /**
+   * Stops the boot on a variable asking for what only another plugin than the `chosen` one
+   * (undefined: no sink at all) does (SinkPlugin.demands), naming it. Call after checkAllSettings.
+   */
+  checkDemands(env: Env, chosen: SinkPlugin | undefined): void {
+    for (const plugin of this.plugins()) {
+      if (plugin === chosen || !plugin.demands) continue;
+      const demanding = plugin.demands(parseSettings(plugin.settings, env));
+      if (!demanding) continue;
+      const schemes = plugin.schemes.map((s) => `${s}://`).join(", ");
+      const instead = chosen ? `the sink is ${chosen.name}` : "no sink is chosen (NOTIFY_URL is not set)";
+      throw new SinkConfigError(demanding, `needs the ${plugin.name} sink (NOTIFY_URL ${schemes}), but ${instead}`);
+    }
+  }
+
+  /**
    * Builds the sink a URL selects, or stops with one line (SettingsError or SinkConfigError).
    * `hosted` says the sink only hands notifications to the runtime's host (RuntimeInfo.hosted),
    * where the plugin's own sink runs and is counted.
@@ -84,6 +99,7 @@ export class SinkRegistry {
     const { url, urlVariable, runtime } = request;
     this.checkAllSettings(request.env);
     const plugin = this.pluginFor(url, urlVariable, runtime.leftOut);
+    this.checkDemands(request.env, plugin);
     const settings = parseSettings(plugin.settings, request.env);
     let elsewhere: "hosted" | "perRequest" | undefined;
     for (const { capability, hint } of plugin.requires?.(url) ?? []) {

@@ -7,6 +7,7 @@
 import type { Registry } from "prom-client";
 import type { NotificationSink } from "../../core/sinks/contract.js";
 import { type PublishOutcome, rejectedOutcome, resolvedOutcome } from "../../core/sinks/outcome.js";
+import { reportSourceOf, type StatusReceiver } from "../../core/sinks/status-reports.js";
 import { type Collectors, createInstruments, type Instruments } from "./instruments.js";
 
 export interface SinkDecorator {
@@ -47,7 +48,10 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
     wrap(sink) {
       sinks.set(sink.name, sink);
       const delivered = resolvedOutcome(sink.name);
+      // An optional capability passes through as it is: receiving is counted by its receiver, not here.
+      const source = reportSourceOf(sink);
       return {
+        ...(source ? { statusReports: (receive: StatusReceiver) => source.statusReports(receive) } : {}),
         name: sink.name,
         publish(notification) {
           const start = performance.now();

@@ -3,13 +3,36 @@
  * needs from the runtime, and how the sink is built (see mqtt.ts for the sink itself).
  */
 import type { Logger } from "../../core/logger.js";
+import type { NotificationSink } from "../../core/sinks/contract.js";
 import { defineSinkPlugin, SinkConfigError } from "../../core/sinks/plugin.js";
+import type { ReportSource } from "../../core/sinks/status-reports.js";
 import { createMqttSink } from "./mqtt.js";
-import { MQTT_SCHEMES, TCP_SCHEMES } from "./mqtt-options.js";
-import { MQTT_SETTINGS, mqttOptions } from "./mqtt-settings.js";
+import { MQTT_SCHEMES, mqttTarget, TCP_SCHEMES } from "./mqtt-options.js";
+import { MQTT_SETTINGS, type MqttOptions, mqttOptions } from "./mqtt-settings.js";
+import { createStatusTopics } from "./mqtt-status.js";
 
 /** Per-connection logs (connected, disconnected) would come once per request: keep them at debug. */
 const quieter = (logger: Logger): Logger => ({ ...logger, info: logger.debug });
+
+/** The sink that also receives status reports (MQTT_STATUS_TOPICS=true) on its own connection. */
+function createReceivingMqttSink(url: URL, logger: Logger, options: MqttOptions): NotificationSink & ReportSource {
+  const topics = createStatusTopics({
+    logger,
+    broker: mqttTarget(url, options).display,
+    protocolVersion: options.protocolVersion,
+  });
+  const sink = createMqttSink({ url, context: { logger, options }, onConnect: topics.connected });
+  let closing: Promise<void> | undefined;
+  return {
+    ...sink,
+    statusReports: topics.statusReports,
+    // No new message once the connection is closed; then the reports being recorded are waited for.
+    close: () => {
+      closing ??= sink.close().then(topics.settle);
+      return closing;
+    },
+  };
+}
 
 const uniqueSuffix = () =>
   Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -35,7 +58,15 @@ export const mqttSinkPlugin = defineSinkPlugin({
     if (settings.MQTT_CA_FILE && !runtime.readFile) {
       throw new SinkConfigError("MQTT_CA_FILE", `${runtime.name} has no filesystem; give the PEM itself as MQTT_CA`);
     }
+    // Receiving needs a connection that stays open between requests: on Workers, the notification hub's.
+    if (settings.MQTT_STATUS_TOPICS && !runtime.capabilities.has("longLivedConnections") && !runtime.hosted) {
+      throw new SinkConfigError(
+        "MQTT_STATUS_TOPICS",
+        `${runtime.name} keeps no connection between requests to receive on; bind the notification hub (NOTIFY_HUB, see wrangler.toml)`,
+      );
+    }
   },
+  demands: (settings) => (settings.MQTT_STATUS_TOPICS ? "MQTT_STATUS_TOPICS" : undefined),
   async create({ url, settings, logger, runtime }) {
     let ca: string | undefined;
     if (settings.MQTT_CA_FILE && runtime.readFile) {
@@ -47,7 +78,11 @@ export const mqttSinkPlugin = defineSinkPlugin({
       }
     }
     const options = mqttOptions(settings, ca);
-    if (runtime.capabilities.has("longLivedConnections")) return createMqttSink({ url, context: { logger, options } });
+    if (runtime.capabilities.has("longLivedConnections")) {
+      return options.statusTopics
+        ? createReceivingMqttSink(url, logger, options)
+        : createMqttSink({ url, context: { logger, options } });
+    }
     // One connection per publishing request: concurrent requests hold concurrent connections,
     // so each gets its own client id (a broker drops a connection whose id another takes).
     const clientId = options.clientId ? `${options.clientId}-${uniqueSuffix()}` : undefined;

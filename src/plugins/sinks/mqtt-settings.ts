@@ -61,6 +61,12 @@ export const MQTT_SETTINGS = {
       "`true` also publishes each config notification to `iotsupport/updates/configs/<mac>`, so a device can subscribe to its own topic",
     defaultText: "`false`",
   },
+  MQTT_STATUS_TOPICS: {
+    schema: bool.default(false),
+    description:
+      "`true` also subscribes to `iotsupport/status/+` (QoS 1) and records each device's status report published there; needs an MQTT sink",
+    defaultText: "`false`",
+  },
   MQTT_TLS_INSECURE: {
     schema: bool.default(false),
     description: "`true` skips TLS certificate verification (home labs only; logged as a warning)",
@@ -89,6 +95,8 @@ export interface MqttOptions {
   tlsInsecure: boolean;
   /** Also publish config notifications to the device's own topic. */
   deviceTopics?: boolean;
+  /** Also receive devices' status reports on `iotsupport/status/<mac>`. */
+  statusTopics?: boolean;
 }
 
 export function mqttOptions(settings: MqttSettings, ca: string | undefined): MqttOptions {
@@ -104,5 +112,6 @@ export function mqttOptions(settings: MqttSettings, ca: string | undefined): Mqt
     ca: ca ?? settings.MQTT_CA,
     tlsInsecure: settings.MQTT_TLS_INSECURE,
     deviceTopics: settings.MQTT_DEVICE_TOPICS,
+    statusTopics: settings.MQTT_STATUS_TOPICS,
   };
 }

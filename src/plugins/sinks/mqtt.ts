@@ -45,12 +45,14 @@ export interface MqttSinkOptions {
   context: { logger: Logger; options: MqttOptions };
   /** mqtt.js's connect; injectable so a runtime can supply its own build. Loaded lazily by default. */
   connect?: ConnectFn;
+  /** Told of every new connection once the broker accepted it (the status topics subscribe on it). */
+  onConnect?: (client: MqttClient) => void;
 }
 
 /** mqtt.js is the heaviest module we load (~0.1 s); servers without a broker never pay for it. */
 const loadConnect = async (): Promise<ConnectFn> => (await import("mqtt")).connect;
 
-export function createMqttSink({ url, context, connect }: MqttSinkOptions): NotificationSink {
+export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOptions): NotificationSink {
   const connectFn: Promise<ConnectFn> = connect ? Promise.resolve(connect) : loadConnect();
   const { logger, options } = context;
   const target = mqttTarget(url, options);
@@ -218,6 +220,7 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
       failedAttempts = 0;
       everConnected = true;
       lastErrorKey = undefined;
+      onConnect?.(current);
       pump();
     });
     current.on("error", logConnectError);
