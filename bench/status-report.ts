@@ -45,7 +45,8 @@ export async function statusReportBench(rounds = 2): Promise<string[]> {
       runs.report.push(await put(`/files/status/${MAC}.json`, status));
     }
     const best = (key: keyof typeof runs) => Math.max(...runs[key].map((r) => r.rps));
-    const bestP50 = (key: keyof typeof runs) => Math.min(...runs[key].map((r) => r.p50));
+    // autocannon has reported a p50 of 0 for a run on this loaded machine: such a run says nothing about latency.
+    const bestP50 = (key: keyof typeof runs) => Math.min(...runs[key].map((r) => r.p50).filter((p50) => p50 > 0));
     const size = `${status.length} bytes, 50 conns`;
     return [
       report(`status report PUT rps vs config save (${size})`, best("report"), "req/s", best("save"), 0),
