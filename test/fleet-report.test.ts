@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { NEVER_APPLIED_ETAG } from "../tools/fleet/device-report.js";
+import { isFleetError } from "../tools/fleet/errors.js";
 import { type FleetReport, macOf, runFleet } from "../tools/fleet/fleet.js";
 import type { StartedResource } from "../tools/fleet/infra.js";
 import { mosquittoAvailable } from "./support/mosquitto.js";
@@ -93,6 +94,32 @@ describe.skipIf(!available)("fleet simulator, reports and the fleet view", () =>
       expect(shards.map((s) => s.pid)).not.toContain(process.pid);
       // Every device's record came back from its shard, in fleet order.
       expect(report.converged).toEqual({ config: DEVICES, firmware: DEVICES, all: DEVICES });
+      expectGone(started);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    "an interrupted sharded run leaves no shard running",
+    async () => {
+      const started: StartedResource[] = [];
+      const controller = new AbortController();
+      const error = await runFleet(
+        { devices: 4, shards: 2 },
+        {
+          signal: controller.signal,
+          started: (resource) => started.push(resource),
+          // Like Ctrl-C once the shards' devices are connected.
+          log: (line) => {
+            if (line.startsWith("saving")) controller.abort();
+          },
+        },
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isFleetError(error) && error.code).toBe("ABORTED");
+      expect(started.filter((r) => r.kind === "shard")).toHaveLength(2);
       expectGone(started);
     },
     RUN_TIMEOUT_MS,

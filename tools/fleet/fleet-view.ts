@@ -1,5 +1,6 @@
 /**
- * The server's side of convergence: after the last config save, poll the fleet view
+ * The server's side of convergence: from the last config save on (while devices still
+ * fetch and report), poll the fleet view
  * (GET /api/devices?sync=current) until it shows every simulated device `current` and,
  * when devices report, with their report recorded (state ok, applied_etag = config_etag;
  * a fetch alone also makes a device current, so without this an ignored MQTT report would
@@ -11,7 +12,8 @@ import type { Admin } from "./admin.js";
 import { now } from "./clock.js";
 import { throwIfAborted } from "./errors.js";
 
-const POLL_MS = 250;
+/** Half a second: the view lists up to every device, and the driver may hold devices on the same event loop. */
+const POLL_MS = 500;
 /** Devices named in the failure message. */
 const EXAMPLES = 3;
 

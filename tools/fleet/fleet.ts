@@ -12,7 +12,7 @@ import { createCleanup } from "./cleanup.js";
 import { now } from "./clock.js";
 import { FleetError, throwIfAborted } from "./errors.js";
 import { describeFds, grownKinds, settledFds, steadyFds } from "./fds.js";
-import { waitForFleetView } from "./fleet-view.js";
+import { type FleetViewOutcome, waitForFleetView } from "./fleet-view.js";
 import { issueTokens, startGroups } from "./groups.js";
 import { createHttpErrors } from "./http-errors.js";
 import { type StartedResource, startInfrastructure } from "./infra.js";
@@ -20,7 +20,7 @@ import { macOf } from "./mac.js";
 import { checkOptions, type FleetOptions, withDefaults } from "./options.js";
 import { parseRecordWrites, recordWritesBetween } from "./record-writes.js";
 import { buildReport, type FleetReport, problemsOf } from "./report.js";
-import { runScenario } from "./scenario.js";
+import { type Measurements, runScenario } from "./scenario.js";
 
 export { macOf } from "./mac.js";
 export type { FleetOptions } from "./options.js";
@@ -74,20 +74,45 @@ export async function runFleet(
     throwIfAborted(signal);
 
     const writesBefore = parseRecordWrites(await admin.metrics());
-    const measurements = await runScenario({ groups, admin, key, options, runId, signal, log });
-    const savesOk = measurements.saves.filter((save) => save.ok);
-    const lastChangeAt = savesOk.length > 0 ? Math.max(...savesOk.map((save) => save.respondedAt)) : now();
-    const firstSaveAt = savesOk.length > 0 ? Math.min(...savesOk.map((save) => save.sentAt)) : now();
-    const view = await waitForFleetView({
-      admin,
-      macs: Array.from({ length: options.devices }, (_, i) => macOf(i)),
-      reporting: options.report !== "none",
-      lastChangeAt,
-      // A fleet that did not converge gets one look, for the report, not the whole wait.
-      timeoutMs: measurements.timedOut ? 0 : options.viewTimeoutSeconds * 1000,
-      signal,
-      log,
-    });
+    let firstSaveAt = now();
+    let viewWait: Promise<FleetViewOutcome> | undefined;
+    const watchView = (lastChangeAt: number, timeoutMs: number) =>
+      waitForFleetView({
+        admin,
+        macs: Array.from({ length: options.devices }, (_, i) => macOf(i)),
+        reporting: options.report !== "none",
+        lastChangeAt,
+        timeoutMs,
+        signal,
+        log,
+      });
+    let measurements: Measurements;
+    try {
+      measurements = await runScenario({
+        groups,
+        admin,
+        key,
+        options,
+        runId,
+        signal,
+        log,
+        // Watched from the last save on, while devices converge: the figure is the server's, not the wait's.
+        afterSaves(saves) {
+          const ok = saves.filter((save) => save.ok);
+          if (ok.length > 0) firstSaveAt = Math.min(...ok.map((save) => save.sentAt));
+          const lastChangeAt = ok.length > 0 ? Math.max(...ok.map((save) => save.respondedAt)) : now();
+          const watching = watchView(lastChangeAt, options.viewTimeoutSeconds * 1000);
+          // Awaited below; this only keeps a rejection meanwhile (Ctrl-C) from counting as unhandled.
+          watching.catch(() => undefined);
+          viewWait = watching;
+        },
+      });
+    } catch (error) {
+      // The scenario's failure is the run's; the view's own (the same abort, most likely) is not reported twice.
+      await viewWait?.catch((viewError: unknown) => log(`fleet view wait ended: ${String(viewError)}`));
+      throw error;
+    }
+    const view = await (viewWait ?? watchView(now(), 0));
     log(
       view.failure ??
         `the fleet view showed every device current ${Math.round(view.allCurrentAfterMs ?? 0)} ms after the last save`,

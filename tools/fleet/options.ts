@@ -56,7 +56,7 @@ export const DEFAULTS = {
   timeoutSeconds: 180,
   report: "http",
   deviceTokens: false,
-  viewTimeoutSeconds: 60,
+  viewTimeoutSeconds: 120,
   failingDevices: 0,
 } as const satisfies Partial<FleetOptions>;
 

@@ -38,6 +38,8 @@ export interface ScenarioDeps {
   runId: string;
   signal?: AbortSignal;
   log(line: string): void;
+  /** Told once every save has been answered (before the upload), so the fleet view can be watched meanwhile. */
+  afterSaves?(saves: Timed[]): void;
 }
 
 export async function runScenario(deps: ScenarioDeps): Promise<Measurements> {
@@ -79,6 +81,7 @@ export async function runScenario(deps: ScenarioDeps): Promise<Measurements> {
     signal,
   );
   const firstSave = saves.reduce((first, save) => Math.min(first, save.sentAt), Number.POSITIVE_INFINITY);
+  deps.afterSaves?.(saves);
 
   throwIfAborted(signal);
   const filename = `fleet-${deps.runId}.bin`;
