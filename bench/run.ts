@@ -59,6 +59,7 @@ const GOALS: Goal[] = [
   { pattern: /^fleet .* converged/, goal: "every device", met: (v, r) => r === 1 && v > 0 },
   { pattern: /^fleet .* config messages per device/, goal: "1 per save of its own config", met: (v) => v === 1 },
   { pattern: /^fleet .* HTTP errors/, goal: "0", met: (v) => v === 0 },
+  { pattern: /^fleet .* storage writes for read records/, goal: "≤ 1 per device per 10 s", met: (v) => v <= 1 },
   { pattern: /^fleet .* descriptors after minus before/, goal: "≤ 0", met: (v) => v <= 0 },
   { pattern: /^admin read with an .* rps/, goal: "≥ 0.9× anonymous", met: (_v, r) => (r ?? 0) >= 0.9 },
   { pattern: /^status report PUT rps/, goal: "≥ 1× config save (costs no more)", met: (_v, r) => (r ?? 0) >= 1 },
