@@ -56,5 +56,5 @@ function viewText(r: FleetReport): string {
 function writesText(r: FleetReport): string {
   const w = r.recordWrites;
   if (!w) return "n/a (the server's /metrics has no iot_device_record_writes_total)";
-  return `${w.writes} storage writes in ${w.windowSeconds} s (from /metrics): ${w.perDevicePer10s} per device per 10 s (bound 1)`;
+  return `${w.writes} storage writes in ${w.windowSeconds} s (from /metrics): ${Number(w.perDevicePer10s.toPrecision(2))} per device per 10 s (bound 1)`;
 }

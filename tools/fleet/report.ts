@@ -225,7 +225,7 @@ export function problemsOf(report: FleetReport): string[] {
   if (report.recordWrites && report.recordWrites.perDevicePer10s > 1) {
     problems.push(
       `${report.recordWrites.writes} storage writes for read records in ${report.recordWrites.windowSeconds} s: ` +
-        `${report.recordWrites.perDevicePer10s} per device per 10 s, more than 1`,
+        `${report.recordWrites.perDevicePer10s.toFixed(3)} per device per 10 s, more than 1`,
     );
   }
   if (!report.recordWrites && report.recordWritesExpected) {
