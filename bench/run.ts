@@ -164,6 +164,7 @@ npx tsx bench/fleet.ts 1000            # 1,000 simulated devices, per-device top
 npx tsx bench/profile-reads.ts [200|304] # top self-time functions of the server under config-read load (not a figure)
 npx tsx bench/write.ts                 # PUT with MQTT tcp/ws vs no-op sink; PUT p99 broker down vs up
 npx tsx bench/status-report.ts         # PUT /files/status/{mac}.json vs a config save of the same size (needs dist: node scripts/build.mjs)
+npm run fleet -- --devices 10000 --per-device-topics --shards 2 --timeout 600 [--report mqtt]  # 10,000 reporting devices
 npx tsx bench/auth.ts                  # GET /api/configs/{mac} with an API token / OIDC token vs anonymous
 npx tsx bench/notify-latency.ts 300    # PUT sent → subscriber receives vs raw mqtt.js publish → receive
 npx tsx bench/sink-throughput.ts       # notifier + metrics + MQTT sink vs raw mqtt.js, window 20
