@@ -1,6 +1,7 @@
 /**
  * A fleet of simulated ESP32s (tools/fleet) against a private Mosquitto and server: one
- * save per device, then one firmware upload. Run twice in the same process, devices on the
+ * save per device, then one firmware upload; each device reports the config it applied
+ * over HTTP, and the run waits for the fleet view to show every device current. Run twice in the same process, devices on the
  * shared topic (the baseline, as devices subscribe today) and on their own topics; each
  * line reports the per-device-topic figure against the shared one. Convergence times are
  * bounded by the simulator (a thousand MQTT clients in one Node process) as much as by the
@@ -47,6 +48,20 @@ export async function fleetBench(devices = Number(process.env.BENCH_FLEET_DEVICE
       "ms",
       shared.configConvergenceMs?.p99,
       0,
+    ),
+    report(
+      `${label}, all current in the fleet view after the last save (per-device topics)`,
+      own.fleetView.allCurrentAfterMs ?? Number.NaN,
+      "ms",
+      shared.fleetView.allCurrentAfterMs ?? undefined,
+      0,
+    ),
+    report(
+      `${label}, storage writes for read records per device per 10 s (both runs, max)`,
+      Math.max(own.recordWrites?.perDevicePer10s ?? Number.NaN, shared.recordWrites?.perDevicePer10s ?? Number.NaN),
+      "writes",
+      undefined,
+      3,
     ),
     report(
       `${label}, firmware convergence p50 (per-device topics)`,

@@ -17,6 +17,7 @@ import { readsBench } from "./reads.js";
 import { runtimesBench } from "./runtimes.js";
 import { throughputBench } from "./sink-throughput.js";
 import { startupBench } from "./startup.js";
+import { statusReportBench } from "./status-report.js";
 import { LOAD_TOOL } from "./support/http-load.js";
 import { ROOT } from "./support/server.js";
 import { uploadBench } from "./upload.js";
@@ -60,8 +61,11 @@ const GOALS: Goal[] = [
   { pattern: /^fleet .* converged/, goal: "every device", met: (v, r) => r === 1 && v > 0 },
   { pattern: /^fleet .* config messages per device/, goal: "1 per save of its own config", met: (v) => v === 1 },
   { pattern: /^fleet .* HTTP errors/, goal: "0", met: (v) => v === 0 },
+  { pattern: /^fleet .* storage writes for read records/, goal: "≤ 1 per device per 10 s", met: (v) => v <= 1 },
   { pattern: /^fleet .* descriptors after minus before/, goal: "≤ 0", met: (v) => v <= 0 },
   { pattern: /^admin read with an .* rps/, goal: "≥ 0.9× anonymous", met: (_v, r) => (r ?? 0) >= 0.9 },
+  { pattern: /^status report PUT rps/, goal: "≥ 1× config save (costs no more)", met: (_v, r) => (r ?? 0) >= 1 },
+  { pattern: /^status report PUT p50/, goal: "≤ 1× config save", met: (_v, r) => (r ?? 99) <= 1 },
   { pattern: /^write PUT with MQTT .* rps/, goal: "≥ 0.9× no-op sink", met: (_v, r) => (r ?? 0) >= 0.9 },
   { pattern: /^notify latency .* p50 minus raw p50/, goal: "≤ 1 ms", met: (v) => v <= 1 },
   {
@@ -97,6 +101,7 @@ const steps: Array<[string, () => Promise<string[]>]> = [
   ["fleet view", fleetViewBench],
   ["fleet", () => fleetBench()],
   ["writes", writeBench],
+  ["status reports", () => statusReportBench()],
   ["authentication", authBench],
   ["notification latency", () => latencyBench(300)],
   ["sink throughput", () => throughputBench(20_000, 20)],
@@ -162,6 +167,8 @@ npx tsx bench/fleet-view.ts           # GET /api/devices over 10,000 devices wit
 npx tsx bench/fleet.ts 1000            # 1,000 simulated devices, per-device topics vs the shared topic (npm run fleet)
 npx tsx bench/profile-reads.ts [200|304] # top self-time functions of the server under config-read load (not a figure)
 npx tsx bench/write.ts                 # PUT with MQTT tcp/ws vs no-op sink; PUT p99 broker down vs up
+npx tsx bench/status-report.ts         # PUT /files/status/{mac}.json vs a config save of the same size (needs dist: node scripts/build.mjs)
+npm run fleet -- --devices 10000 --per-device-topics --shards 2 --timeout 600 [--report mqtt]  # 10,000 reporting devices
 npx tsx bench/auth.ts                  # GET /api/configs/{mac} with an API token / OIDC token vs anonymous
 npx tsx bench/notify-latency.ts 300    # PUT sent → subscriber receives vs raw mqtt.js publish → receive
 npx tsx bench/sink-throughput.ts       # notifier + metrics + MQTT sink vs raw mqtt.js, window 20

@@ -8,6 +8,7 @@ import type { KeyObject } from "node:crypto";
 import { Agent } from "node:http";
 import { multipartBody } from "../../src/cli/multipart-body.js";
 import { signUpload } from "../../src/cli/signature.js";
+import type { DeviceRow, DeviceSync } from "../../src/features/fleet/contract.js";
 import { FleetError, throwIfAborted } from "./errors.js";
 import { type HttpRequest, type HttpResult, networkErrorKind, send, sendIdempotent, statusKind } from "./http.js";
 import type { HttpErrors } from "./http-errors.js";
@@ -25,6 +26,15 @@ export interface Admin {
    * (404), undefined when the request failed (recorded as a "config HEAD" error).
    */
   storedEtag(mac: string): Promise<string | null | undefined>;
+  /**
+   * GET /api/devices (with `?sync=` when given): the fleet view's rows, undefined when the
+   * request failed (recorded as a "fleet view" error).
+   */
+  listDevices(sync?: DeviceSync): Promise<DeviceRow[] | undefined>;
+  /** POST /api/devices/{mac}/token: the device's own token (DEVICE_AUTH=device); undefined when refused. */
+  issueDeviceToken(mac: string): Promise<string | undefined>;
+  /** GET /metrics as text (open unless the server sets METRICS_TOKEN_HASHES); undefined when refused or failed. */
+  metrics(): Promise<string | undefined>;
   /** Destroys the admin's keep-alive sockets. */
   close(): void;
 }
@@ -104,6 +114,37 @@ export function createAdmin(
       if (!result) return undefined;
       const etag = result.headers.etag;
       return result.status === 200 && typeof etag === "string" ? etag : null;
+    },
+    async listDevices(sync) {
+      const result = await call("fleet view", `/api/devices${sync ? `?sync=${sync}` : ""}`, { headers: auth });
+      if (!result) return undefined;
+      try {
+        return (JSON.parse(result.body.toString("utf8")) as { devices: DeviceRow[] }).devices;
+      } catch (error) {
+        errors.record("fleet view", "not JSON", String(error));
+        return undefined;
+      }
+    },
+    async issueDeviceToken(mac) {
+      const result = await call(
+        "device token",
+        `/api/devices/${mac}/token`,
+        { method: "POST", headers: auth },
+        (status) => status === 201,
+      );
+      if (!result) return undefined;
+      const { token } = JSON.parse(result.body.toString("utf8")) as { token?: unknown };
+      return typeof token === "string" ? token : undefined;
+    },
+    async metrics() {
+      // Not through `call`: a server without metrics is a figure ("n/a"), not an HTTP error of the run.
+      try {
+        const result = await send(new URL("/metrics", base), { agent: fresh, timeoutMs: TIMEOUT_MS });
+        return result.status === 200 ? result.body.toString("utf8") : undefined;
+      } catch (error) {
+        errors.record("metrics", networkErrorKind(error), String(error));
+        return undefined;
+      }
     },
     async uploadFirmware(key, filename, image) {
       // Signed at the last moment: the server accepts a timestamp only within its tolerance, and each signature once.

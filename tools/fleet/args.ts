@@ -12,15 +12,24 @@ export interface FleetCommand {
 export const HELP = `Usage: npm run fleet -- --devices N [options]
 
 Simulates N ESP32s: each holds its own MQTT connection, is told of its config save and
-of a firmware upload, fetches its config (If-None-Match) and reads the firmware header.
-Prints how long the fleet took to converge. Exits 1 unless every device converged with
-no HTTP error.
+of a firmware upload, fetches its config (If-None-Match), reports it applied it, and
+reads the firmware header. Then waits for the fleet view (GET /api/devices) to show every
+device current. Prints how long both took. Exits 1 unless every device converged and
+was current in the fleet view, with no HTTP error and at most one storage write for
+read records per device per 10 s.
 
   --devices N              simulated devices (required)
   --broker URL             use this broker (default: start a private Mosquitto)
   --server URL             use this server (default: start a private one; needs --broker and --key)
   --per-device-topics      devices subscribe to iotsupport/updates/configs/<mac>
                            (the private server is started with MQTT_DEVICE_TOPICS=true)
+  --report http|mqtt|none  how devices report the config they applied (default ${DEFAULTS.report}):
+                           PUT /files/status/<mac>.json, or QoS 1 to iotsupport/status/<mac>
+                           (the private server is started with MQTT_STATUS_TOPICS=true)
+  --device-tokens          each device gets its own token (POST /api/devices/{mac}/token, with
+                           --token) and sends it (the private server runs DEVICE_AUTH=device)
+  --shards N               child processes holding the devices (default: as few as the
+                           open-file limit allows, one MQTT connection per device)
   --key PEM                RSA private key that signs the firmware (default: the private server's dev key)
   --token T                bearer token for PUT /api/configs, when the server requires one
   --server-pid P           count this server's open descriptors (automatic for a private server)
@@ -30,6 +39,8 @@ no HTTP error.
   --fetch-concurrency N    device HTTP requests in flight, fleet-wide (default ${DEFAULTS.fetchConcurrency})
   --firmware-bytes N       size of the uploaded firmware (default ${DEFAULTS.firmwareBytes})
   --timeout S              seconds for the whole fleet to converge (default ${DEFAULTS.timeoutSeconds})
+  --view-timeout S         seconds, from the last save, for the fleet view to show every
+                           device current (default ${DEFAULTS.viewTimeoutSeconds})
   --json                   print the figures as one JSON object
   -h, --help               this text
 `;
@@ -59,6 +70,10 @@ export function parseFleetArgs(argv: string[]): FleetCommand | undefined {
     fetchConcurrency: optionalInteger("--fetch-concurrency", values["fetch-concurrency"]),
     firmwareBytes: optionalInteger("--firmware-bytes", values["firmware-bytes"]),
     timeoutSeconds: optionalNumber("--timeout", values.timeout),
+    report: values.report as FleetOptions["report"] | undefined,
+    shards: optionalInteger("--shards", values.shards),
+    deviceTokens: values["device-tokens"],
+    viewTimeoutSeconds: optionalNumber("--view-timeout", values["view-timeout"]),
   });
   return { options, json: values.json ?? false };
 }
@@ -82,6 +97,10 @@ function parse(argv: string[]) {
       "fetch-concurrency": { type: "string" },
       "firmware-bytes": { type: "string" },
       timeout: { type: "string" },
+      report: { type: "string" },
+      shards: { type: "string" },
+      "device-tokens": { type: "boolean" },
+      "view-timeout": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

@@ -2,7 +2,8 @@
  * The HTTP side of every simulated device, shared by the whole fleet: one keep-alive
  * pool for config reads (a device's own connection would cost a socket per device),
  * one pool that never reuses a socket for firmware header reads (an OTA check reads
- * the image header and hangs up), and one limiter over both.
+ * the image header and hangs up), and one limiter over all of them. Status reports go
+ * through the keep-alive pool too.
  */
 import { Agent } from "node:http";
 import { type HttpResult, networkErrorKind, send, sendIdempotent, statusKind } from "./http.js";
@@ -26,9 +27,11 @@ export interface DeviceHttp {
    * notification said the config was saved, so 404 is an error; otherwise (the check after a
    * reconnect) 404 is the server's true answer for a device whose config is not saved yet.
    */
-  fetchConfig(mac: string, etag: string | undefined, announced: boolean): Promise<ConfigOutcome>;
+  fetchConfig(mac: string, etag: string | undefined, announced: boolean, token?: string): Promise<ConfigOutcome>;
+  /** PUT /files/status/<mac>.json with the report's JSON; true on 204. */
+  reportStatus(mac: string, body: Buffer, token?: string): Promise<boolean>;
   /** GET /files/assets/<name> with Range: bytes=0-1023; true when the header arrived. */
-  readFirmwareHeader(filename: string): Promise<boolean>;
+  readFirmwareHeader(filename: string, token?: string): Promise<boolean>;
   /** Destroys every socket the pools hold, so the server sees them all closed. */
   close(): void;
 }
@@ -63,7 +66,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
   };
 
   return {
-    async fetchConfig(mac, etag, announced) {
+    async fetchConfig(mac, etag, announced, token) {
       const path = `/files/configs/${mac}.json`;
       const result = await exchange(
         "config fetch",
@@ -74,7 +77,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
             {
               agent: keepAlive,
               timeoutMs: TIMEOUT_MS,
-              headers: etag ? { "If-None-Match": etag } : {},
+              headers: { ...bearer(token), ...(etag ? { "If-None-Match": etag } : {}) },
             },
             { fresh: oneShot, onRetry: errors.retried },
           ),
@@ -85,7 +88,28 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
       const header = result.headers.etag;
       return { status: 200, etag: typeof header === "string" ? header : undefined };
     },
-    async readFirmwareHeader(filename) {
+    async reportStatus(mac, body, token) {
+      const result = await exchange(
+        "status report",
+        `/files/status/${mac}.json`,
+        // A PUT of the whole state: sent again after the keep-alive race like a GET.
+        (url) =>
+          sendIdempotent(
+            url,
+            {
+              method: "PUT",
+              agent: keepAlive,
+              timeoutMs: TIMEOUT_MS,
+              headers: { ...bearer(token), "Content-Type": "application/json" },
+              body,
+            },
+            { fresh: oneShot, onRetry: errors.retried },
+          ),
+        (status) => status === 204,
+      );
+      return result !== undefined;
+    },
+    async readFirmwareHeader(filename, token) {
       const path = `/files/assets/${encodeURIComponent(filename)}`;
       const result = await exchange(
         "firmware read",
@@ -94,7 +118,7 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
           send(url, {
             agent: oneShot,
             timeoutMs: TIMEOUT_MS,
-            headers: { Range: `bytes=0-${HEADER_BYTES - 1}` },
+            headers: { ...bearer(token), Range: `bytes=0-${HEADER_BYTES - 1}` },
             maxBody: HEADER_BYTES,
           }),
         (status) => status === 206 || status === 200,
@@ -113,6 +137,10 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
     },
   };
 }
+
+/** A device's own token (DEVICE_AUTH=device), as firmware sends it; nothing in open mode. */
+const bearer = (token: string | undefined): Record<string, string> =>
+  token ? { Authorization: `Bearer ${token}` } : {};
 
 /** The whole image's size: from Content-Range on a 206, Content-Length on a 200. */
 function imageSize(result: HttpResult): number | undefined {

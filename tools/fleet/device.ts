@@ -6,18 +6,22 @@
  * makes it read the image header. After a lost connection it subscribes again and then
  * checks its config once (If-None-Match), as firmware must: a broker keeps nothing for
  * a clean session, so a notification published while it was away is never heard.
+ * Once it holds a config it has not yet reported, it reports it (device-report.ts), in
+ * the same one-at-a-time chain as its fetches: fetch, apply, report, as firmware does.
  * It records what it did and when, nothing more:
  * a thousand of these share one process, so each keeps a few numbers, not buffers.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from "mqtt";
 import { TOPICS } from "../../src/core/sinks/contract.js";
+import { now } from "./clock.js";
 import type { DeviceHttp } from "./device-http.js";
+import { type ReportEvent, type ReportMode, reportBody, STATUS_TOPIC } from "./device-report.js";
 
 /** 404: a check (after a reconnect) found no config saved for this device yet. */
 export type FetchOutcome = 200 | 304 | 404 | "skipped" | "error";
 
 export interface FetchEvent {
-  /** performance.now() when the notification that caused it was handled. */
+  /** clock.ts's now() when the notification that caused it was handled. */
   startedAt: number;
   doneAt: number;
   outcome: FetchOutcome;
@@ -39,6 +43,8 @@ export interface DeviceRecord {
   malformedMessages: number;
   fetches: FetchEvent[];
   headerReads: HeaderRead[];
+  /** Status reports sent, one per config applied (none with --report none). */
+  reports: ReportEvent[];
   /** The ETag of the config it holds (from its last 200). */
   etag: string | undefined;
   reconnects: number;
@@ -53,6 +59,14 @@ export interface DeviceSettings {
   mqttVersion: 4 | 5;
   perDeviceTopics: boolean;
   http: DeviceHttp;
+  /** How it reports the config it applied: HTTP, MQTT (its own connection), or not at all (the default). */
+  report?: ReportMode;
+  /** What it says it runs: `firmware_version` in its reports (default "sim"). */
+  firmwareVersion?: string;
+  /** Its own token (DEVICE_AUTH=device), sent with every HTTP request; none in open mode. */
+  token?: string;
+  /** Reports `failed` with an ETag it never held (device-report.ts), so the fleet view sees it behind. */
+  failing?: boolean;
   /** Prefix of the MQTT client id: unique per run, so two runs on one broker never take over each other's sessions. */
   clientIdPrefix: string;
 }
@@ -78,6 +92,7 @@ export function createDevice(settings: DeviceSettings): Device {
     malformedMessages: 0,
     fetches: [],
     headerReads: [],
+    reports: [],
     etag: undefined,
     reconnects: 0,
     mqttErrors: 0,
@@ -88,13 +103,40 @@ export function createDevice(settings: DeviceSettings): Device {
   // `announced`: a notification said the config exists (a check after a reconnect may find none).
   let fetching = false;
   let fetchAgain: { startedAt: number; announced: boolean } | undefined;
+  // The ETag of the last report the server acknowledged: a failed report is sent again after the next fetch.
+  let reported: string | undefined;
+  const statusTopic = `${STATUS_TOPIC}/${mac}`;
+
+  const publishReport = async (body: Buffer): Promise<boolean> => {
+    if (!client) return false;
+    try {
+      await client.publishAsync(statusTopic, body, { qos: 1 });
+      return true;
+    } catch (error) {
+      record.mqttErrors++;
+      record.firstMqttError ??= `publishing a status report: ${String(error)}`;
+      return false;
+    }
+  };
+
+  const reportApplied = async (etag: string) => {
+    const startedAt = now();
+    const body = reportBody(etag, settings.firmwareVersion ?? "sim", settings.failing === true);
+    const ok = await (settings.report === "http" ? http.reportStatus(mac, body, settings.token) : publishReport(body));
+    record.reports.push({ etag, startedAt, doneAt: now(), ok });
+    if (ok) reported = etag;
+  };
 
   const fetchConfig = async (startedAt: number, announced: boolean) => {
     fetching = true;
     try {
-      const answer = await http.fetchConfig(mac, record.etag, announced);
+      const answer = await http.fetchConfig(mac, record.etag, announced, settings.token);
       if (answer.status === 200) record.etag = answer.etag;
-      record.fetches.push({ startedAt, doneAt: performance.now(), outcome: answer.status });
+      record.fetches.push({ startedAt, doneAt: now(), outcome: answer.status });
+      const applied = answer.status === 200 || answer.status === 304;
+      if (applied && (settings.report ?? "none") !== "none" && record.etag !== undefined && record.etag !== reported) {
+        await reportApplied(record.etag);
+      }
     } finally {
       fetching = false;
     }
@@ -107,18 +149,18 @@ export function createDevice(settings: DeviceSettings): Device {
 
   /** Fetches now, or after the running fetch; a waiting check becomes announced if a notification joins it. */
   const requestFetch = (announced: boolean) => {
-    const now = performance.now();
-    if (!fetching) void fetchConfig(now, announced);
-    else if (fetchAgain === undefined) fetchAgain = { startedAt: now, announced };
+    const at = now();
+    if (!fetching) void fetchConfig(at, announced);
+    else if (fetchAgain === undefined) fetchAgain = { startedAt: at, announced };
     else fetchAgain.announced ||= announced;
   };
 
   const onConfig = (filename: string, packet: IPublishPacket) => {
     if (filename !== ownFile) return;
-    const now = performance.now();
+    const at = now();
     const announced = packet.properties?.userProperties?.etag;
     if (record.etag !== undefined && announced === record.etag) {
-      record.fetches.push({ startedAt: now, doneAt: now, outcome: "skipped" });
+      record.fetches.push({ startedAt: at, doneAt: at, outcome: "skipped" });
       return;
     }
     requestFetch(true);
@@ -128,9 +170,9 @@ export function createDevice(settings: DeviceSettings): Device {
   const checkConfig = () => requestFetch(false);
 
   const onAsset = async (filename: string) => {
-    const startedAt = performance.now();
-    const ok = await http.readFirmwareHeader(filename);
-    record.headerReads.push({ filename, startedAt, doneAt: performance.now(), ok });
+    const startedAt = now();
+    const ok = await http.readFirmwareHeader(filename, settings.token);
+    record.headerReads.push({ filename, startedAt, doneAt: now(), ok });
   };
 
   const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => {

@@ -5,7 +5,7 @@
  * passed: a descriptor still open then is one the server kept (a leak), not one in
  * the middle of closing.
  */
-import { readdir, readlink } from "node:fs/promises";
+import { readdir, readFile, readlink } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const POLL_MS = 50;
@@ -73,4 +73,20 @@ export function grownKinds(before: Record<string, number>, after: Record<string,
       .map(([kind, n]) => [kind, n - (before[kind] ?? 0)] as const)
       .filter(([, grown]) => grown > 0),
   );
+}
+
+/**
+ * The soft limit on open files ("Max open files" in /proc/<pid>/limits) of `pid` (default:
+ * this process), which its children inherit; undefined where /proc cannot tell, or unlimited.
+ */
+export async function openFileLimit(pid: number | "self" = "self"): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/limits`, "utf8");
+  } catch {
+    // Not Linux, or the process is gone: the caller then assumes nothing about the limit.
+    return undefined;
+  }
+  const soft = /^Max open files\s+(\d+)/m.exec(text)?.[1];
+  return soft === undefined ? undefined : Number(soft);
 }

@@ -10,13 +10,16 @@ const orNa = (value: number | null) => (value === null ? "n/a" : String(value));
 
 export function formatReport(r: FleetReport): string {
   const lines = [
-    `devices:                 ${r.devices} (${r.topics} topic${r.topics === "shared" ? "" : "s"}, MQTT ${r.mqttVersion === 5 ? "5" : "3.1.1"})`,
+    `devices:                 ${r.devices} (${r.topics} topic${r.topics === "shared" ? "" : "s"}, MQTT ${r.mqttVersion === 5 ? "5" : "3.1.1"}, ${r.shards === 1 ? "one process" : `${r.shards} shards`})`,
     `connect:                 ${r.connect.totalMs} ms for all; per device ${spreadText(r.connect.perDeviceMs)}${r.connect.failed ? `; ${r.connect.failed} failed` : ""}`,
     `config saves:            ${r.saves.ok} ok, ${r.saves.failed} failed; response ${spreadText(r.saves.responseMs)}`,
     `firmware upload:         ${r.firmware.uploaded ? "ok" : "FAILED"}, ${r.firmware.bytes} bytes in ${orNa(r.firmware.uploadMs)} ms`,
     `converged:               ${r.converged.all}/${r.devices} (config ${r.converged.config}, firmware ${r.converged.firmware})${r.timedOut ? " — deadline reached" : ""}`,
     `config convergence:      ${spreadText(r.configConvergenceMs)} (save response → device fetch done)`,
     `firmware convergence:    ${spreadText(r.firmwareConvergenceMs)} (upload response → header read done)`,
+    `status reports:          ${r.reports.mode === "none" ? "none (--report none)" : `${r.reports.ok} ok, ${r.reports.failed} failed over ${r.reports.mode}; ${spreadText(r.reports.convergenceMs)} (save response → report acknowledged)`}`,
+    `fleet view:              ${viewText(r)}`,
+    `record writes (reads):   ${writesText(r)}`,
     `messages per device:     ${rangeText(r.messagesPerDevice)} (config messages: ${rangeText(r.configMessagesPerDevice)})`,
     `config fetches:          ${r.fetches.ok200} × 200, ${r.fetches.notModified304} × 304, ${r.fetches.absent404} × 404 (checked before the save), ${r.fetches.skippedByEtag} skipped by ETag, ${r.fetches.failed} failed`,
     `firmware header reads:   ${r.fetches.firmwareHeaders}`,
@@ -40,4 +43,18 @@ export function formatReport(r: FleetReport): string {
 function formatKinds(byKind: Record<string, number>, sign = ""): string {
   const entries = Object.entries(byKind);
   return entries.length === 0 ? "" : ` (${entries.map(([kind, n]) => `${kind} × ${sign}${n}`).join(", ")})`;
+}
+
+function viewText(r: FleetReport): string {
+  const view = r.fleetView;
+  if (view.allCurrentAfterMs !== null) {
+    return `every device current ${Math.round(view.allCurrentAfterMs)} ms after the last save (bound ${view.timeoutSeconds} s)`;
+  }
+  return `NOT every device current: ${view.failure}`;
+}
+
+function writesText(r: FleetReport): string {
+  const w = r.recordWrites;
+  if (!w) return "n/a (the server's /metrics has no iot_device_record_writes_total)";
+  return `${w.writes} storage writes in ${w.windowSeconds} s (from /metrics): ${Number(w.perDevicePer10s.toPrecision(2))} per device per 10 s (bound 1)`;
 }

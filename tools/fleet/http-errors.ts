@@ -12,6 +12,14 @@ export interface HttpErrorSample {
   detail: string;
 }
 
+/** Everything an HttpErrors knows, as plain data: what a shard sends back to the driver. */
+export interface HttpErrorSummary {
+  count: number;
+  byKind: Record<string, number>;
+  samples: HttpErrorSample[];
+  retries: number;
+}
+
 export interface HttpErrors {
   record(operation: string, kind: string, detail: string): void;
   /** A request sent again after the keep-alive race (not an error: nothing was lost). */
@@ -20,6 +28,9 @@ export interface HttpErrors {
   count(): number;
   byKind(): Record<string, number>;
   samples(): HttpErrorSample[];
+  summary(): HttpErrorSummary;
+  /** Adds another log's errors (a shard's) to this one. */
+  absorb(other: HttpErrorSummary): void;
 }
 
 const KEPT_SAMPLES = 10;
@@ -43,6 +54,13 @@ export function createHttpErrors(): HttpErrors {
     count: () => total,
     byKind: () => Object.fromEntries(counts),
     samples: () => [...kept],
+    summary: () => ({ count: total, byKind: Object.fromEntries(counts), samples: [...kept], retries }),
+    absorb(other) {
+      total += other.count;
+      retries += other.retries;
+      for (const [key, n] of Object.entries(other.byKind)) counts.set(key, (counts.get(key) ?? 0) + n);
+      for (const sample of other.samples) if (kept.length < KEPT_SAMPLES) kept.push(sample);
+    },
   };
 }
 

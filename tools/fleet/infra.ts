@@ -1,22 +1,23 @@
 /**
  * The broker and server the run talks to: the ones named on the command line, or
  * private ones started here (a Mosquitto on free ports; the server on a temporary
- * DATA_DIR, publishing to that broker, with MQTT_DEVICE_TOPICS as the devices expect).
+ * DATA_DIR, publishing to that broker, with MQTT_DEVICE_TOPICS and MQTT_STATUS_TOPICS as
+ * the devices expect).
  * Whatever is started is registered with the cleanup before anything else can fail.
  */
 import { join } from "node:path";
 import { DEV_KEY_FILE } from "../../src/runtimes/signing-key-file.js";
-import { startBroker } from "../../test/support/mosquitto.js";
 import { spawnServer } from "../../test/support/server.js";
 import type { Cleanup } from "./cleanup.js";
-import { FleetError } from "./errors.js";
+import { FleetError, isFleetError } from "./errors.js";
+import { startFleetBroker } from "./fleet-broker.js";
 import type { FleetOptions } from "./options.js";
 
 /** How long the private server gets to drain and exit on SIGTERM before it is killed. */
 const STOP_GRACE_MS = 15_000;
 
 export interface StartedResource {
-  kind: "broker" | "server";
+  kind: "broker" | "server" | "shard";
   pid: number | undefined;
   /** The folder it was given (the server's DATA_DIR); removed at cleanup. */
   dir?: string;
@@ -43,7 +44,8 @@ export async function startInfrastructure(
   let brokerUrl = options.broker;
   let brokerDrops: () => string[] | undefined = () => undefined;
   if (brokerUrl === undefined) {
-    const broker = await startBroker().catch((error: unknown) => {
+    const broker = await startFleetBroker(options.devices).catch((error: unknown) => {
+      if (isFleetError(error)) throw error;
       throw new FleetError("SETUP", `could not start a private Mosquitto: ${String(error)}`, { cause: error });
     });
     cleanup.add("stop the private broker", () => broker.cleanup());
@@ -71,6 +73,10 @@ export async function startInfrastructure(
     {
       MQTT_URL: brokerUrl,
       MQTT_DEVICE_TOPICS: String(options.perDeviceTopics),
+      // Devices that report over MQTT need the server to listen on iotsupport/status/+.
+      MQTT_STATUS_TOPICS: String(options.report === "mqtt"),
+      // Each device then reads (and reports) with its own token only.
+      ...(options.deviceTokens ? { DEVICE_AUTH: "device" } : {}),
       // Not "warn": the start-up waits for the info line "listening". Requests are logged at debug only.
       LOG_LEVEL: "info",
     },

@@ -1,4 +1,5 @@
 /** What a fleet run is asked to do, with the defaults the CLI and in-process callers share. */
+import { REPORT_MODES, type ReportMode } from "./device-report.js";
 import { FleetError } from "./errors.js";
 
 export interface FleetOptions {
@@ -28,6 +29,19 @@ export interface FleetOptions {
   firmwareBytes: number;
   /** Deadline for every device to converge, from the first save. */
   timeoutSeconds: number;
+  /** How devices report the config they applied; mqtt needs the server's MQTT_STATUS_TOPICS=true. */
+  report: ReportMode;
+  /** Each device gets its own token (POST /api/devices/{mac}/token) and sends it; the private server runs DEVICE_AUTH=device. */
+  deviceTokens: boolean;
+  /** Deadline for the fleet view to show every device current, from the last save's response. */
+  viewTimeoutSeconds: number;
+  /** Child processes holding the devices; undefined: as few as the descriptor limit allows (shards.ts). */
+  shards?: number;
+  /**
+   * Tests only: the first N devices report `failed` with an ETag they never held, so the
+   * fleet view never shows them current and the run must fail saying so.
+   */
+  failingDevices: number;
   /** How the private server is started (default: the TypeScript entry point through tsx). */
   serverCommand?: { command: string; args: string[] };
 }
@@ -40,6 +54,10 @@ export const DEFAULTS = {
   fetchConcurrency: 64,
   firmwareBytes: 1024 * 1024,
   timeoutSeconds: 180,
+  report: "http",
+  deviceTokens: false,
+  viewTimeoutSeconds: 120,
+  failingDevices: 0,
 } as const satisfies Partial<FleetOptions>;
 
 /** The options with every default filled in; callers may pass only what they change. */
@@ -68,6 +86,14 @@ export function checkOptions(options: FleetOptions): void {
   positive("--fetch-concurrency", options.fetchConcurrency);
   positive("--firmware-bytes", options.firmwareBytes);
   if (!(options.timeoutSeconds > 0)) throw new FleetError("USAGE", "--timeout must be a positive number of seconds");
+  if (!(options.viewTimeoutSeconds > 0))
+    throw new FleetError("USAGE", "--view-timeout must be a positive number of seconds");
+  if (!REPORT_MODES.includes(options.report))
+    throw new FleetError("USAGE", `--report must be one of ${REPORT_MODES.join(", ")}`);
+  if (options.shards !== undefined) {
+    positive("--shards", options.shards);
+    if (options.shards > options.devices) throw new FleetError("USAGE", "--shards must be at most --devices");
+  }
   if (options.mqttVersion !== 4 && options.mqttVersion !== 5)
     throw new FleetError("USAGE", "--mqtt-version must be 4 or 5");
   for (const [flag, url] of [

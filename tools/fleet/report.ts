@@ -6,23 +6,38 @@
  * save's response (both share one event loop): that counts as 0, not as negative.
  */
 import type { DeviceRecord } from "./device.js";
+import type { ReportMode } from "./device-report.js";
+import type { FleetViewOutcome } from "./fleet-view.js";
 import type { HttpErrorSample, HttpErrors } from "./http-errors.js";
 import type { FleetOptions } from "./options.js";
-import { configFetchFor, headerReadFor, type Measurements, type Timed } from "./scenario.js";
+import type { RecordWrites } from "./record-writes.js";
+import type { Measurements } from "./scenario.js";
+import { configFetchFor, headerReadFor, reportFor, type Timed } from "./settled.js";
 import { type Range, range, type Spread, spread } from "./stats.js";
 
 export interface FleetReport {
-  /** Every device converged and no HTTP request failed. */
+  /** Every device converged and was current in the fleet view, no HTTP request failed, writes within bound. */
   ok: boolean;
   /** Why `ok` is false, in words. */
   problems: string[];
   devices: number;
+  /** Processes that held the devices (1: the driver itself). */
+  shards: number;
   topics: "shared" | "per-device";
   mqttVersion: 4 | 5;
   connect: { totalMs: number; perDeviceMs: Spread | null; failed: number };
   saves: { ok: number; failed: number; responseMs: Spread | null };
   firmware: { bytes: number; uploaded: boolean; uploadMs: number | null };
+  /** `all`: config fetched, firmware header read and (unless --report none) the config reported. */
   converged: { config: number; firmware: number; all: number };
+  /** Status reports: how they went, and from each save's response to the device's report acknowledged. */
+  reports: { mode: ReportMode; ok: number; failed: number; convergenceMs: Spread | null };
+  /** The server's view: how long after the last save it showed every device current. */
+  fleetView: FleetViewOutcome & { timeoutSeconds: number };
+  /** Storage writes for read records, counted from /metrics; null when the server does not say. */
+  recordWrites: (RecordWrites & { source: "metrics" }) | null;
+  /** Whether the server was expected to count them (our own server is; an external one may be older). */
+  recordWritesExpected: boolean;
   /** From each save's response to that device's completed config fetch. */
   configConvergenceMs: Spread | null;
   /** From the upload's response to each device's completed header read. */
@@ -67,8 +82,12 @@ export interface FleetReport {
 
 export interface ReportInputs {
   options: FleetOptions;
+  shards: number;
   records: DeviceRecord[];
   measurements: Measurements;
+  view: FleetViewOutcome;
+  recordWrites: RecordWrites | undefined;
+  recordWritesExpected: boolean;
   errors: HttpErrors;
   fds: { before: number | undefined; after: number | undefined; grown: Record<string, number> | undefined };
   brokerDrops: string[] | undefined;
@@ -82,6 +101,9 @@ export function buildReport(inputs: ReportInputs): FleetReport {
   const { options, records, measurements: m, errors } = inputs;
   const configTimes: number[] = [];
   const firmwareTimes: number[] = [];
+  const reportTimes: number[] = [];
+  const reporting = options.report !== "none";
+  const reports = { ok: 0, failed: 0 };
   let configDone = 0;
   let firmwareDone = 0;
   let allDone = 0;
@@ -96,13 +118,21 @@ export function buildReport(inputs: ReportInputs): FleetReport {
       configDone++;
       configTimes.push(Math.max(0, fetch.doneAt - save.respondedAt));
     }
+    // A 304 or a skip brings nothing new to report; only a 200 must be followed by an acknowledged report.
+    const sent = configOk && fetch.outcome === 200 ? reportFor(record, fetch) : undefined;
+    const reportOk = !reporting || (configOk && (fetch.outcome !== 200 || sent?.ok === true));
+    if (sent?.ok) reportTimes.push(Math.max(0, sent.doneAt - save.respondedAt));
+    for (const r of record.reports) {
+      if (r.ok) reports.ok++;
+      else reports.failed++;
+    }
     const read = headerReadFor(record, m.upload);
     const firmwareOk = read?.ok === true && m.upload !== undefined;
     if (firmwareOk && m.upload) {
       firmwareDone++;
       firmwareTimes.push(Math.max(0, read.doneAt - m.upload.respondedAt));
     }
-    if (configOk && firmwareOk) allDone++;
+    if (configOk && firmwareOk && reportOk) allDone++;
     for (const f of record.fetches) {
       if (f.outcome === 200) fetches.ok200++;
       else if (f.outcome === 304) fetches.notModified304++;
@@ -122,6 +152,7 @@ export function buildReport(inputs: ReportInputs): FleetReport {
     ok: false,
     problems: [],
     devices: options.devices,
+    shards: inputs.shards,
     topics: options.perDeviceTopics ? "per-device" : "shared",
     mqttVersion: options.mqttVersion,
     connect: {
@@ -140,6 +171,10 @@ export function buildReport(inputs: ReportInputs): FleetReport {
       uploadMs: m.upload ? ms(m.upload.respondedAt - m.upload.sentAt) : null,
     },
     converged: { config: configDone, firmware: firmwareDone, all: allDone },
+    reports: { mode: options.report, ...reports, convergenceMs: spread(reportTimes) },
+    fleetView: { ...inputs.view, timeoutSeconds: options.viewTimeoutSeconds },
+    recordWrites: inputs.recordWrites ? { ...inputs.recordWrites, source: "metrics" } : null,
+    recordWritesExpected: inputs.recordWritesExpected,
     configConvergenceMs: spread(configTimes),
     firmwareConvergenceMs: spread(firmwareTimes),
     messagesPerDevice: range(records.map((r) => r.configMessages + r.assetMessages)),
@@ -183,6 +218,19 @@ export function problemsOf(report: FleetReport): string[] {
       report.topics === "per-device"
         ? "no device received a config message: is the server publishing with MQTT_DEVICE_TOPICS=true?"
         : "no device received a config message: does the server publish to this broker?",
+    );
+  }
+  if (report.fleetView.failure) problems.push(report.fleetView.failure);
+  if (report.reports.failed > 0) problems.push(`${report.reports.failed} status reports were not acknowledged`);
+  if (report.recordWrites && report.recordWrites.perDevicePer10s > 1) {
+    problems.push(
+      `${report.recordWrites.writes} storage writes for read records in ${report.recordWrites.windowSeconds} s: ` +
+        `${report.recordWrites.perDevicePer10s.toFixed(3)} per device per 10 s, more than 1`,
+    );
+  }
+  if (!report.recordWrites && report.recordWritesExpected) {
+    problems.push(
+      "the server's /metrics has no iot_device_record_writes_total: storage writes for read records not counted",
     );
   }
   if (report.connect.failed > 0) problems.push(`${report.connect.failed} devices could not connect to the broker`);

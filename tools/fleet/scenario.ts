@@ -1,158 +1,118 @@
 /**
  * The scenario the driver plays against a connected fleet: connect every device,
  * save every device's config once, upload one firmware, then wait (with a deadline)
- * until every device has fetched its new config and read the firmware header. It
- * only records times; what they mean is report.ts's job.
+ * until every device has fetched its new config, reported it (unless --report none)
+ * and read the firmware header. It only records times; what they mean is report.ts's job.
  */
 import type { KeyObject } from "node:crypto";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin } from "./admin.js";
-import type { Device, DeviceRecord } from "./device.js";
+import { now } from "./clock.js";
 import { throwIfAborted } from "./errors.js";
+import type { DeviceGroup } from "./group.js";
 import { forEachLimited } from "./limit.js";
+import { macOf } from "./mac.js";
 import type { FleetOptions } from "./options.js";
+import type { Timed, Upload } from "./settled.js";
 
-/** A device that has not connected in this long is counted as failed; the run goes on without it. */
-const CONNECT_DEADLINE_MS = 60_000;
+export { configFetchFor, headerReadFor, reportFor, type Timed } from "./settled.js";
+
 const POLL_MS = 50;
 const PROGRESS_EVERY_MS = 5000;
 
-export interface Timed {
-  sentAt: number;
-  respondedAt: number;
-  ok: boolean;
-}
-
 export interface Measurements {
   connect: { totalMs: number; perDeviceMs: number[]; failures: string[] };
-  /** One per device, in the devices' order. */
+  /** One per device, in the fleet's order. */
   saves: Timed[];
-  upload: (Timed & { filename: string }) | undefined;
+  upload: Upload | undefined;
   waitedMs: number;
   timedOut: boolean;
 }
 
 export interface ScenarioDeps {
-  devices: Device[];
+  groups: DeviceGroup[];
   admin: Admin;
   key: KeyObject;
   options: FleetOptions;
   runId: string;
   signal?: AbortSignal;
   log(line: string): void;
+  /** Told once every save has been answered (before the upload), so the fleet view can be watched meanwhile. */
+  afterSaves?(saves: Timed[]): void;
 }
 
 export async function runScenario(deps: ScenarioDeps): Promise<Measurements> {
-  const { devices, admin, options, signal, log } = deps;
-  const connected = new Set<Device>();
-  const connect = await connectAll(deps, connected);
+  const { groups, admin, options, signal, log } = deps;
+  const devices = options.devices;
   log(
-    `connected ${connected.size}/${devices.length} devices in ${connect.totalMs.toFixed(0)} ms` +
+    `connecting ${devices} devices` +
+      (groups.length > 1 ? ` in ${groups.length} shards` : "") +
+      `, ${groups[0]?.settings.connectConcurrency} at a time${groups.length > 1 ? " in each" : ""}`,
+  );
+  const connectStart = now();
+  const outcomes = await Promise.all(groups.map((group) => group.connect()));
+  const connect = {
+    totalMs: now() - connectStart,
+    perDeviceMs: outcomes.flatMap((o) => o.perDeviceMs),
+    failures: outcomes.flatMap((o) => o.failures),
+  };
+  log(
+    `connected ${devices - connect.failures.length}/${devices} devices in ${connect.totalMs.toFixed(0)} ms` +
       (connect.failures.length > 0 ? ` (first failure: ${connect.failures[0]})` : ""),
   );
 
   throwIfAborted(signal);
-  const saves: Timed[] = devices.map(() => ({ sentAt: Number.NaN, respondedAt: Number.NaN, ok: false }));
-  log(`saving ${devices.length} configs, ${options.saveConcurrency} at a time`);
+  const saves: Timed[] = Array.from({ length: devices }, () => ({
+    sentAt: Number.NaN,
+    respondedAt: Number.NaN,
+    ok: false,
+  }));
+  log(`saving ${devices} configs, ${options.saveConcurrency} at a time`);
   await forEachLimited(
-    devices,
+    saves,
     options.saveConcurrency,
-    async (device, index) => {
-      const sentAt = performance.now();
-      const ok = await admin.saveConfig(device.record.mac, {
-        deviceName: `fleet-${device.record.mac}`,
-        run: deps.runId,
-      });
-      saves[index] = { sentAt, respondedAt: performance.now(), ok };
+    async (_, index) => {
+      const mac = macOf(index);
+      const sentAt = now();
+      const ok = await admin.saveConfig(mac, { deviceName: `fleet-${mac}`, run: deps.runId });
+      saves[index] = { sentAt, respondedAt: now(), ok };
     },
     signal,
   );
   const firstSave = saves.reduce((first, save) => Math.min(first, save.sentAt), Number.POSITIVE_INFINITY);
+  deps.afterSaves?.(saves);
 
   throwIfAborted(signal);
   const filename = `fleet-${deps.runId}.bin`;
   log(`uploading ${filename} (${options.firmwareBytes} bytes)`);
   const image = randomBytes(options.firmwareBytes);
-  const uploadSentAt = performance.now();
+  const uploadSentAt = now();
   const uploaded = await admin.uploadFirmware(deps.key, filename, image);
-  const upload = { filename, sentAt: uploadSentAt, respondedAt: performance.now(), ok: uploaded };
+  const upload = { filename, sentAt: uploadSentAt, respondedAt: now(), ok: uploaded };
+  await Promise.all(
+    groups.map((group) =>
+      group.planned(saves.slice(group.settings.first, group.settings.first + group.settings.count), upload),
+    ),
+  );
 
   const deadline = firstSave + options.timeoutSeconds * 1000;
-  const waitStart = performance.now();
+  const waitStart = now();
   let lastProgress = waitStart;
   for (;;) {
     throwIfAborted(signal);
-    const settled = devices.filter((device, i) =>
-      isSettled(device.record, connected.has(device), saves[i] as Timed, upload),
-    ).length;
-    if (settled === devices.length) break;
-    const now = performance.now();
-    if (now > deadline) {
-      log(`deadline of ${options.timeoutSeconds} s reached with ${settled}/${devices.length} devices settled`);
-      return { connect, saves, upload, waitedMs: now - waitStart, timedOut: true };
+    const settled = (await Promise.all(groups.map((group) => group.settled()))).reduce((a, b) => a + b, 0);
+    if (settled === devices) break;
+    const at = now();
+    if (at > deadline) {
+      log(`deadline of ${options.timeoutSeconds} s reached with ${settled}/${devices} devices settled`);
+      return { connect, saves, upload, waitedMs: at - waitStart, timedOut: true };
     }
-    if (now - lastProgress > PROGRESS_EVERY_MS) {
-      log(`waiting: ${settled}/${devices.length} devices settled`);
-      lastProgress = now;
+    if (at - lastProgress > PROGRESS_EVERY_MS) {
+      log(`waiting: ${settled}/${devices} devices settled`);
+      lastProgress = at;
     }
     await sleep(POLL_MS);
   }
-  return { connect, saves, upload, waitedMs: performance.now() - waitStart, timedOut: false };
-}
-
-async function connectAll(deps: ScenarioDeps, connected: Set<Device>): Promise<Measurements["connect"]> {
-  const { devices, options, signal, log } = deps;
-  const perDeviceMs: number[] = [];
-  const failures: string[] = [];
-  log(`connecting ${devices.length} devices, ${options.connectConcurrency} at a time`);
-  const start = performance.now();
-  await forEachLimited(
-    devices,
-    options.connectConcurrency,
-    async (device) => {
-      const began = performance.now();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        await Promise.race([
-          device.connect(),
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`not connected within ${CONNECT_DEADLINE_MS} ms`)),
-              CONNECT_DEADLINE_MS,
-            );
-          }),
-        ]);
-        perDeviceMs.push(performance.now() - began);
-        connected.add(device);
-      } catch (error) {
-        failures.push(`${device.record.mac}: ${error instanceof Error ? error.message : String(error)}`);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    signal,
-  );
-  return { totalMs: performance.now() - start, perDeviceMs, failures };
-}
-
-/**
- * The fetch that answers this device's save: the first one started after it that did not
- * find the config absent (a check after a reconnect may run before the save has landed).
- */
-export const configFetchFor = (record: DeviceRecord, save: Timed) =>
-  save.ok ? record.fetches.find((f) => f.startedAt >= save.sentAt && f.outcome !== 404) : undefined;
-
-/** The firmware header read that answers the upload's notification. */
-export const headerReadFor = (record: DeviceRecord, upload: Measurements["upload"]) =>
-  upload?.ok
-    ? record.headerReads.find((r) => r.filename === upload.filename && r.startedAt >= upload.sentAt)
-    : undefined;
-
-/** Nothing more will happen for this device: it converged, or something it needed failed. */
-function isSettled(record: DeviceRecord, connected: boolean, save: Timed, upload: Measurements["upload"]): boolean {
-  if (!connected) return true;
-  const configSettled = !save.ok || configFetchFor(record, save) !== undefined;
-  const firmwareSettled = !upload?.ok || headerReadFor(record, upload) !== undefined;
-  return configSettled && firmwareSettled;
+  return { connect, saves, upload, waitedMs: now() - waitStart, timedOut: false };
 }
