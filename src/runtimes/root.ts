@@ -154,10 +154,12 @@ export async function bootRuntime(
       docs: await selectApiDocs(settings, VERSION, () => adapter.swaggerUi(settings)),
       ...adapter.compose,
     });
-    // A sink that receives (MQTT_STATUS_TOPICS=true) records devices' reports through the
-    // same fleet records as PUT /files/status, so the view sees them at once.
+    // A sink that receives (MQTT_STATUS_TOPICS=true) records devices' reports in the same
+    // fleet records as PUT /files/status. The broker has had its PUBACK already, so a report
+    // goes into the view at once and is written in the background (fleet/report-backlog.ts).
+    const records = composed.deps.fleet.records;
     attachStatusReports(sink, {
-      recorder: composed.deps.fleet.records,
+      recorder: { reported: async (mac, report) => records.accepted(mac, report) },
       observer: metrics.observer,
       logger,
     });

@@ -32,9 +32,11 @@ import {
   type Fetch,
   fetchKey,
   REPORTS_NAMESPACE,
+  type ReportRecord,
   reportKey,
 } from "./record-format.js";
 import { createScanner } from "./record-scan.js";
+import { createReportBacklog } from "./report-backlog.js";
 
 /** How often, at most, this process writes its fetches. */
 export const FLUSH_MS = 5000;
@@ -61,6 +63,11 @@ export interface FleetRecords extends FleetRecorder {
   knows(mac: string): boolean;
   /** Moves whenever what `devices` holds changed. */
   changes(): number;
+  /**
+   * A report whose sender has already been acknowledged (MQTT): in the view at once, written
+   * in the background (report-backlog.ts), so a fleet reporting at once is seen within SPEC's 2 s.
+   */
+  accepted(mac: string, report: DeviceReport): void;
   /** Writes this process's fetches now if anything changed. */
   flush(): Promise<void>;
   /** Stops the flush timer and writes what is pending (graceful shutdown). */
@@ -193,6 +200,29 @@ export function createFleetRecords(options: FleetRecordsOptions): FleetRecords {
     track?.(done);
   };
 
+  /** The time of a new report: strictly after anything known of the device, so the newest record is this one. */
+  const reportAt = (mac: string) => {
+    if (!memory.hasRoom(mac)) throw fleetFull(maxDevices);
+    const known = Math.max(memory.devices.get(mac)?.report?.at ?? 0, ...scanner.reportTimes(mac));
+    const at = Math.max(now(), known + 1);
+    // Known before the write: a second report of the same device meanwhile takes a later time.
+    scanner.wroteReport(mac, at);
+    return at;
+  };
+
+  const writeReport = async (mac: string, record: ReportRecord) => {
+    try {
+      await state.put(REPORTS_NAMESPACE, reportKey(mac, record.at), encodeReport(record));
+    } catch (error) {
+      scanner.forgetReports(mac, [record.at]);
+      throw error;
+    }
+    observer.deviceRecordWrite("reports");
+    scanner.wroteReport(mac, record.at);
+    cleanUp(mac, record.at);
+  };
+  const backlog = createReportBacklog(writeReport, logger);
+
   return {
     fetched(mac, etag) {
       const fetch = { etag, at: now() };
@@ -203,23 +233,15 @@ export function createFleetRecords(options: FleetRecordsOptions): FleetRecords {
     },
 
     async reported(mac: string, report: DeviceReport) {
-      if (!memory.hasRoom(mac)) throw fleetFull(maxDevices);
-      const known = Math.max(memory.devices.get(mac)?.report?.at ?? 0, ...scanner.reportTimes(mac));
-      // Strictly after anything known of the device, so the newest record is this one.
-      const at = Math.max(now(), known + 1);
-      // Known before the write: a second report of the same device meanwhile takes a later time.
-      scanner.wroteReport(mac, at);
-      const record = { report, at };
-      try {
-        await state.put(REPORTS_NAMESPACE, reportKey(mac, at), encodeReport(record));
-      } catch (error) {
-        scanner.forgetReports(mac, [at]);
-        throw error;
-      }
-      observer.deviceRecordWrite("reports");
+      const record = { report, at: reportAt(mac) };
+      await writeReport(mac, record);
       memory.noteReport(mac, record);
-      scanner.wroteReport(mac, at);
-      cleanUp(mac, at);
+    },
+
+    accepted(mac, report) {
+      const record = { report, at: reportAt(mac) };
+      memory.noteReport(mac, record);
+      backlog.add(mac, record);
     },
 
     async devices() {
@@ -237,6 +259,7 @@ export function createFleetRecords(options: FleetRecordsOptions): FleetRecords {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
+      await backlog.drain();
       await flush();
     },
   };
