@@ -73,6 +73,27 @@ describe.skipIf(!available)("status reports over MQTT, Node in process", () => {
     await broker?.cleanup();
   });
 
+  it("a graceful shutdown writes every report it took off the broker before it lets the storage go", async () => {
+    const t = await start({ MQTT_URL: broker.tcpUrl });
+    const device = await connectDevice(broker.tcpUrl);
+    try {
+      const hex = (n: number) => n.toString(16).padStart(2, "0");
+      // Published without waiting for each PUBACK: many are still on their way when the shutdown starts.
+      const sent = Array.from({ length: 400 }, (_, i) =>
+        device.report(`c0-00-00-00-${hex(i >> 8)}-${hex(i & 255)}`, JSON.stringify({ state: "ok" })),
+      );
+      await waitUntil("some reports taken in", async () => (await t.counted("ok")) >= 50);
+      servers.splice(servers.indexOf(t.server), 1);
+      await drainNotifications(t.server);
+      const taken = await t.counted("ok");
+      // Every report the server counted (and whose PUBACK it sent) is on disk when the shutdown is done.
+      expect(new Set((await t.records()).map((r) => r.mac)).size).toBe(taken);
+      await Promise.allSettled(sent);
+    } finally {
+      await device.close();
+    }
+  });
+
   it.each([
     ["tcp", 5],
     ["ws", 5],
@@ -108,7 +129,7 @@ describe.skipIf(!available)("status reports over MQTT, Node in process", () => {
         await device.report(A, `{"state": "ok", ${hostile}`);
         await device.report(A, JSON.stringify({ state: "ok", message: "m".repeat(5000) }));
         await device.report(A, JSON.stringify({ state: "ok", firmware_version: 12 }));
-        await device.report("AA-00-00-00-00-0A", JSON.stringify({ state: "ok" }));
+        await device.report("a0-00-00-00-00", JSON.stringify({ state: "ok" }));
         await device.report("not-a-mac", JSON.stringify({ state: "ok" }));
         await device.report(SENTINEL, JSON.stringify({ state: "updating" }));
         await waitUntil("the sentinel recorded", async () => (await t.records()).some((r) => r.mac === SENTINEL));
@@ -120,7 +141,7 @@ describe.skipIf(!available)("status reports over MQTT, Node in process", () => {
         const refused = t.lines.filter((l) => l.msg === "refused a device's status message");
         expect(refused).toEqual([
           expect.objectContaining({ level: "warn", via: "mqtt", mac: A, field: "body" }),
-          expect.objectContaining({ level: "warn", via: "mqtt", field: "topic", device_length: 17 }),
+          expect.objectContaining({ level: "warn", via: "mqtt", field: "topic", device_length: 14 }),
         ]);
         expect(JSON.stringify(t.lines)).not.toContain("secret-looking-payload");
         expect(JSON.stringify(t.lines)).not.toContain("not-a-mac");

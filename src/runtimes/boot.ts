@@ -77,11 +77,12 @@ export function boot(options: BootOptions): Promise<Booted> {
 export type ShutdownReport = FlushResult;
 
 /**
- * Writes the device fetches this process holds and has not written yet (fleet-records.ts),
- * after requests have stopped and before the storage is let go. A failure is logged: the
- * fetches of the last flush interval are then lost, as after kill -9.
+ * Writes the device fetches and the MQTT reports this process holds and has not written yet
+ * (fleet-records.ts). Called by drainNotifications after the sink is closed (so no report
+ * arrives after it) and before the storage is let go. A failure is logged: what was not
+ * written is then lost, as after kill -9.
  */
-export async function flushFleetRecords(booted: Booted): Promise<void> {
+async function flushFleetRecords(booted: Booted): Promise<void> {
   try {
     await booted.deps.fleet.records.close();
   } catch (error) {
@@ -89,13 +90,18 @@ export async function flushFleetRecords(booted: Booted): Promise<void> {
   }
 }
 
-/** Stop-the-world order: the caller stops accepting requests first, then this flushes and closes the sink. */
+/**
+ * Stop-the-world order: the caller stops accepting requests first; then this flushes the
+ * notifications, closes the sink (which stops receiving MQTT reports), writes the fleet
+ * records still in memory, and lets the storage go.
+ */
 export async function drainNotifications(booted: Booted): Promise<ShutdownReport> {
   const { notifier, sink, logger, settings } = booted;
   const pending = notifier.pending();
   logger.info("flushing notifications", { pending, timeout_ms: settings.notifyFlushTimeoutMs });
   const result = await notifier.flush(settings.notifyFlushTimeoutMs);
   await sink.close();
+  await flushFleetRecords(booted);
   // Stops the directory watchers; nothing reads after the HTTP server has drained.
   await booted.deps.storage.dispose?.();
   // The outcomes (success, failure, dropped, skipped: the words of the metrics' `outcome` label)

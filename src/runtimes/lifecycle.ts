@@ -7,7 +7,7 @@
  */
 import process from "node:process";
 import { errorFields } from "../core/logger.js";
-import { BootError, type Booted, type BootOptions, boot, drainNotifications, flushFleetRecords } from "./boot.js";
+import { BootError, type Booted, type BootOptions, boot, drainNotifications } from "./boot.js";
 
 /** Boots, or prints the BootError's one line on stderr and exits 1. */
 export async function bootOrExit(options: BootOptions): Promise<Booted> {
@@ -55,7 +55,6 @@ export function shutdownOnSignals(booted: Booted, stopAccepting: () => Promise<v
       const stopped = stopAccepting().catch((error) => logger.warn("could not stop the listener", errorFields(error)));
       await Promise.race([stopped, deadline]);
       clearTimeout(timer);
-      await flushFleetRecords(booted);
       await drainNotifications(booted);
     } catch (error) {
       logger.error("shutdown failed", errorFields(error));

@@ -186,11 +186,13 @@ export function createFleetRecords(options: FleetRecordsOptions): FleetRecords {
     return scanning;
   };
 
-  /** Deletes the device's report records older than its newest, in the background. */
+  /**
+   * Deletes the device's report records older than the one just written at `at`, in the
+   * background. Never `at` itself, even when a later report is known: that one may still be
+   * being written (or fail), and the record answered 204 must stay until a newer one is stored.
+   */
   const cleanUp = (mac: string, at: number) => {
-    const known = scanner.reportTimes(mac);
-    const newest = Math.max(at, ...known);
-    const older = [...known, at].filter((t, i, all) => t < newest && all.indexOf(t) === i);
+    const older = scanner.reportTimes(mac).filter((t) => t < at);
     if (older.length === 0) return;
     const done = (async () => {
       const gone: number[] = [];

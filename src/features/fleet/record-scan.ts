@@ -21,7 +21,11 @@ import {
   REPORTS_NAMESPACE,
 } from "./record-format.js";
 
-/** A fetch batch not rewritten for this long is a stopped process's (a live one rewrites its own every KEEPALIVE_MS). */
+/**
+ * A fetch batch not rewritten for this long is taken for a stopped process's and merged into
+ * the scanning process's own (then deleted). A live process idle that long loses nothing by it:
+ * its entries are merged first, and its next batch is read as any other.
+ */
 export const COMPACT_AFTER_MS = 60 * 60 * 1000;
 /** Records read at once during a scan. */
 const CONCURRENCY = 8;
@@ -100,10 +104,17 @@ export function createScanner(options: ScanOptions): Scanner {
     seenFetches = next;
     const stale = now() - COMPACT_AFTER_MS;
     const compacted: string[] = [];
+    let vanished = false;
     await inBatches(fresh, async (key) => {
       seenFetches.add(key);
       const bytes = await read(FETCHES_NAMESPACE, key);
       if (bytes === undefined) return;
+      if (bytes === null) {
+        // Deleted since the listing: its process wrote a newer batch, which the caller lists again for.
+        seenFetches.delete(key);
+        vanished = true;
+        return;
+      }
       const fetches = decodeFetches(bytes, now(), maxDevices);
       if (!fetches) return damaged(FETCHES_NAMESPACE, key);
       const old = (parseFetchKey(key)?.at ?? 0) < stale;
@@ -123,7 +134,7 @@ export function createScanner(options: ScanOptions): Scanner {
       if (!parsed || parsed.processId === processId || parsed.at >= stale || compacting.has(key)) continue;
       seenFetches.delete(key);
     }
-    return compacted;
+    return { compacted, vanished };
   };
 
   const scanReports = async (keys: string[]) => {
@@ -172,9 +183,12 @@ export function createScanner(options: ScanOptions): Scanner {
   return {
     async scan() {
       const [fetchKeys, reportKeys] = await Promise.all([state.list(FETCHES_NAMESPACE), state.list(REPORTS_NAMESPACE)]);
-      const compacted = await scanFetches(fetchKeys);
+      const first = await scanFetches(fetchKeys);
+      // A batch replaced while this scan read it: its successor is listed now, not a rescan later,
+      // so a change is still seen within the flush and rescan intervals.
+      const again = first.vanished ? await scanFetches(await state.list(FETCHES_NAMESPACE)) : undefined;
       await scanReports(reportKeys);
-      return compacted;
+      return [...first.compacted, ...(again?.compacted ?? [])];
     },
     reportTimes: (mac) => times.get(mac) ?? [],
     wroteReport(mac, at) {

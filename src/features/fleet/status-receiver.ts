@@ -72,11 +72,13 @@ export function createStatusReceiver(options: StatusReceiverOptions): StatusRece
     if (limit.allow(key)) logger.warn("refused a device's status message", { via, ...fields });
   };
 
-  return async function receiveStatusMessage({ device, payload }: StatusMessage): Promise<void> {
+  return async function receiveStatusMessage({ device: level, payload }: StatusMessage): Promise<void> {
+    // Firmware may print its MAC in upper case; the HTTP route takes either case too.
+    const device = level.toLowerCase();
     try {
       if (!isMac(device)) {
         // The topic level is hostile text: only its length is said, and all such topics share one budget.
-        refuse(NOT_A_MAC, { field: "topic", reason: "not a MAC address in lower case", device_length: device.length });
+        refuse(NOT_A_MAC, { field: "topic", reason: "not a MAC address", device_length: device.length });
         return;
       }
       if (payload.byteLength > MAX_REPORT_BYTES) {
