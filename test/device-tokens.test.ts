@@ -12,14 +12,22 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../src/core/logger.js";
 import type { StorageDriver } from "../src/core/storage.js";
 import { deviceTokenHash } from "../src/features/devices/token-format.js";
-import { createDeviceTokens, REFRESH_MS, TOKENS_NAMESPACE } from "../src/features/devices/token-registry.js";
+import {
+  createDeviceTokens,
+  type DeviceTokens,
+  REFRESH_MS,
+  TOKENS_NAMESPACE,
+} from "../src/features/devices/token-registry.js";
 import { createFsStorage } from "../src/plugins/storage/fs.js";
 
 const A = "aa-bb-cc-00-00-0a";
 const B = "aa-bb-cc-00-00-0b";
 const roots: string[] = [];
 const drivers: StorageDriver[] = [];
+const registries: DeviceTokens[] = [];
 afterEach(async () => {
+  // A rotation's older tokens are deleted in the background: done before the directory goes.
+  for (const tokens of registries.splice(0)) await tokens.settled();
   for (const driver of drivers.splice(0)) await driver.dispose?.();
   for (const root of roots.splice(0)) await rm(root, { recursive: true, force: true });
 });
@@ -42,6 +50,7 @@ async function processOn(root: string) {
   drivers.push(driver);
   let time = 1_000_000;
   const tokens = createDeviceTokens({ state: driver.state, logger: createMemoryLogger(), now: () => time });
+  registries.push(tokens);
   return {
     driver,
     tokens,

@@ -102,6 +102,8 @@ export async function drainNotifications(booted: Booted): Promise<ShutdownReport
   const result = await notifier.flush(settings.notifyFlushTimeoutMs);
   await sink.close();
   await flushFleetRecords(booted);
+  // A rotation's older tokens deleted in the background (a failure there is logged, and harmless).
+  await booted.deps.devices.tokens.settled();
   // Stops the directory watchers; nothing reads after the HTTP server has drained.
   await booted.deps.storage.dispose?.();
   // The outcomes (success, failure, dropped, skipped: the words of the metrics' `outcome` label)

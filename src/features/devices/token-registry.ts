@@ -48,6 +48,8 @@ export interface DeviceTokens {
   revoke(mac: string): Promise<number>;
   /** Devices with at least one token. */
   devices(): number;
+  /** Resolves when the background deletions of rotated tokens started so far are done (shutdown, tests). */
+  settled(): Promise<void>;
 }
 
 export function createDeviceTokens(options: { state: StateStore; logger: Logger; now?: () => number }): DeviceTokens {
@@ -67,6 +69,8 @@ export function createDeviceTokens(options: { state: StateStore; logger: Logger;
     chain = run.catch(() => undefined);
     return run;
   };
+  /** Deletions of rotated tokens still running (settled() waits for them). */
+  const background = new Set<Promise<void>>();
   /** Hashes of presented tokens, so a device polling with its token pays for one hash, not one per request. */
   const hashes = new Map<string, string>();
 
@@ -113,10 +117,12 @@ export function createDeviceTokens(options: { state: StateStore; logger: Logger;
       list.filter((e) => e.issuedAt >= entry.issuedAt),
     );
     for (const e of older) byHash.delete(e.hash);
-    remove(older).catch((error: unknown) =>
+    const done = remove(older).catch((error: unknown) =>
       // The older token stays in storage and works again after the next refresh: the rotation ends at its next use.
       logger.warn("could not delete a rotated device token", { mac_address: entry.mac, ...errorFields(error) }),
     );
+    background.add(done);
+    void done.finally(() => background.delete(done));
   };
 
   return {
@@ -170,5 +176,9 @@ export function createDeviceTokens(options: { state: StateStore; logger: Logger;
       }),
 
     devices: () => byMac.size,
+
+    async settled() {
+      await Promise.all([...background]);
+    },
   };
 }
