@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeFetches, encodeReport, type Fetch } from "../src/features/fleet/record-format.js";
+import { inParallel, macOf } from "./support/fleet-fixture.js";
 import { alternate } from "./support/rounds.js";
 import { type BenchServer, startServer } from "./support/server.js";
 import { isMain, percentile, report } from "./support/stats.js";
@@ -18,18 +19,6 @@ import { isMain, percentile, report } from "./support/stats.js";
 const DEVICES = Number(process.env.BENCH_FLEET_VIEW_DEVICES ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_FLEET_VIEW_REQUESTS ?? 200);
 const BATCH = 10;
-const CONCURRENCY = 16;
-
-const macOf = (i: number) =>
-  `02-00-00-${[16, 8, 0].map((shift) => ((i >> shift) & 0xff).toString(16).padStart(2, "0")).join("-")}`;
-
-async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
 
 /** Configs as the server stores them, a batch of fetches (every device, some of an older config), reports for half. */
 async function writeFleet(dataDir: string): Promise<void> {

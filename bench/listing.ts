@@ -9,6 +9,7 @@ import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inParallel, macOf } from "./support/fleet-fixture.js";
 import { alternate, median } from "./support/rounds.js";
 import { type BenchServer, startServer } from "./support/server.js";
 import { isMain, percentile, report } from "./support/stats.js";
@@ -19,20 +20,6 @@ const REQUESTS = Number(process.env.BENCH_LISTING_REQUESTS ?? 200);
 const BATCH = 10;
 /** Server starts, each measured by its first listing. */
 const COLD_RUNS = Number(process.env.BENCH_LISTING_COLD_RUNS ?? 3);
-/** As many files at once as the server reads while listing (LIST_CONCURRENCY). */
-const CONCURRENCY = 16;
-
-const macOf = (i: number) =>
-  `02-00-00-${[16, 8, 0].map((shift) => ((i >> shift) & 0xff).toString(16).padStart(2, "0")).join("-")}`;
-
-async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
-
 /** Distinct small configs, pretty-printed as the server stores them. */
 async function writeConfigs(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -73,7 +60,7 @@ async function list(server: BenchServer, check = false): Promise<number> {
   return ms;
 }
 
-/** What a cold listing cannot avoid: every file read and parsed, CONCURRENCY at once. */
+/** What a cold listing cannot avoid: every file read and parsed, 16 at once (as the server reads while listing). */
 async function readEveryFile(dir: string): Promise<void> {
   const names = await readdir(dir);
   await inParallel(names, async (name) => {

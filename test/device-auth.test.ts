@@ -6,7 +6,7 @@
 import { createTestApp } from "./support/app.js";
 import { deviceAuthContract, deviceAuthEnv } from "./support/device-auth-contract.js";
 import { testKeys } from "./support/keys.js";
-import { npmScript, runtimeAvailable, spawnServer } from "./support/server.js";
+import { serverRuntimes, spawnServer } from "./support/server.js";
 import { startWorkerDev } from "./support/worker-dev.js";
 
 const keys = testKeys();
@@ -16,18 +16,9 @@ deviceAuthContract("Node in process, filesystem storage", async () => {
   return { fetch: async (path, init) => t.app.request(path, init), sign: t.sign, close: t.cleanup };
 });
 
-for (const runtime of [
-  { name: "node", script: "start" },
-  { name: "deno", script: "start:deno" },
-  { name: "bun", script: "start:bun" },
-] as const) {
-  if (runtime.name !== "node" && !runtimeAvailable(runtime.name)) continue;
+for (const runtime of serverRuntimes()) {
   deviceAuthContract(`${runtime.name} server process`, async () => {
-    const server = await spawnServer(
-      { ...deviceAuthEnv(), SIGNING_KEY: keys.pkcs1 },
-      undefined,
-      runtime.name === "node" ? undefined : npmScript(runtime.script),
-    );
+    const server = await spawnServer({ ...deviceAuthEnv(), SIGNING_KEY: keys.pkcs1 }, undefined, runtime.command);
     return { fetch: (path, init) => fetch(`${server.url}${path}`, init), sign: keys.sign, close: server.cleanup };
   });
 }

@@ -16,22 +16,12 @@ import { isFleetError } from "../tools/fleet/errors.js";
 import { type FleetReport, macOf, runFleet } from "../tools/fleet/fleet.js";
 import type { StartedResource } from "../tools/fleet/infra.js";
 import { mosquittoAvailable } from "./support/mosquitto.js";
+import { isAlive } from "./support/process-alive.js";
 import { ROOT } from "./support/server.js";
 
 const available = mosquittoAvailable();
 const DEVICES = 8;
 const RUN_TIMEOUT_MS = 180_000;
-
-const isAlive = (pid: number | undefined) => {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    // ESRCH: gone, as it should be.
-    return false;
-  }
-};
 
 function expectGone(started: StartedResource[]) {
   for (const resource of started) {

@@ -10,23 +10,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FLEET_ENV, fleetClient, fleetContract, randomMac } from "./support/fleet-contract.js";
 import { testKeys } from "./support/keys.js";
-import { npmScript, runtimeAvailable, spawnServer } from "./support/server.js";
+import { serverRuntimes, spawnServer } from "./support/server.js";
 import { startWorkerDev } from "./support/worker-dev.js";
 
 const keys = testKeys();
 
-for (const runtime of [
-  { name: "node", script: "start" },
-  { name: "deno", script: "start:deno" },
-  { name: "bun", script: "start:bun" },
-] as const) {
-  if (runtime.name !== "node" && !runtimeAvailable(runtime.name)) continue;
+for (const runtime of serverRuntimes()) {
   fleetContract(`${runtime.name} server process`, async () => {
-    const server = await spawnServer(
-      { ...FLEET_ENV(), SIGNING_KEY: keys.pkcs1 },
-      undefined,
-      runtime.name === "node" ? undefined : npmScript(runtime.script),
-    );
+    const server = await spawnServer({ ...FLEET_ENV(), SIGNING_KEY: keys.pkcs1 }, undefined, runtime.command);
     return { fetch: (path, init) => fetch(`${server.url}${path}`, init), close: server.cleanup };
   });
 }

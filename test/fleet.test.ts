@@ -17,6 +17,7 @@ import { type FleetReport, macOf, runFleet } from "../tools/fleet/fleet.js";
 import { createHttpErrors } from "../tools/fleet/http-errors.js";
 import type { StartedResource } from "../tools/fleet/infra.js";
 import { type Broker, mosquittoAvailable, startBroker } from "./support/mosquitto.js";
+import { isAlive } from "./support/process-alive.js";
 import { ROOT, type SpawnedServer, spawnServer } from "./support/server.js";
 import { waitUntil } from "./support/wait.js";
 
@@ -24,17 +25,6 @@ const available = mosquittoAvailable();
 const DEVICES = 20;
 /** Long enough for a loaded 2-core machine to start a broker and a server and run 20 devices. */
 const RUN_TIMEOUT_MS = 180_000;
-
-const isAlive = (pid: number | undefined) => {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    // ESRCH: no such process, which is what we hope for.
-    return false;
-  }
-};
 
 /** Nothing the run started is left: no process running, no folder on disk. */
 function expectAllGone(started: StartedResource[]) {

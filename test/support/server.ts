@@ -56,6 +56,19 @@ export function runtimeAvailable(name: "deno" | "bun"): boolean {
   }
 }
 
+/**
+ * The runtimes a server-process test runs on, each with the command that starts it
+ * (undefined: spawnServer's default, Node on dist/node.mjs); Deno and Bun only where their
+ * binary starts (runtimeAvailable says so loudly, and throws under CI).
+ */
+export function serverRuntimes(): Array<{ name: "node" | "deno" | "bun"; command: Command | undefined }> {
+  const others = (["deno", "bun"] as const).filter((name) => runtimeAvailable(name));
+  return [
+    { name: "node", command: undefined },
+    ...others.map((name) => ({ name, command: npmScript(`start:${name}`) })),
+  ];
+}
+
 export interface SpawnedServer {
   url: string;
   dataDir: string;
