@@ -38,7 +38,7 @@ export const CORE_SETTINGS = {
   STATE_DIR: {
     schema: optionalText,
     description:
-      'the server\'s own bookkeeping, never served: used upload signatures. Servers that share their data directories must share this one too, and should use the same `TIMESTAMP_TOLERANCE_SECONDS` (see "Storage layout"). `ESP32_CONFIGS_DIR`, `ASSETS_DIR` and `STATE_DIR` must be three separate directories, none inside another (compared after resolving links), else the boot stops naming both',
+      'the server\'s own bookkeeping, never served: used upload signatures, device tokens, what devices fetched and report. Servers that share their data directories must share this one too, and should use the same `TIMESTAMP_TOLERANCE_SECONDS` (see "Storage layout"). `ESP32_CONFIGS_DIR`, `ASSETS_DIR` and `STATE_DIR` must be three separate directories, none inside another (compared after resolving links), else the boot stops naming both',
     defaultText: "`$DATA_DIR/state`",
   },
   SIGNING_KEY_PATH: {
