@@ -37,7 +37,7 @@ export function configRoutes(deps: AppDeps) {
   addRoute(app, listConfigs, async (c) => {
     const { body, count } = await measured("list", () => configs.listJson());
     observer.configFilesCounted(count);
-    return c.body(body, 200, { "Content-Type": "application/json" });
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/json" });
   });
   addRoute(app, getConfig, async (c) => {
     const mac = normaliseMac(c.req.param("mac"));

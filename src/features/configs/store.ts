@@ -74,7 +74,7 @@ export interface ConfigStore {
    * between requests while nothing in the directory changed: a fleet-sized listing is
    * then one cached string, not ten thousand summaries serialised again.
    */
-  listJson(): Promise<{ body: string; count: number }>;
+  listJson(): Promise<{ body: Uint8Array; count: number }>;
   get(mac: string): Promise<DeviceConfig>;
   save(
     mac: string,
@@ -93,7 +93,7 @@ const LIST_CONCURRENCY = 16;
  */
 export function createConfigStore(driver: StorageDriver, logger: Logger, maxBytes: number): ConfigStore {
   const index = createSummaryIndex(driver);
-  let listed: { body: string; count: number; changes: number; at: number } | undefined;
+  let listed: { body: Uint8Array; count: number; changes: number; at: number } | undefined;
   const assertMac = (mac: string) => {
     // Routes normalise first; this guards every other caller, so no name escapes the area.
     if (!isMac(mac)) throw new AppError("INVALID_OPERATION", "Invalid MAC address format");
@@ -116,7 +116,8 @@ export function createConfigStore(driver: StorageDriver, logger: Logger, maxByte
       const [changes, at] = [index.changes(), index.now()];
       const summaries = await store.list();
       listed = {
-        body: JSON.stringify({ configs: summaries, count: summaries.length }),
+        // Kept as bytes: encoding a fleet's listing again for every request cost as much as sending it.
+        body: new TextEncoder().encode(JSON.stringify({ configs: summaries, count: summaries.length })),
         count: summaries.length,
         changes,
         at,

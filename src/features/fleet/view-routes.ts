@@ -22,7 +22,7 @@ export function fleetViewRoutes(deps: AppDeps) {
   const app = createApi();
   addRoute(app, listDevices, async (c) => {
     const { body } = await view.listJson(syncFilter(c.req.query("sync")));
-    return c.body(body, 200, { "Content-Type": "application/json" });
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/json" });
   });
   addRoute(app, getDevice, async (c) => {
     const mac = normaliseMac(c.req.param("mac"));
