@@ -7,17 +7,13 @@ import type { Context } from "hono";
 import { createAssetStore } from "../features/assets/store.js";
 import { createConfigStore } from "../features/configs/store.js";
 import { createFastReads, type FastReads } from "../features/device-reads/fast-reads.js";
-import { createDeviceAccess } from "../features/devices/device-access.js";
-import { createDeviceTokens } from "../features/devices/token-registry.js";
-import { createConfigEtags } from "../features/fleet/config-etags.js";
-import { createFleetRecords } from "../features/fleet/fleet-records.js";
-import { createFleetView, type FleetView } from "../features/fleet/fleet-view.js";
+import { createDevices } from "../features/devices/assemble.js";
+import { createFleet, withDeviceCounts } from "../features/fleet/assemble.js";
 import { clientAddress } from "../features/request-limits/client-address.js";
-import { createMissLimiter } from "../features/request-limits/miss-limiter.js";
 import { createApp } from "./app.js";
 import type { AuthPolicy } from "./auth/contract.js";
 import type { AppDeps } from "./deps.js";
-import { errorFields, type Logger } from "./logger.js";
+import type { Logger } from "./logger.js";
 import { createNotifier, type Notifier } from "./notifier.js";
 import type { OperationObserver } from "./observer.js";
 import { orderWrites } from "./ordered-writes.js";
@@ -65,25 +61,15 @@ export function compose(options: ComposeOptions): Composed {
   warnAboutPolicies(settings, logger, options);
   const notifier = createNotifier({ sink, logger, track: options.track });
   const auth = options.auth ?? {};
-  const deviceMode = auth.deviceMode ?? (auth.devices ? "fleet" : "open");
-  const tokens = createDeviceTokens({ state: storage.state, logger });
-  const devices = {
-    tokens,
-    access: createDeviceAccess({ mode: deviceMode, fleet: auth.devices, tokens, observer: options.observer }),
-    misses:
-      deviceMode === "open" && settings.deviceReadMissLimit > 0
-        ? createMissLimiter(settings.deviceReadMissLimit)
-        : undefined,
-  };
-  warnAboutDevices(settings, logger, options, deviceMode);
-  const records = createFleetRecords({
-    state: storage.state,
+  const devices = createDevices({
+    settings,
+    auth,
+    storage,
     logger,
     observer: options.observer,
-    track: options.track,
+    publicHost: options.publicHost,
   });
-  const etags = createConfigEtags(storage);
-  const fleet = { records, etags, view: createFleetView(etags, records) };
+  const fleet = createFleet({ storage, logger, observer: options.observer, track: options.track });
   const deps: AppDeps = {
     storage,
     configs: createConfigStore(storage, logger, settings.maxConfigBytes),
@@ -113,39 +99,12 @@ export function compose(options: ComposeOptions): Composed {
     refusedBodies: options.refusedBodies ?? "background",
     sendNative: options.sendNative,
     clientAddress: (c) => clientAddress(c, settings.clientIpHeader ?? options.clientIpHeader, options.peerAddress),
-    metrics: options.metrics && withDeviceCounts(options.metrics, fleet.view, options.observer, logger),
+    metrics: options.metrics && withDeviceCounts(options.metrics, fleet, options.observer, logger),
     docs: options.docs,
     version: options.version,
   };
   const clientIpHeader = settings.clientIpHeader ?? options.clientIpHeader;
   return { app: createApp(deps), fastReads: createFastReads({ ...deps, clientIpHeader }), deps, notifier };
-}
-
-/** iot_devices{sync} is taken from the fleet view at each scrape; a view that fails leaves the last counts. */
-function withDeviceCounts(
-  exposition: NonNullable<AppDeps["metrics"]>,
-  view: FleetView,
-  observer: OperationObserver,
-  logger: Logger,
-): NonNullable<AppDeps["metrics"]> {
-  return async () => {
-    try {
-      observer.devicesCounted(await view.counts());
-    } catch (error) {
-      logger.warn("could not count devices for iot_devices; the last counts are shown", errorFields(error));
-    }
-    return exposition();
-  };
-}
-
-/** Device reads that anyone may make are said once at boot, where anyone may reach them. */
-function warnAboutDevices(settings: Settings, logger: Logger, options: ComposeOptions, mode: string): void {
-  if (mode !== "open" || isLoopbackHost(settings.host) || options.publicHost === false) return;
-  logger.warn(
-    `DEVICE_AUTH=open and the server listens on ${settings.host}: device configs are readable by anyone who can ` +
-      "guess a MAC (misses are limited per address by DEVICE_READ_MISS_LIMIT); give each device its own token " +
-      "and set DEVICE_AUTH=device (see README, Securing the server)",
-  );
 }
 
 /** Settings that weaken a protection on purpose are said once, loudly, at boot, on every runtime. */
