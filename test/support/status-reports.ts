@@ -58,10 +58,15 @@ export async function recordedReports(stateDir: string): Promise<RecordedReport[
   for (const name of names) {
     const match = /^([0-9a-f-]{17})\.(\d{13})$/.exec(name);
     if (!match) continue;
-    const value = JSON.parse(await readFile(join(dir, name), "utf8")) as {
-      report: Record<string, unknown>;
-      at: number;
-    };
+    let text: string;
+    try {
+      text = await readFile(join(dir, name), "utf8");
+    } catch (error) {
+      // Deleted since the listing: the server removed an older report of the device after a newer one landed.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw error;
+    }
+    const value = JSON.parse(text) as { report: Record<string, unknown>; at: number };
     out.push({ mac: match[1] as string, at: Number(match[2]), report: value.report });
   }
   return out.sort((a, b) => a.at - b.at);
