@@ -283,4 +283,16 @@ describe("MQTT_STATUS_TOPICS without an MQTT sink", () => {
       message: `Invalid setting MQTT_STATUS_TOPICS: needs the mqtt sink (NOTIFY_URL mqtt://, mqtts://, ws://, wss://), but ${why}`,
     });
   });
+
+  it.each(["maybe", "on", "tru", "\u001b[31mtrue"])(
+    "refuses a value that is no boolean (%j), naming the setting (true/false/1/0/yes/no are)",
+    async (value) => {
+      const boots = boot({
+        env: { DATA_DIR: join(dir, "data"), NOTIFY_URL: "mqtt://127.0.0.1:1", MQTT_STATUS_TOPICS: value },
+        runtime: "node",
+        write: () => {},
+      });
+      await expect(boots).rejects.toMatchObject({ code: "INVALID_SETTING", variable: "MQTT_STATUS_TOPICS" });
+    },
+  );
 });
