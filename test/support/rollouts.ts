@@ -7,10 +7,10 @@
 import { createHash } from "node:crypto";
 import type { DeviceOutcome, RolloutSpec, Rollouts } from "../../src/features/rollouts/contract.js";
 import { createRollouts } from "../../src/features/rollouts/engine.js";
+import { mergePatch } from "../../src/features/rollouts/merge-patch.js";
 import { logNamespace } from "../../src/features/rollouts/rollout-records.js";
 import type { TestApp } from "./app.js";
 import { json } from "./http.js";
-import { mergePatchStandIn } from "./merge-patch-stand-in.js";
 
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 export const macs = (n: number, prefix = "aa-bb-cc-dd") =>
@@ -48,7 +48,7 @@ export function engineOver(t: TestApp, options: { processId?: string } = {}): En
     observer: t.deps.observer,
     logger: t.deps.logger,
     maxConfigBytes: t.settings.maxConfigBytes,
-    mergePatch: mergePatchStandIn,
+    mergePatch,
     records: t.deps.fleet.records,
     counted: (outcome, n) => {
       outcomes[outcome] += n;
@@ -65,9 +65,14 @@ export function engineOver(t: TestApp, options: { processId?: string } = {}): En
   };
 }
 
-export async function saveConfigs(t: TestApp, targets: string[], content: (mac: string) => Record<string, unknown>) {
+export async function saveConfigs(
+  t: TestApp,
+  targets: string[],
+  content: (mac: string) => Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
   for (const mac of targets) {
-    const res = await t.app.request(`/api/configs/${mac}`, json({ content: content(mac) }));
+    const res = await t.app.request(`/api/configs/${mac}`, json({ content: content(mac) }, headers));
     if (res.status !== 200) throw new Error(`PUT ${mac}: ${res.status} ${await res.text()}`);
   }
 }

@@ -5,7 +5,7 @@
  * only (a definition id, the next event): whoever creates the key decided; whoever finds it
  * taken reads again. Nothing here holds state another process needs.
  */
-import { AppError, validationFailed } from "../../core/errors.js";
+import { AppError, conflict, validationFailed } from "../../core/errors.js";
 import { errorFields } from "../../core/logger.js";
 import type { StateStore } from "../../core/state.js";
 import type { FleetRecords } from "../fleet/fleet-records.js";
@@ -43,10 +43,6 @@ export interface RolloutsOptions extends Omit<WorkContext, "log" | "processId" |
   /** Lower-case hex; a random one by default (a restarted process is a new one). */
   processId?: string;
 }
-
-/** 409 INVALID_OPERATION: the state forbids it, or a target is taken. */
-const conflict = (message: string, details: Record<string, unknown>) =>
-  new AppError("INVALID_OPERATION", message, { details });
 
 export function createRollouts(options: RolloutsOptions): Rollouts {
   const now = options.now ?? Date.now;
