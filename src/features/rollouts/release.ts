@@ -42,20 +42,20 @@ export async function releaseWave(
   const devices = def.spec.targets.slice(start, end);
   const stopBeating = keepHeartbeat(ctx, def, claimSeq);
   try {
-    let { rows, next } = await ctx.log.parts(def, wave, devices, true);
+    let { rows, next } = await ctx.log.parts(def, wave, claimSeq, devices, true);
     if (!(await resume(ctx, def, rows, stillMine))) return false;
     while (rows.length < devices.length) {
       if (!(await stillMine())) return false;
       if (next > MAX_PART) throw new Error(`wave ${wave} of rollout ${def.id} has no free part number left`);
       const { part, patched } = await buildPart(ctx, def, devices, rows.length);
-      if (await ctx.log.putPart(def, wave, next, part)) {
+      if (await ctx.log.putPart(def, wave, claimSeq, next, part)) {
         if (!(await saveAll(ctx, part, (row) => patched.get(row.mac), stillMine))) return false;
         rows = [...rows, ...part];
         next++;
         continue;
       }
       // Another process wrote this part first (a takeover racing a slow original): theirs stands.
-      const again = await ctx.log.parts(def, wave, devices, true);
+      const again = await ctx.log.parts(def, wave, claimSeq, devices, true);
       if (!(await resume(ctx, def, again.rows.slice(rows.length), stillMine))) return false;
       rows = again.rows;
       next = Math.max(again.next, next + 1);

@@ -24,9 +24,10 @@ export async function releasedRows(ctx: WorkContext, def: Definition, waves: rea
   const bounds = waveBounds(def);
   const rows: PartRow[] = [];
   for (let i = 0; i < waves.length; i++) {
-    if (waves[i]?.claimedAt == null) continue;
+    const claim = waves[i]?.claimSeq;
+    if (claim == null) continue;
     const [start, end] = bounds[i] as [number, number];
-    rows.push(...(await ctx.log.parts(def, i + 1, def.spec.targets.slice(start, end), true)).rows);
+    rows.push(...(await ctx.log.parts(def, i + 1, claim, def.spec.targets.slice(start, end), true)).rows);
   }
   return rows;
 }

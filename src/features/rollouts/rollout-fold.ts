@@ -18,6 +18,8 @@ import type { DecisionCounts, RolloutEvent } from "./rollout-records.js";
 export interface WaveProgress {
   /** When its `release` event was written (the view's released_at; failed reports count from it). */
   claimedAt: number | null;
+  /** That event's seq: its part records name it. */
+  claimSeq: number | null;
   /** When its `released` event was written: every device saved; within_s counts from it. */
   savedAt: number | null;
 }
@@ -71,7 +73,7 @@ export const allows = (state: RolloutState, action: "pause" | "resume" | "abort"
 export function fold(waveCount: number, log: readonly LoggedEvent[]): Folded {
   const out: Folded = {
     state: "running",
-    waves: Array.from({ length: waveCount }, () => ({ claimedAt: null, savedAt: null })),
+    waves: Array.from({ length: waveCount }, () => ({ claimedAt: null, claimSeq: null, savedAt: null })),
     claimed: 0,
     lastDecision: { applied: 0, failed: 0, released: 0 },
     skipped: null,
@@ -93,7 +95,7 @@ function apply(out: Folded, seq: number, e: RolloutEvent): boolean {
         return false;
       }
       out.claimed = e.wave;
-      (out.waves[e.wave - 1] as WaveProgress).claimedAt = e.at;
+      Object.assign(out.waves[e.wave - 1] as WaveProgress, { claimedAt: e.at, claimSeq: seq });
       out.releasing = { wave: e.wave, seq, by: e.by, since: e.at };
       if (e.applied !== undefined)
         out.lastDecision = { applied: e.applied, failed: e.failed ?? 0, released: e.released ?? 0 };

@@ -60,11 +60,12 @@ export interface RolloutLog {
   parts(
     def: Definition,
     wave: number,
+    claim: number,
     devices: readonly string[],
     fresh?: boolean,
   ): Promise<{ rows: PartRow[]; next: number }>;
   /** Creates part `part` of `wave`; false when taken (read the parts again). */
-  putPart(def: Definition, wave: number, part: number, rows: PartRow[]): Promise<boolean>;
+  putPart(def: Definition, wave: number, claim: number, part: number, rows: PartRow[]): Promise<boolean>;
   heartbeat(def: Definition, beat: Heartbeat): Promise<void>;
   lastHeartbeat(def: Definition): Promise<Heartbeat | undefined>;
 }
@@ -133,11 +134,11 @@ export function createRolloutLog(state: StateStore, logger: Logger, now: () => n
     return entry;
   };
 
-  const partRows = async (def: Definition, entry: Cached, key: string, expected: readonly string[]) => {
+  const partRows = async (def: Definition, entry: Cached, key: string, expected: readonly string[], claim: number) => {
     if (entry.parts.has(key)) return entry.parts.get(key);
     const bytes = await read(logNamespace(def.id), key);
     if (bytes === undefined) return undefined;
-    const rows = decodePart(bytes, expected);
+    const rows = decodePart(bytes, expected, claim);
     if (!rows) damaged(logNamespace(def.id), key);
     entry.parts.set(key, rows);
     return rows;
@@ -196,7 +197,7 @@ export function createRolloutLog(state: StateStore, logger: Logger, now: () => n
       return seq;
     },
 
-    async parts(def, wave, devices, fresh = false) {
+    async parts(def, wave, claim, devices, fresh = false) {
       const entry = await refreshed(def, fresh);
       const numbers = [...entry.keys]
         .map(parsePartKey)
@@ -207,16 +208,16 @@ export function createRolloutLog(state: StateStore, logger: Logger, now: () => n
       for (const part of numbers) {
         if (rows.length >= devices.length) break;
         const expected = devices.slice(rows.length, rows.length + PART_DEVICES);
-        const found = await partRows(def, entry, partKey(wave, part), expected);
+        const found = await partRows(def, entry, partKey(wave, part), expected, claim);
         if (found) rows.push(...found);
       }
       return { rows, next: (numbers.at(-1) ?? -1) + 1 };
     },
 
-    async putPart(def, wave, part, rows) {
+    async putPart(def, wave, claim, part, rows) {
       const key = partKey(wave, part);
       const entry = cached(def.id);
-      if (!(await state.put(logNamespace(def.id), key, encodePart(rows), { ifAbsent: true }))) {
+      if (!(await state.put(logNamespace(def.id), key, encodePart(claim, rows), { ifAbsent: true }))) {
         entry.listedAt = Number.NEGATIVE_INFINITY;
         return false;
       }

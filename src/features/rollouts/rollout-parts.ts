@@ -5,8 +5,9 @@
  * process resuming a release knows what was meant. Parts are created once (create-only) and
  * cover the wave's devices in order; a part ends at PART_DEVICES devices or PART_BYTES of
  * previous content, whichever comes first, so a record stays far under the store's limit.
- * Read back, every row is checked (MAC, ETag form, types): a part placed by others is
- * undefined, and its devices are then neither released nor restored by it.
+ * Read back, every row is checked (MAC, ETag form, types, the devices it must cover) and the
+ * part must name the wave's claim: a part placed by others is undefined, and its devices are
+ * then neither released nor restored by it.
  */
 import { isMac } from "../../core/names.js";
 import { jsonBytes, MAX_STATE_VALUE_BYTES, parseJsonRecord } from "../../core/state.js";
@@ -35,7 +36,8 @@ export interface PartRow {
   error?: string;
 }
 
-export const encodePart = (rows: PartRow[]) => jsonBytes({ rows });
+/** `claim`: the seq of the wave's `release` event, so a part placed before or apart from that claim is not taken for one. */
+export const encodePart = (claim: number, rows: PartRow[]) => jsonBytes({ claim, rows });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -55,10 +57,14 @@ function checkRow(row: unknown): row is PartRow {
  * must cover from its start (the wave's devices not covered by earlier parts): a part that
  * names other devices, or more of them, is not the engine's.
  */
-export function decodePart(bytes: Uint8Array | null, expected: readonly string[]): PartRow[] | undefined {
+export function decodePart(
+  bytes: Uint8Array | null,
+  expected: readonly string[],
+  claim: number,
+): PartRow[] | undefined {
   if (!bytes || bytes.byteLength > MAX_STATE_VALUE_BYTES) return undefined;
   const value = parseJsonRecord(bytes);
-  if (!isObject(value) || !Array.isArray(value.rows)) return undefined;
+  if (!isObject(value) || value.claim !== claim || !Array.isArray(value.rows)) return undefined;
   const rows = value.rows as unknown[];
   if (rows.length === 0 || rows.length > Math.min(PART_DEVICES, expected.length)) return undefined;
   for (let i = 0; i < rows.length; i++) {

@@ -48,9 +48,9 @@ export function createRolloutViews(options: {
     const bounds = waveBounds(def);
     return Promise.all(
       folded.waves.map(async (wave, i) => {
-        if (wave.claimedAt === null) return [];
+        if (wave.claimSeq === null) return [];
         const [start, end] = bounds[i] as [number, number];
-        return (await log.parts(def, i + 1, def.spec.targets.slice(start, end))).rows;
+        return (await log.parts(def, i + 1, wave.claimSeq, def.spec.targets.slice(start, end))).rows;
       }),
     );
   };
