@@ -29,6 +29,8 @@ import { createRolloutViews } from "./rollout-views.js";
 /** Creates retried after another create took the same id, before answering 503. */
 const CREATE_TRIES = 20;
 const MAX_ID = 999_999_999;
+/** How long a rollback waits for another process's release of a wave to stop (LIST_MS and a batch, with room). */
+const STOP_GRACE_MS = 2000;
 /** Rollouts that need no decision (halted, aborted, completed) are looked at this rarely, for a rollback left half done. */
 const QUIET_MS = 5000;
 
@@ -153,8 +155,11 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     quietUntil.delete(def.id);
     if (action === "resume") nudge();
     if (action !== "rollback") return views.view(await views.snapshot(def));
-    // The release under way here stops at its next batch (the fold ended it); its rows are then final.
+    // A release under way stops at its next batch (the fold ended it); its rows are then final.
+    // Here: awaited. In another process: it sees the rollback within LIST_MS and one batch of saves.
     await Promise.allSettled(decisions.working(def.id));
+    const other = written.folded.releasing;
+    if (other && other.by !== processId) await new Promise((done) => setTimeout(done, STOP_GRACE_MS));
     const { skipped } = await decisions.rollback(def, written.seq);
     return { ...(await views.view(await views.snapshot(def, true))), details: { skipped } };
   };
