@@ -31,6 +31,7 @@ const CREATE_TRIES = 20;
 const MAX_ID = 999_999_999;
 /** How long a rollback waits for another process's release of a wave to stop (LIST_MS and a batch, with room). */
 const STOP_GRACE_MS = 2000;
+const STUCK_TICK_MS = 30_000;
 /** Rollouts that need no decision (halted, aborted, completed) are looked at this rarely, for a rollback left half done. */
 const QUIET_MS = 5000;
 
@@ -54,7 +55,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
   const ctx: WorkContext = { ...options, log, processId, now };
   const views = createRolloutViews({ log, records: options.records, logger, now });
   let closed = false;
-  let ticking: Promise<void> | undefined;
+  let ticking: { done: Promise<void>; since: number } | undefined;
   let again = false;
   /** Rollouts a tick skips until then: no decision is due (paused, halted, …; rolled back: forever). */
   const quietUntil = new Map<number, number>();
@@ -64,7 +65,8 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
   const nudge = () => {
     if (closed) return;
     if (ticking) again = true;
-    else void engine.tick();
+    // Tracked: on Workers, work a finished request started without waitUntil never settles.
+    else options.track?.(engine.tick());
   };
   const decisions = createDecisions({ ctx, views, counted: options.counted, track: options.track, nudge });
 
@@ -195,19 +197,23 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     act,
     async tick() {
       if (closed) return;
-      if (ticking) {
+      // A tick only reads and appends (the work it starts runs apart): one pending this long was
+      // started by a Workers request that has ended and will never settle, so it is replaced.
+      if (ticking && now() - ticking.since < STUCK_TICK_MS) {
         again = true;
-        return ticking;
+        return ticking.done;
       }
-      ticking = (async () => {
+      if (ticking) logger.warn("a rollout tick never finished; starting another", { since_ms: now() - ticking.since });
+      const done = (async () => {
         do {
           again = false;
           await round().catch((error: unknown) => logger.warn("a rollout tick failed", errorFields(error)));
         } while (again && !closed);
       })().finally(() => {
-        ticking = undefined;
+        if (ticking?.done === done) ticking = undefined;
       });
-      return ticking;
+      ticking = { done, since: now() };
+      return done;
     },
     async active() {
       for (const def of (await log.definitions()).values()) {
@@ -224,7 +230,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     },
     async close() {
       closed = true;
-      await ticking;
+      await ticking?.done;
       await decisions.settle();
     },
   };
