@@ -62,6 +62,16 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
   /** Rollouts that can never be running or paused again: a create need not read their log. */
   const finished = new Set<number>();
 
+  /** A tick failing for good (a data directory gone) is said once a minute, not every TICK_MS. */
+  let lastFailure = { text: "", at: Number.NEGATIVE_INFINITY };
+  const tickFailed = (error: unknown, id?: number) => {
+    const fields = { ...(id === undefined ? {} : { rollout_id: String(id) }), ...errorFields(error) };
+    const text = JSON.stringify(fields);
+    if (text === lastFailure.text && now() - lastFailure.at < 60_000) return;
+    lastFailure = { text, at: now() };
+    logger.warn("a rollout tick failed; the next one tries again", fields);
+  };
+
   const nudge = () => {
     if (closed) return;
     if (ticking) again = true;
@@ -176,10 +186,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
         const idle = folded.state !== "running" && !folded.releasing && !folded.rollingBack;
         if (idle) quietUntil.set(def.id, folded.state === "rolled_back" ? Number.POSITIVE_INFINITY : now() + QUIET_MS);
       } catch (error) {
-        logger.warn("a rollout's decision failed; the next tick tries again", {
-          rollout_id: String(def.id),
-          ...errorFields(error),
-        });
+        tickFailed(error, def.id);
       }
     }
   };
@@ -207,7 +214,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
       const done = (async () => {
         do {
           again = false;
-          await round().catch((error: unknown) => logger.warn("a rollout tick failed", errorFields(error)));
+          await round().catch(tickFailed);
         } while (again && !closed);
       })().finally(() => {
         if (ticking?.done === done) ticking = undefined;
