@@ -47,8 +47,14 @@ export function createDecisions(options: {
   track?: (settled: Promise<void>) => void;
   /** Asks for another tick soon (a wave just finished, so the next decision need not wait). */
   nudge: () => void;
+  /**
+   * True once the engine closes: a wave being saved stops at its next batch (its heartbeat
+   * stops too, so the next process, or this one restarted, takes it over), so a graceful
+   * shutdown never waits for a whole wave.
+   */
+  closing: () => boolean;
 }): Decisions {
-  const { ctx, views, counted, track, nudge } = options;
+  const { ctx, views, counted, track, nudge, closing } = options;
   const { log, logger, processId } = ctx;
   const running = new Map<string, { id: number; done: Promise<void> }>();
 
@@ -88,8 +94,15 @@ export function createDecisions(options: {
   const startRelease = (def: Definition, wave: number, seq: number) => {
     const isMine = mine(seq, (f) => f.releasing);
     void run(def, seq, async () => {
-      const stillMine = async () => isMine((await views.snapshot(def)).folded);
-      if (!(await releaseWave(ctx, def, wave, seq, stillMine))) return;
+      const stillMine = async () => !closing() && isMine((await views.snapshot(def)).folded);
+      if (!(await releaseWave(ctx, def, wave, seq, stillMine))) {
+        if (closing())
+          logger.info("a wave's release stops for the shutdown; it is taken over", {
+            rollout_id: String(def.id),
+            wave,
+          });
+        return;
+      }
       await append(def, (f) => (isMine(f) ? { type: "released", wave } : undefined));
       nudge();
     });

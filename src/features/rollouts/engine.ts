@@ -78,7 +78,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     // Tracked: on Workers, work a finished request started without waitUntil never settles.
     else options.track?.(engine.tick());
   };
-  const decisions = createDecisions({ ctx, views, counted: options.counted, track: options.track, nudge });
+  const decisions = createDecisions({ ...options, ctx, views, nudge, closing: () => closed });
 
   const resolveTargets = async (targets: RolloutSpec["targets"]): Promise<string[]> => {
     if (targets === "all") {
