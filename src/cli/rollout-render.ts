@@ -69,13 +69,12 @@ export function currentWave(view: RolloutView): { k: number; of: number; percent
   return { k, of: view.waves.length, percent: k === 0 ? 0 : (view.waves[k - 1]?.percent ?? 0) };
 }
 
-/** What decides the rollout, in one clause. */
-export function rules(view: RolloutView): string {
-  const within = view.advance_when.within_s;
-  return (
-    `next wave at ${view.advance_when.applied_percent}% applied (evidence ${view.evidence}, ` +
-    `a device not applied within ${within} s counts failed); halts at ${view.halt_when.failed_percent}% failed`
-  );
+/** What decides the rollout: the thresholds, then what counts as applied and failed. */
+export function rules(view: RolloutView): [string, string] {
+  return [
+    `next wave at ${view.advance_when.applied_percent}% applied, halt at ${view.halt_when.failed_percent}% failed (of the released)`,
+    `evidence ${view.evidence}; failed if not applied within ${view.advance_when.within_s} s`,
+  ];
 }
 
 /** The frame of a rollout as a terminal shows it: header, one row per wave, the bar, the counts. */
@@ -89,7 +88,7 @@ export function frame(view: RolloutView, columns: number, at: Date): string[] {
   const share = (n: number) => `${n} (${percentOf(n, counts.released)}%)`;
   const lines = [
     `rollout ${text(view.id)} ${nameShown(view)}  ${view.state}  (as of ${isoSeconds(at)})`,
-    `  ${rules(view)}`,
+    ...rules(view).map((clause) => `  ${clause}`),
     ...rows,
     `  [${bar(counts, barWidth(columns))}] released ${counts.released}/${counts.targets}`,
     `  applied ${share(counts.applied)}  failed ${share(counts.failed)}  pending ${share(counts.pending)}`,
@@ -116,7 +115,8 @@ export function createdText(view: RolloutView): string {
   const waves = view.waves.map((w) => `${w.percent}%: ${w.devices}`).join(", ");
   return [
     `created rollout ${id} ${nameShown(view)}: ${view.counts.targets} targets in ${view.waves.length} waves (${waves} devices)`,
-    `${view.state}, wave 1 released${view.waves[0]?.released_at ? ` at ${text(view.waves[0].released_at)}` : ""}; ${rules(view)}`,
+    `${view.state}, wave 1 released${view.waves[0]?.released_at ? ` at ${text(view.waves[0].released_at)}` : ""}`,
+    ...rules(view),
     `watch it: iot-rollout status ${id} --watch`,
     "",
   ].join("\n");
