@@ -125,11 +125,11 @@ export function createdText(view: RolloutView): string {
 /** What `list` prints: one row per rollout, newest first as the server sends them. */
 export function listText(views: RolloutView[]): string {
   if (views.length === 0) return "no rollouts\n";
-  const head = `${"ID".padStart(9)}  ${"STATE".padEnd(11)}  ${"WAVE".padEnd(5)}  ${"RELEASED".padStart(13)}  ${"APPLIED".padStart(7)}  ${"FAILED".padStart(6)}  CREATED               NAME`;
+  const head = `${"ID".padStart(9)}  ${"STATE".padEnd(11)}  ${"WAVE".padEnd(5)}  ${"RELEASED".padStart(13)}  ${"APPLIED".padStart(7)}  ${"FAILED".padStart(6)}  ${"CREATED".padEnd(24)}  NAME`;
   const rows = views.map((v) => {
     const { k, of } = currentWave(v);
     const c = v.counts;
-    return `${text(v.id).padStart(9)}  ${v.state.padEnd(11)}  ${`${k}/${of}`.padEnd(5)}  ${`${c.released}/${c.targets}`.padStart(13)}  ${String(c.applied).padStart(7)}  ${String(c.failed).padStart(6)}  ${text(v.created_at).padEnd(20)}  ${nameShown(v)}`;
+    return `${text(v.id).padStart(9)}  ${v.state.padEnd(11)}  ${`${k}/${of}`.padEnd(5)}  ${`${c.released}/${c.targets}`.padStart(13)}  ${String(c.applied).padStart(7)}  ${String(c.failed).padStart(6)}  ${text(v.created_at).padEnd(24)}  ${nameShown(v)}`;
   });
   return `${[head, ...rows].join("\n")}\n`;
 }

@@ -143,9 +143,9 @@ function refusal(sent: Sent, action: string, server: RolloutServer, deps: Rollou
 
 const NEEDS: Record<RolloutAction, string> = {
   pause: "a running rollout",
-  resume: "a paused one",
-  abort: "a running or paused one",
-  rollback: "a paused, halted, aborted or completed one",
+  resume: "a paused rollout",
+  abort: "a running or paused rollout",
+  rollback: "a paused, halted, aborted or completed rollout",
 };
 
 /** What the server's error codes mean for a rollout request; classified by code and details, never by the message. */
