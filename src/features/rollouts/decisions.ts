@@ -130,8 +130,11 @@ export function createDecisions(options: {
     const beat = await log.lastHeartbeat(def);
     const last = Math.max(work.since, beat?.seq === work.seq && beat.by === work.by ? beat.at : 0);
     if (ctx.now() - last < STALE_WORK_MS) return;
+    // Only the holder judged stale: when two processes take over at once, the second finds the
+    // first holding it (by, since changed) and leaves it, so the work never runs twice.
+    const unchanged = (w: Work | undefined) => w?.seq === work.seq && w.by === work.by && w.since === work.since;
     const taken = await append(def, (f) =>
-      f.releasing?.seq === work.seq || f.rollingBack?.seq === work.seq ? { type: "takeover", of: work.seq } : undefined,
+      unchanged(f.releasing) || unchanged(f.rollingBack) ? { type: "takeover", of: work.seq } : undefined,
     );
     if (!taken) return;
     logger.info("taking over rollout work whose process stopped", {
