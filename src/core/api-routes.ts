@@ -16,8 +16,9 @@ export { createRoute };
 export type Api = OpenAPIHono<AppEnv>;
 export const createApi = (): Api => new OpenAPIHono<AppEnv>();
 
-/** Error code → when this route answers with it (becomes the response's description). */
-export type RouteErrors = Partial<Record<ErrorCode, string>>;
+/** When a route answers with a code (the response's description); with a status only for a code's second one (statusesOf). */
+export type RouteError = string | { status: number; when: string };
+export type RouteErrors = Partial<Record<ErrorCode, RouteError>>;
 
 /**
  * A route definition plus the errors only it gives. Those every route of its scope shares

@@ -13,6 +13,7 @@ import { deviceRoutes } from "../features/devices/routes.js";
 import { statusRoutes } from "../features/fleet/status-route.js";
 import { fleetViewRoutes } from "../features/fleet/view-routes.js";
 import { healthRoutes } from "../features/health/routes.js";
+import { rolloutRoutes } from "../features/rollouts/routes.js";
 import { metricsRoutes } from "../plugins/metrics/route.js";
 import { createApi } from "./api-routes.js";
 import { authGate, isAdminRoute } from "./auth/gate.js";
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/health", healthRoutes(deps));
   app.route("/api/devices", deviceRoutes(deps));
   app.route("/api/devices", fleetViewRoutes(deps));
+  app.route("/api/rollouts", rolloutRoutes(deps));
   app.route("/files", fileRoutes(deps));
   app.route("/files", statusRoutes(deps));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));

@@ -8,8 +8,9 @@ import { createAssetStore } from "../features/assets/store.js";
 import { createConfigStore } from "../features/configs/store.js";
 import { createFastReads, type FastReads } from "../features/device-reads/fast-reads.js";
 import { createDevices } from "../features/devices/assemble.js";
-import { createFleet, withDeviceCounts } from "../features/fleet/assemble.js";
+import { createFleet } from "../features/fleet/assemble.js";
 import { clientAddress } from "../features/request-limits/client-address.js";
+import { createRolloutsFor, withFleetCounts } from "../features/rollouts/assemble.js";
 import { createApp } from "./app.js";
 import type { AuthPolicy } from "./auth/contract.js";
 import type { AppDeps } from "./deps.js";
@@ -70,9 +71,11 @@ export function compose(options: ComposeOptions): Composed {
     publicHost: options.publicHost,
   });
   const fleet = createFleet({ storage, logger, observer: options.observer, track: options.track });
+  const configs = createConfigStore(storage, logger, settings.maxConfigBytes);
+  const rollouts = createRolloutsFor({ ...options, storage, configs, notifier, fleet });
   const deps: AppDeps = {
     storage,
-    configs: createConfigStore(storage, logger, settings.maxConfigBytes),
+    configs,
     assets: createAssetStore(storage),
     notifier,
     sink,
@@ -96,10 +99,11 @@ export function compose(options: ComposeOptions): Composed {
     auth,
     devices,
     fleet,
+    rollouts,
     refusedBodies: options.refusedBodies ?? "background",
     sendNative: options.sendNative,
     clientAddress: (c) => clientAddress(c, settings.clientIpHeader ?? options.clientIpHeader, options.peerAddress),
-    metrics: options.metrics && withDeviceCounts(options.metrics, fleet, options.observer, logger),
+    metrics: options.metrics && withFleetCounts(options.metrics, { ...options, fleet, rollouts }),
     docs: options.docs,
     version: options.version,
   };

@@ -4,10 +4,9 @@ import type { AssetStore } from "../features/assets/store.js";
 import type { ConfigStore } from "../features/configs/store.js";
 import type { DeviceAccess } from "../features/devices/device-access.js";
 import type { DeviceTokens } from "../features/devices/token-registry.js";
-import type { ConfigEtags } from "../features/fleet/config-etags.js";
-import type { FleetRecords } from "../features/fleet/fleet-records.js";
-import type { FleetView } from "../features/fleet/fleet-view.js";
+import type { Fleet } from "../features/fleet/assemble.js";
 import type { MissLimiter } from "../features/request-limits/miss-limiter.js";
+import type { Rollouts } from "../features/rollouts/contract.js";
 import type { RoutePlugin } from "./api-routes.js";
 import type { AuthPolicy } from "./auth/contract.js";
 import type { Logger } from "./logger.js";
@@ -72,11 +71,9 @@ export interface AppDeps {
     misses?: MissLimiter;
   };
   /** What devices fetched and report (features/fleet): the records, the configs' ETags, the view over both. */
-  fleet: {
-    records: FleetRecords;
-    etags: ConfigEtags;
-    view: FleetView;
-  };
+  fleet: Fleet;
+  /** Configs released to the fleet in waves (features/rollouts). */
+  rollouts: Rollouts;
   /** Who may call what; an empty policy is the original's anonymous behaviour. */
   auth: AuthPolicy;
   /** The API docs plugin (src/plugins/docs) when API_DOCS is on; absent: /api/docs* are 404. */

@@ -34,6 +34,8 @@ export const ERROR_CODES = Object.keys(STATUS) as [ErrorCode, ...ErrorCode[]];
 
 /** The HTTP status of an error code. */
 export const statusOf = (code: ErrorCode): number => STATUS[code];
+/** Every status a code is answered with: its own, and 409 for INVALID_OPERATION too (conflict()). */
+export const statusesOf = (code: ErrorCode): number[] => (code === "INVALID_OPERATION" ? [400, 409] : [STATUS[code]]);
 
 const MARKER = Symbol.for("iot-support.AppError");
 
@@ -42,6 +44,8 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Response headers that belong to the error, e.g. Retry-After on a 503. */
   headers?: Record<string, string>;
+  /** Only conflict() sets it; the constructor keeps a code's own status for any other pairing. */
+  status?: 409;
 }
 
 export class AppError extends Error {
@@ -55,7 +59,7 @@ export class AppError extends Error {
     super(message, { cause: options.cause });
     this.name = "AppError";
     this.code = code;
-    this.status = STATUS[code];
+    this.status = code === "INVALID_OPERATION" && options.status === 409 ? 409 : STATUS[code];
     this.details = options.details ?? {};
     this.headers = options.headers ?? {};
   }
@@ -69,6 +73,9 @@ export const validationFailed = (message: string, details?: Record<string, unkno
   new AppError("VALIDATION_FAILED", message, { details });
 export const invalidOperation = (message: string, details?: Record<string, unknown>) =>
   new AppError("INVALID_OPERATION", message, { details });
+/** INVALID_OPERATION at 409, as SPEC answers a state conflict (rollouts): its 400's meaning, not a new one. */
+export const conflict = (message: string, details?: Record<string, unknown>) =>
+  new AppError("INVALID_OPERATION", message, { details, status: 409 });
 export const notFound = (message: string, details?: Record<string, unknown>) =>
   new AppError("RECORD_NOT_FOUND", message, { details });
 export const recordExists = (message: string, details?: Record<string, unknown>) =>

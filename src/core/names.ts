@@ -13,9 +13,7 @@ export function normaliseMac(raw: string): string {
   if (!MAC.test(mac)) {
     throw invalidOperation(
       "Invalid MAC address format: expected six hex pairs separated by dashes, e.g. aa-bb-cc-dd-ee-ff",
-      {
-        field: "mac_address",
-      },
+      { field: "mac_address" },
     );
   }
   return mac;

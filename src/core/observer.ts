@@ -4,6 +4,7 @@
  * metrics pass `silentObserver`.
  */
 import type { DeviceSync, ReportState } from "../features/fleet/contract.js";
+import type { DeviceOutcome, RolloutState } from "../features/rollouts/contract.js";
 import type { AuthFailureReason } from "./auth/contract.js";
 
 export type ConfigOperation = "list" | "get" | "save" | "delete";
@@ -31,6 +32,9 @@ export interface OperationObserver {
   deviceRecordWrite(kind: "fetches" | "reports"): void;
   /** How many devices the fleet view counts in each sync state (taken at scrape time). */
   devicesCounted(counts: Record<DeviceSync, number>): void;
+  /** How many rollouts are in each state (at scrape time), and devices whose outcome a decision counted. */
+  rolloutsCounted(counts: Record<RolloutState, number>): void;
+  rolloutDeviceOutcomes(outcome: DeviceOutcome, devices: number): void;
 }
 
 export const silentObserver: OperationObserver = {
@@ -45,6 +49,8 @@ export const silentObserver: OperationObserver = {
   deviceStatusReport() {},
   deviceRecordWrite() {},
   devicesCounted() {},
+  rolloutsCounted() {},
+  rolloutDeviceOutcomes() {},
 };
 
 /** Seconds since `start` (a `performance.now()` reading). */

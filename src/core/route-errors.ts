@@ -8,9 +8,9 @@
  */
 import type { RouteConfig } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { Api, ApiRoute, RouteErrors } from "./api-routes.js";
+import type { Api, ApiRoute, RouteError, RouteErrors } from "./api-routes.js";
 import { isAdminRoute } from "./auth/gate.js";
-import { type ErrorCode, statusOf } from "./errors.js";
+import { type ErrorCode, statusesOf, statusOf } from "./errors.js";
 import { ErrorBody } from "./schemas.js";
 
 /** Which gate stands in front of a route (app.ts mounts them on these paths). */
@@ -82,8 +82,9 @@ function errorResponse(status: number, codes: Array<[ErrorCode, string]>) {
 export function completeRoute({ errors = {}, ...route }: ApiRoute): RouteConfig {
   const scope = authScopeOf(route.method.toUpperCase(), route.path);
   const byStatus = new Map<number, Array<[ErrorCode, string]>>();
-  for (const [code, when] of Object.entries({ ...SHARED[scope], ...errors }) as Array<[ErrorCode, string]>) {
-    const status = statusOf(code);
+  for (const [code, entry] of Object.entries({ ...SHARED[scope], ...errors }) as Array<[ErrorCode, RouteError]>) {
+    const [status, when] = typeof entry === "string" ? [statusOf(code), entry] : [entry.status, entry.when];
+    if (!statusesOf(code).includes(status)) throw new Error(`${route.path}: ${code} is never answered ${status}`);
     byStatus.set(status, [...(byStatus.get(status) ?? []), [code, when]]);
   }
   const responses: RouteConfig["responses"] = { ...route.responses };

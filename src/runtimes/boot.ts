@@ -17,6 +17,7 @@ import { SWAGGER_UI_VERSION } from "../plugins/docs/swagger-ui.js";
 import { SERVER_SINK_PLUGINS } from "../plugins/sinks/server.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
 import { prepareDataDirectories } from "./data-dirs.js";
+import { driveRollouts } from "./rollout-timer.js";
 import { type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
 import { loadSigningKeyPem } from "./signing-key-file.js";
 
@@ -70,8 +71,28 @@ export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
   };
 }
 
-export function boot(options: BootOptions): Promise<Booted> {
-  return bootRuntime(options.env, fsRuntimeAdapter(options));
+/** The rollouts' timer of each booted server, stopped by drainNotifications. */
+const rolloutTimers = new WeakMap<Booted, () => void>();
+
+export async function boot(options: BootOptions): Promise<Booted> {
+  const booted = await bootRuntime(options.env, fsRuntimeAdapter(options));
+  rolloutTimers.set(booted, driveRollouts(booted.deps.rollouts, booted.logger));
+  return booted;
+}
+
+/**
+ * Stops the rollouts' timer and waits for the work they have in progress (a wave being
+ * saved, a rollback): its saves' notifications are then pending in the notifier before it
+ * is flushed, and nothing reads the fleet records once they close. Work cut short by a
+ * failure here is taken over by the next process (rollouts/decisions.ts).
+ */
+async function closeRollouts(booted: Booted): Promise<void> {
+  rolloutTimers.get(booted)?.();
+  try {
+    await booted.deps.rollouts.close();
+  } catch (error) {
+    booted.logger.warn("rollout work did not finish at shutdown; another process takes it over", errorFields(error));
+  }
 }
 
 export type ShutdownReport = FlushResult;
@@ -91,12 +112,13 @@ async function flushFleetRecords(booted: Booted): Promise<void> {
 }
 
 /**
- * Stop-the-world order: the caller stops accepting requests first; then this flushes the
- * notifications, closes the sink (which stops receiving MQTT reports), writes the fleet
- * records still in memory, and lets the storage go.
+ * Stop-the-world order: the caller stops accepting requests first; then this lets the rollouts'
+ * work in progress finish, flushes the notifications, closes the sink (which stops receiving
+ * MQTT reports), writes the fleet records still in memory, and lets the storage go.
  */
 export async function drainNotifications(booted: Booted): Promise<ShutdownReport> {
   const { notifier, sink, logger, settings } = booted;
+  await closeRollouts(booted);
   const pending = notifier.pending();
   logger.info("flushing notifications", { pending, timeout_ms: settings.notifyFlushTimeoutMs });
   const result = await notifier.flush(settings.notifyFlushTimeoutMs);

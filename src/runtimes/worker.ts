@@ -21,6 +21,7 @@ import type { ExecutionContext, R2Bucket } from "@cloudflare/workers-types/2023-
 import { errorFields, type Logger } from "../core/logger.js";
 import { adminAuthConfigured, redactSettings, type Settings } from "../core/settings.js";
 import { countConfigFiles } from "../features/configs/count.js";
+import { TICK_MS } from "../features/rollouts/contract.js";
 import { assetsBindingFiles } from "../plugins/docs/assets-binding.js";
 import { SINK_PLUGINS } from "../plugins/sinks/index.js";
 import { createR2Storage } from "../plugins/storage/r2.js";
@@ -144,6 +145,8 @@ interface WorkerApp {
    * to receive reports, even before any notification would have started it.
    */
   wakeHub?: () => Promise<void>;
+  /** When this isolate last started a rollouts tick (tickRollouts). */
+  tickedAt?: number;
 }
 
 async function bootWorker(env: WorkerEnv): Promise<WorkerApp | BootFailure> {
@@ -172,6 +175,20 @@ async function bootWorker(env: WorkerEnv): Promise<WorkerApp | BootFailure> {
   }
 }
 
+/**
+ * Rollouts on Workers advance as requests come: any request of the isolate starts a tick
+ * (at most one per TICK_MS) after its response, in its waitUntil. There is no timer (an
+ * isolate lives by its requests), so a rollout that no request reaches — no report, no read,
+ * no API call — waits for the next one; device reports, which are what tip a rollout, are
+ * requests themselves.
+ */
+function tickRollouts(worker: WorkerApp, ctx: ExecutionContext): void {
+  const now = Date.now();
+  if (now - (worker.tickedAt ?? 0) < TICK_MS) return;
+  worker.tickedAt = now;
+  ctx.waitUntil(worker.booted.deps.rollouts.tick());
+}
+
 /** One Worker: the app is built on the first request of each isolate and kept for the next ones. */
 export function createWorker() {
   let booting: Promise<WorkerApp | BootFailure> | undefined;
@@ -195,7 +212,10 @@ export function createWorker() {
           }),
         );
       }
-      return worker.scopes.run(ctx, async () => worker.booted.app.fetch(request, {}, ctx));
+      return worker.scopes.run(ctx, async () => {
+        tickRollouts(worker, ctx);
+        return worker.booted.app.fetch(request, {}, ctx);
+      });
     },
   };
 }

@@ -111,7 +111,8 @@ async function assemble(kind: StorageKind, env: Record<string, string>, root: st
     root,
     sign: keys.sign,
     async cleanup() {
-      // As a runtime's shutdown does: the fetches in memory are written before the folder goes.
+      // As a runtime's shutdown does: rollout work finishes, the fetches in memory are written, then the folder goes.
+      await deps.rollouts.close();
       await deps.fleet.records.close();
       if (root) await rm(root, { recursive: true, force: true });
     },

@@ -7,16 +7,23 @@ import type { AppDeps } from "../../core/deps.js";
 import { errorFields, type Logger } from "../../core/logger.js";
 import type { OperationObserver } from "../../core/observer.js";
 import type { StorageDriver } from "../../core/storage.js";
-import { createConfigEtags } from "./config-etags.js";
-import { createFleetRecords } from "./fleet-records.js";
-import { createFleetView } from "./fleet-view.js";
+import { type ConfigEtags, createConfigEtags } from "./config-etags.js";
+import { createFleetRecords, type FleetRecords } from "./fleet-records.js";
+import { createFleetView, type FleetView } from "./fleet-view.js";
+
+/** The fleet's part of AppDeps (kept here, with the capability, so src/core stays small). */
+export interface Fleet {
+  records: FleetRecords;
+  etags: ConfigEtags;
+  view: FleetView;
+}
 
 export function createFleet(options: {
   storage: StorageDriver;
   logger: Logger;
   observer: OperationObserver;
   track?: (settled: Promise<void>) => void;
-}): AppDeps["fleet"] {
+}): Fleet {
   const { storage, logger, observer, track } = options;
   const records = createFleetRecords({ state: storage.state, logger, observer, track });
   const etags = createConfigEtags(storage);

@@ -57,8 +57,12 @@ export interface FleetRecordsOptions {
 }
 
 export interface FleetRecords extends FleetRecorder {
-  /** Every device known here and in others' records (looked for if RESCAN_MS has passed). */
-  devices(): Promise<ReadonlyMap<string, DeviceRecord>>;
+  /**
+   * Every device known here and in others' records, looked for if `maxAgeMs` (default
+   * RESCAN_MS) has passed since the last look: a running rollout asks every second, so that
+   * reports made to other processes tip it within SPEC's 2 s.
+   */
+  devices(options?: { maxAgeMs?: number }): Promise<ReadonlyMap<string, DeviceRecord>>;
   /** Whether `mac` is known, from memory (no scan). */
   knows(mac: string): boolean;
   /** Moves whenever what `devices` holds changed. */
@@ -166,9 +170,9 @@ export function createFleetRecords(options: FleetRecordsOptions): FleetRecords {
     track?.(done);
   };
 
-  const refresh = (): Promise<void> => {
+  const refresh = (maxAgeMs: number): Promise<void> => {
     if (scanning) return scanning;
-    if (now() - scannedAt < RESCAN_MS) return Promise.resolve();
+    if (now() - scannedAt < maxAgeMs) return Promise.resolve();
     scannedAt = now();
     scanning = (async () => {
       const merged = await scanner.scan();
@@ -246,8 +250,8 @@ export function createFleetRecords(options: FleetRecordsOptions): FleetRecords {
       backlog.add(mac, record);
     },
 
-    async devices() {
-      await refresh();
+    async devices(options) {
+      await refresh(options?.maxAgeMs ?? RESCAN_MS);
       return memory.devices;
     },
 

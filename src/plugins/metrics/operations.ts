@@ -1,11 +1,12 @@
 /**
  * The OperationObserver over prom-client: what the routes report (config operations,
- * uploads, signatures, HTTP requests, authentication refusals) into the instruments of
- * the metrics table.
+ * uploads, signatures, HTTP requests, authentication refusals, rollouts) into the
+ * instruments of the metrics table.
  */
 import { AUTH_FAILURE_REASONS } from "../../core/auth/contract.js";
 import type { OperationObserver } from "../../core/observer.js";
 import { DEVICE_SYNC, REPORT_STATES } from "../../features/fleet/contract.js";
+import { DEVICE_OUTCOMES, ROLLOUT_STATES } from "../../features/rollouts/contract.js";
 import type { Instruments } from "./instruments.js";
 
 export function createOperationObserver(m: Instruments): OperationObserver {
@@ -14,6 +15,8 @@ export function createOperationObserver(m: Instruments): OperationObserver {
   for (const state of [...REPORT_STATES, "invalid"]) m.statusReports.inc({ state }, 0);
   for (const kind of ["fetches", "reports"]) m.deviceRecordWrites.inc({ kind }, 0);
   for (const sync of DEVICE_SYNC) m.devices.set({ sync }, 0);
+  for (const state of ROLLOUT_STATES) m.rollouts.set({ state }, 0);
+  for (const outcome of DEVICE_OUTCOMES) m.rolloutDeviceOutcomes.inc({ outcome }, 0);
   // Every request is counted: the labelled children are looked up once per method, route
   // pattern and status, not by hashing the label set each time (a measurable share of a
   // cached device read). Bounded: methods are the parser's, routes are patterns.
@@ -33,6 +36,13 @@ export function createOperationObserver(m: Instruments): OperationObserver {
     },
     devicesCounted(counts) {
       for (const sync of DEVICE_SYNC) m.devices.set({ sync }, counts[sync]);
+    },
+    rolloutsCounted(counts) {
+      for (const state of ROLLOUT_STATES) m.rollouts.set({ state }, counts[state]);
+    },
+    rolloutDeviceOutcomes(outcome, devices) {
+      // A decision with no device of this outcome adds nothing; a negative count would be a bug, never a decrement.
+      if (devices > 0) m.rolloutDeviceOutcomes.inc({ outcome }, devices);
     },
     configOperation(operation, status, seconds) {
       m.configOperations.inc({ operation, status });

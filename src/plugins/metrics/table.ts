@@ -120,6 +120,18 @@ export const METRICS = {
     help: "Devices in the fleet view by sync state (unseen, current, behind); the three add up to the device count",
     labels: ["sync"],
   },
+  rollouts: {
+    kind: "gauge",
+    name: "iot_rollouts",
+    help: "Rollouts by state (running, paused, halted, completed, aborted, rolled_back), taken at each scrape",
+    labels: ["state"],
+  },
+  rolloutDeviceOutcomes: {
+    kind: "counter",
+    name: "iot_rollout_device_outcomes_total",
+    help: "Devices of rollouts by outcome (released, applied, failed, rolled_back, skipped), each counted once across processes",
+    labels: ["outcome"],
+  },
   publishes: {
     kind: "counter",
     name: "iot_notifications_published_total",
