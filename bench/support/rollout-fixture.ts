@@ -11,12 +11,13 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { TOPICS } from "../../src/core/sinks/contract.js";
 import type { RolloutAction, RolloutView } from "../../src/features/rollouts/contract.js";
+import { DEVICE_CONCURRENCY } from "../../src/features/rollouts/device-writes.js";
 import { type Broker, startBroker } from "../../test/support/mosquitto.js";
 import { inParallel, macOf } from "./fleet-fixture.js";
 import { type BenchServer, startServer } from "./server.js";
 
 /** Requests in flight at once, for the client's PUTs and the bench's reports alike: as many as a release saves at once. */
-export const IN_FLIGHT = 32;
+export const IN_FLIGHT = DEVICE_CONCURRENCY;
 
 /** A config as devices hold them before any rollout; the patch adds a `bench` object. */
 export const baseContent = (i: number) => ({
