@@ -39,7 +39,8 @@ read records per device per 10 s.
   --save-concurrency N     config saves in flight (default ${DEFAULTS.saveConcurrency})
   --fetch-concurrency N    device HTTP requests in flight, fleet-wide (default ${DEFAULTS.fetchConcurrency})
   --firmware-bytes N       size of the uploaded firmware (default ${DEFAULTS.firmwareBytes})
-  --timeout S              seconds for the whole fleet to converge (default ${DEFAULTS.timeoutSeconds})
+  --timeout S              seconds for the whole fleet to converge (default ${DEFAULTS.timeoutSeconds}),
+                           and with --rollout for the rollout to end, from its creation
   --view-timeout S         seconds, from the last save, for the fleet view to show every
                            device current (default ${DEFAULTS.viewTimeoutSeconds})
   --rollout                then one rollout (POST /api/rollouts) over every device, watched
