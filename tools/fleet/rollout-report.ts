@@ -42,7 +42,7 @@ export function formatRollout(r: RolloutOutcome): string[] {
   if (r.counts) lines.push(`rollout counts:          ${countsText(r.counts)}`);
   lines.push(
     r.changed
-      ? `rollout changed:         ${r.changed.percent} % of devices (${r.changed.devices} of ${r.changed.of} config ETags differ in the fleet view)`
+      ? `rollout changed:         ${r.changed.percent.toFixed(1)} % of devices (${r.changed.devices} of ${r.changed.of} config ETags differ in the fleet view)`
       : "rollout changed:         n/a (the fleet view could not be read)",
   );
   return lines;
