@@ -168,6 +168,19 @@ describe.each<StorageKind>(["fs", "memory"])("rollout engine on %s storage", (ki
     expect((await events(t, 1)).filter((e) => e.type === "release")).toHaveLength(2);
   });
 
+  it('with evidence "fetch", a failed report after the fetch counts failed: fetching the image is not running it', async () => {
+    const targets = macs(2);
+    await saveConfigs(t, targets, original);
+    await h.engine.create(spec(targets, { waves: [50, 100], evidence: "fetch", halt_when: { failed_percent: 50 } }));
+    await tickUntil(h, released(t, 1, 1));
+    const { etag } = await stored(t, targets[0] as string);
+    expect((await report(t, targets[0] as string, { state: "failed", config_etag: etag })).status).toBe(204);
+    await h.engine.tick();
+    const view = await h.engine.get("1");
+    expect(view.counts).toMatchObject({ applied: 0, failed: 1 });
+    expect(view.state).toBe("halted");
+  });
+
   it("pause, resume, abort: transitions, and 409 where the state forbids them", async () => {
     const targets = macs(4);
     await saveConfigs(t, targets, original);

@@ -33,8 +33,9 @@ export function outcomeOf(
   const wrote = bareEtag(row.etag);
   const report = device?.report;
   if (report?.report.state === "ok" && bareEtag(report.report.config_etag) === wrote) return "applied";
-  if (def.spec.evidence === "fetch" && bareEtag(device?.fetch?.etag) === wrote) return "applied";
+  // A failure the device reports after its release outweighs a fetch: fetching an image is not running it.
   if (report?.report.state === "failed" && wave.claimedAt !== null && report.at > wave.claimedAt) return "failed";
+  if (def.spec.evidence === "fetch" && bareEtag(device?.fetch?.etag) === wrote) return "applied";
   if (wave.savedAt !== null && now > wave.savedAt + def.spec.advance_when.within_s * 1000) return "failed";
   return "pending";
 }
