@@ -51,7 +51,7 @@ read records per device per 10 s.
   --waves P1,...,100       the rollout's cumulative waves in % (default ${ROLLOUT_DEFAULTS.waves.join(",")})
   --fail-share F           share 0–1 of the devices that fail the rollout (default ${ROLLOUT_DEFAULTS.failShare})
   --evidence report|fetch  what counts as applied (default ${ROLLOUT_DEFAULTS.evidence}; with fetch a
-                           device that fetched has applied, even if it then reports failed)
+                           device that fetched has applied until it reports failed)
   --advance-percent N      advance_when.applied_percent (default ${ROLLOUT_DEFAULTS.appliedPercent})
   --halt-percent N         halt_when.failed_percent (default ${ROLLOUT_DEFAULTS.failedPercent})
   --within S               advance_when.within_s (default ${ROLLOUT_DEFAULTS.withinSeconds})
