@@ -75,7 +75,7 @@ export interface RolloutView {
 export interface Rollouts {
   /**
    * Creates a rollout and claims its first wave before answering (the wave's saves continue
-   * in the background: the engine's own work, awaited by close()). Throws AppError
+   * in the background as the engine's own work, see close()). Throws AppError
    * VALIDATION_FAILED (400, details.mac_address) for a target without a config, and
    * INVALID_OPERATION with status 409 (details.mac_address, details.rollout_id) for a target
    * already in a running or paused rollout.
@@ -98,7 +98,11 @@ export interface Rollouts {
   active(): Promise<boolean>;
   /** How many rollouts are in each state, for iot_rollouts{state} at scrape time. */
   counts(): Promise<Record<RolloutState, number>>;
-  /** Waits for work in progress (a wave being released, a rollback) and stops taking new ticks. */
+  /**
+   * Stops taking ticks and stops work in progress at its next batch of saves (a wave of
+   * thousands would hold a graceful stop for minutes); what is left is taken over by the next
+   * process once the heartbeat is STALE_WORK_MS old, each device saved once.
+   */
   close(): Promise<void>;
 }
 
