@@ -64,11 +64,11 @@ export async function startWorkerDev(vars: Record<string, string>, options: Work
  * directory are made absolute.
  */
 async function configWithout(dir: string, drop: { hub: boolean; rollouts: boolean; assets: boolean }): Promise<string> {
+  const objects = (section: string, names: RegExp) =>
+    /^\[\[(durable_objects\.bindings|migrations)\]\]/.test(section) && names.test(section);
   const dropped = (section: string) =>
-    (drop.hub &&
-      /^\[\[(durable_objects\.bindings|migrations)\]\][^[]*("NOTIFY_HUB"|"NotificationHub")/.test(section)) ||
-    (drop.rollouts &&
-      /^\[\[(durable_objects\.bindings|migrations)\]\][^[]*("ROLLOUTS"|"RolloutDriver")/.test(section)) ||
+    (drop.hub && objects(section, /"NOTIFY_HUB"|"NotificationHub"/)) ||
+    (drop.rollouts && objects(section, /"ROLLOUTS"|"RolloutDriver"/)) ||
     (drop.assets && /^\[assets\]/.test(section));
   const sections: string[][] = [[]];
   for (const line of (await readFile(join(ROOT, "wrangler.toml"), "utf8")).split("\n")) {
