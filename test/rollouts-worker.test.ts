@@ -108,6 +108,18 @@ describe.skipIf(!haveBroker)("rollouts on the Worker, driven by the rollout driv
       expect(await allAt(s, macs.slice(1), "1.0")()).toBe(true);
       expect(await versionOf(s, changed)).toBe("2.1");
 
+      // Nothing is active any more: the driver's alarm lapses, and no idle alarm comes back.
+      const transitions = () =>
+        worker
+          .lines()
+          .filter(
+            (l) => String(l.msg).startsWith("no rollout is active") || String(l.msg).startsWith("a rollout is active"),
+          );
+      expect(await within(5000, async () => String(transitions().at(-1)?.msg).startsWith("no rollout"))).toBeDefined();
+      const settled = transitions().length;
+      await sleep(2500);
+      expect(transitions().length).toBe(settled);
+
       // Each device: its first save, its wave's, then the rollback's (or, for the changed one, the admin's).
       await sub.waitFor(18);
       const saves = savesPerFile(sub.messages);

@@ -70,18 +70,20 @@ export class RolloutDriver extends DurableObject<WorkerEnv> implements RolloutDr
   }
 
   async wake(): Promise<void> {
-    const { deps } = await this.#booted();
-    await deps.rollouts.tick();
-    await this.#keepTicking(deps.rollouts);
+    const booted = await this.#booted();
+    await booted.deps.rollouts.tick();
+    await this.#keepTicking(booted);
   }
 
   override async alarm(): Promise<void> {
     const started = Date.now();
     let rollouts: Rollouts | undefined;
     try {
-      rollouts = (await this.#booted()).deps.rollouts;
+      const { deps, logger } = await this.#booted();
+      rollouts = deps.rollouts;
       await rollouts.tick();
       if (await rollouts.active()) await this.ctx.storage.setAlarm(Math.max(Date.now(), started + TICK_MS));
+      else logger.info("no rollout is active: the rollout driver stops ticking until it is woken");
     } catch (error) {
       // Never thrown on: the runtime gives up on an alarm after a few failed retries, and with
       // it on the rollouts. Tried again later instead (a boot failure is the isolates' to say).
@@ -91,9 +93,10 @@ export class RolloutDriver extends DurableObject<WorkerEnv> implements RolloutDr
   }
 
   /** Sets the alarm when a rollout is active and none is set (an alarm under way sets its own next one). */
-  async #keepTicking(rollouts: Rollouts): Promise<void> {
-    if (!(await rollouts.active())) return;
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + TICK_MS);
+  async #keepTicking({ deps, logger }: Booted): Promise<void> {
+    if (!(await deps.rollouts.active()) || (await this.ctx.storage.getAlarm()) !== null) return;
+    await this.ctx.storage.setAlarm(Date.now() + TICK_MS);
+    logger.info("a rollout is active: the rollout driver ticks", { every_ms: TICK_MS });
   }
 
   #log(msg: string, error: unknown): void {
