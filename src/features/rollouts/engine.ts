@@ -210,7 +210,8 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     },
     act,
     async tick() {
-      if (closed) return;
+      // With a driver elsewhere, deciding is the driver's alone: nothing here claims a wave.
+      if (closed || elsewhere) return;
       if (ticking) {
         again = true;
         return ticking;
