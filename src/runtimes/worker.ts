@@ -5,6 +5,9 @@
  * signing key from the SIGNING_KEY secret, and no raw TCP and no connection that
  * outlives a request. Sinks needing one run in the notification hub, a Durable Object,
  * when it is bound as NOTIFY_HUB (worker-hub.ts); otherwise per request (worker-sink.ts).
+ * Rollout waves are released by another Durable Object, the rollout driver bound as ROLLOUTS
+ * (worker-rollouts.ts): an isolate records what the rollouts API decides and wakes it; without
+ * the binding the rollouts routes answer 503 and everything else works.
  *
  * The app is built once per isolate, on its first request (bindings are only handed to
  * `fetch`), and reused. When building it fails, the reason is logged once as one line and
