@@ -14,6 +14,7 @@ import { fleetViewBench } from "./fleet-view.js";
 import { listingBench } from "./listing.js";
 import { latencyBench } from "./notify-latency.js";
 import { readsBench } from "./reads.js";
+import { rolloutBench } from "./rollout.js";
 import { runtimesBench } from "./runtimes.js";
 import { throughputBench } from "./sink-throughput.js";
 import { startupBench } from "./startup.js";
@@ -63,6 +64,12 @@ const GOALS: Goal[] = [
   { pattern: /^fleet .* HTTP errors/, goal: "0", met: (v) => v === 0 },
   { pattern: /^fleet .* storage writes for read records/, goal: "≤ 1 per device per 10 s", met: (v) => v <= 1 },
   { pattern: /^fleet .* descriptors after minus before/, goal: "≤ 0", met: (v) => v <= 0 },
+  {
+    pattern: /^rollout release of .* rate/,
+    goal: "≥ 0.8× client PUTs",
+    met: (_v, r) => (r ?? 0) >= 0.8,
+  },
+  { pattern: /^rollout decision latency p99/, goal: "≤ 2 s", met: (v) => v <= 2000 },
   { pattern: /^admin read with an .* rps/, goal: "≥ 0.9× anonymous", met: (_v, r) => (r ?? 0) >= 0.9 },
   { pattern: /^status report PUT rps/, goal: "≥ 1× config save (costs no more)", met: (_v, r) => (r ?? 0) >= 1 },
   { pattern: /^status report PUT p50/, goal: "≤ 1× config save", met: (_v, r) => (r ?? 99) <= 1 },
@@ -102,6 +109,7 @@ const steps: Array<[string, () => Promise<string[]>]> = [
   ["fleet", () => fleetBench()],
   ["writes", writeBench],
   ["status reports", () => statusReportBench()],
+  ["rollouts", rolloutBench],
   ["authentication", authBench],
   ["notification latency", () => latencyBench(300)],
   ["sink throughput", () => throughputBench(20_000, 20)],
@@ -169,6 +177,8 @@ npx tsx bench/profile-reads.ts [200|304] # top self-time functions of the server
 npx tsx bench/write.ts                 # PUT with MQTT tcp/ws vs no-op sink; PUT p99 broker down vs up
 npx tsx bench/status-report.ts         # PUT /files/status/{mac}.json vs a config save of the same size (needs dist: node scripts/build.mjs)
 npm run fleet -- --devices 10000 --per-device-topics --shards 2 --timeout 600 [--report mqtt]  # 10,000 reporting devices
+npx tsx bench/rollout.ts               # rollout release of 5,000 configs vs 5,000 client PUTs; tipping report → next wave at 10,000 devices (needs dist)
+npm run fleet -- --devices 10000 --per-device-topics --shards 2 --timeout 900 --rollout --waves 1,10,50,100 [--fail-share 0.3]  # a rollout over 10,000 simulated devices
 npx tsx bench/auth.ts                  # GET /api/configs/{mac} with an API token / OIDC token vs anonymous
 npx tsx bench/notify-latency.ts 300    # PUT sent → subscriber receives vs raw mqtt.js publish → receive
 npx tsx bench/sink-throughput.ts       # notifier + metrics + MQTT sink vs raw mqtt.js, window 20

@@ -234,3 +234,60 @@ describe.each<StorageKind>(["fs", "memory"])("rollout engine on %s storage", (ki
     expect((await h.engine.list()).map((r) => r.id)).toEqual(["2", "1"]);
   });
 });
+
+describe("rollout engine: shutdown and takeover in one process's storage", () => {
+  it("close() stops a wave at its next batch; another engine takes it over once the heartbeat is 10 s old, saving each device once", async () => {
+    const t = await createTestApp("memory");
+    try {
+      const targets = macs(600);
+      await saveConfigs(t, targets, original);
+      t.sink.published.length = 0;
+      const first = engineOver(t);
+      await first.engine.create(spec(targets, { waves: [100] }));
+      await first.engine.close();
+      expect(await released(t, 1, 1)()).toBe(false);
+      const cutAt = t.sink.published.length;
+      expect(cutAt).toBeLessThan(600);
+      const second = engineOver(t);
+      await second.engine.tick();
+      // Not yet: the first engine's heartbeat is fresh.
+      expect((await events(t, 1)).map((e) => e.type)).toEqual(["release"]);
+      second.shift(11_000);
+      await tickUntil(second, released(t, 1, 1));
+      expect((await events(t, 1)).map((e) => e.type)).toEqual(["release", "takeover", "released"]);
+      const saves = new Map<string, number>();
+      for (const n of t.sink.published) saves.set(n.payload.filename, (saves.get(n.payload.filename) ?? 0) + 1);
+      expect(saves.size).toBe(600);
+      expect([...saves.values()].every((n) => n === 1)).toBe(true);
+      console.log(`close() stopped the wave after ${cutAt} of 600 saves; the takeover saved the rest`);
+      await second.engine.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it("two engines taking over the same stopped wave at once: one takes it, each device is saved once", async () => {
+    const t = await createTestApp("memory");
+    try {
+      const targets = macs(300);
+      await saveConfigs(t, targets, original);
+      t.sink.published.length = 0;
+      const first = engineOver(t);
+      await first.engine.create(spec(targets, { waves: [100] }));
+      await first.engine.close();
+      const [b, c] = [engineOver(t), engineOver(t)];
+      b.shift(11_000);
+      c.shift(11_000);
+      await Promise.all([b.engine.tick(), c.engine.tick()]);
+      await tickUntil(b, released(t, 1, 1));
+      expect((await events(t, 1)).filter((e) => e.type === "takeover")).toHaveLength(1);
+      const saves = new Map<string, number>();
+      for (const n of t.sink.published) saves.set(n.payload.filename, (saves.get(n.payload.filename) ?? 0) + 1);
+      expect(saves.size).toBe(300);
+      expect([...saves.values()].every((n) => n === 1)).toBe(true);
+      await Promise.all([b.engine.close(), c.engine.close()]);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

@@ -4,7 +4,7 @@
  * record goes) are skipped and logged: nothing crashes, nothing is released or restored from
  * them, and the engine's own records go to the next free key. Real filesystem storage.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "./support/app.js";
@@ -129,5 +129,13 @@ describe("hostile rollout records", () => {
     );
     // Said once each, however many ticks read them.
     expect(new Set(damagedLogged()).size).toBe(damagedLogged().length);
+  });
+
+  it("a state directory gone makes every tick fail: said once, not every TICK_MS", async () => {
+    await rm(t.settings.stateDir, { recursive: true, force: true });
+    for (let i = 0; i < 5; i++) await h.engine.tick();
+    const failures = t.logger.entries.filter((e) => e.msg.startsWith("a rollout tick failed"));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.errCode).toBe("STORAGE_UNAVAILABLE");
   });
 });

@@ -43,11 +43,7 @@ const TOKEN_ON_ARGV = /^--(admin-token|token|bearer)(=|$)/;
 const MAX_MAC_SHOWN = 64;
 
 export function parseDeviceCommand(argv: string[], env: Env): DeviceCommand {
-  if (argv.some((arg) => TOKEN_ON_ARGV.test(arg))) {
-    throw usageError(
-      "the admin token is never taken from the command line, where every user of this machine can see it (ps); set IOT_ADMIN_TOKEN or pass --admin-token-file PATH",
-    );
-  }
+  refuseTokenOnArgv(argv);
   const { values, positionals } = parseOptions(argv, OPTIONS);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
@@ -77,8 +73,17 @@ export function parseDeviceCommand(argv: string[], env: Env): DeviceCommand {
   };
 }
 
+/** Every admin command refuses a token on its command line (iot-device, iot-rollout). */
+export function refuseTokenOnArgv(argv: string[]): void {
+  if (argv.some((arg) => TOKEN_ON_ARGV.test(arg))) {
+    throw usageError(
+      "the admin token is never taken from the command line, where every user of this machine can see it (ps); set IOT_ADMIN_TOKEN or pass --admin-token-file PATH",
+    );
+  }
+}
+
 /** The MAC as the server wants it (lower case, dashes); its other spellings get a hint, not a silent fix. */
-function macOf(text: string): string {
+export function macOf(text: string): string {
   const mac = text.toLowerCase();
   if (isMac(mac)) return mac;
   const hex = /^[0-9a-f]{2}([:.]?)[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$/.test(mac) ? mac.replace(/[:.]/g, "") : undefined;
@@ -88,7 +93,7 @@ function macOf(text: string): string {
   );
 }
 
-function adminSource(file: string | undefined, env: Env): AdminTokenSource {
+export function adminSource(file: string | undefined, env: Env): AdminTokenSource {
   // The flag wins over the environment, as --server wins over IOT_SERVER_URL.
   if (file !== undefined) {
     if (file === "") throw usageError("--admin-token-file must name a file");

@@ -105,9 +105,25 @@ function refusal(
 
 /** What the server's error codes mean for an admin request about a device. */
 function explain(body: ErrorBody, target: DeviceTarget): string[] | undefined {
+  const auth = adminAuthExplanation(body, target.adminToken !== undefined);
+  if (auth) return auth;
+  switch (body.code) {
+    case "ROUTE_NOT_FOUND":
+      return ["the server has no device tokens (/api/devices/{mac}/token): it is older than this command"];
+    case "INVALID_OPERATION":
+      return ["the server does not accept this MAC address"];
+    case "STORAGE_FULL":
+      return ["the server's storage is full; its operator must free space before a token can be issued"];
+    default:
+      return undefined;
+  }
+}
+
+/** What the admin authentication's refusals mean, for every admin command (iot-device, iot-rollout). */
+export function adminAuthExplanation(body: ErrorBody, tokenSent: boolean): string[] | undefined {
   switch (body.code) {
     case "UNAUTHORIZED":
-      return target.adminToken === undefined
+      return !tokenSent
         ? [
             "the server needs an admin token: set IOT_ADMIN_TOKEN or pass --admin-token-file PATH (npx iot-token mints one, its hash goes in the server's API_TOKEN_HASHES)",
           ]
@@ -118,12 +134,6 @@ function explain(body: ErrorBody, target: DeviceTarget): string[] | undefined {
       return ["the admin token is valid but lacks the role the server requires (OIDC_REQUIRED_ROLE)"];
     case "AUTH_UNAVAILABLE":
       return ["the server cannot check admin tokens right now (its OIDC issuer is unreachable); try again later"];
-    case "ROUTE_NOT_FOUND":
-      return ["the server has no device tokens (/api/devices/{mac}/token): it is older than this command"];
-    case "INVALID_OPERATION":
-      return ["the server does not accept this MAC address"];
-    case "STORAGE_FULL":
-      return ["the server's storage is full; its operator must free space before a token can be issued"];
     default:
       return undefined;
   }

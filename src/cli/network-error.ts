@@ -3,7 +3,7 @@
  * "fetch failed" TypeError; the system error that says what happened is its
  * `cause` (an AggregateError when every address of a host refused).
  */
-import { type AnswerBody, readAnswerBody } from "./answer-body.js";
+import { type AnswerBody, MAX_ANSWER_BYTES, readAnswerBody } from "./answer-body.js";
 import { CliError, systemCode } from "./errors.js";
 import { formatBytes } from "./units.js";
 
@@ -83,10 +83,15 @@ function brokenOutcome(t: Transfer): string {
 /**
  * The answer's (bounded) body; a connection that breaks after the headers came is a network
  * error. `transfer` is asked only then, so it tells how much of the body had been sent by that time.
+ * `maxBytes` for answers that are larger by nature (a list of rollouts with their patches).
  */
-export async function readAnswer(response: Response, transfer: () => Transfer): Promise<AnswerBody> {
+export async function readAnswer(
+  response: Response,
+  transfer: () => Transfer,
+  maxBytes = MAX_ANSWER_BYTES,
+): Promise<AnswerBody> {
   try {
-    return await readAnswerBody(response);
+    return await readAnswerBody(response, maxBytes);
   } catch (error) {
     throw networkError(error, transfer());
   }

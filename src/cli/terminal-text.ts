@@ -11,7 +11,7 @@
  * Controls (C0, DEL, C1), format characters (bidi embeddings, overrides and isolates,
  * zero-width characters), lone surrogates and the line and paragraph separators.
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+export const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
 /** Short server strings: a file name, an error code, a correlation id, a date. */
 export const MAX_NAME_CHARS = 256;

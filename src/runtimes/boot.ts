@@ -81,10 +81,10 @@ export async function boot(options: BootOptions): Promise<Booted> {
 }
 
 /**
- * Stops the rollouts' timer and waits for the work they have in progress (a wave being
- * saved, a rollback): its saves' notifications are then pending in the notifier before it
- * is flushed, and nothing reads the fleet records once they close. Work cut short by a
- * failure here is taken over by the next process (rollouts/decisions.ts).
+ * Stops the rollouts' timer and waits for their work in progress to stop (a wave being saved
+ * stops at its next batch, to be taken over by the next process; a rollback asked by a
+ * request has finished with it): its saves' notifications are then pending in the notifier
+ * before it is flushed, and nothing reads the fleet records once they close.
  */
 async function closeRollouts(booted: Booted): Promise<void> {
   rolloutTimers.get(booted)?.();

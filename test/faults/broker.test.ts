@@ -78,8 +78,11 @@ describe.skipIf(!available)("fault suite: the broker", () => {
     expect(figures.errors).toBe(0);
     // No timing bound on the requests: the broker is thawed only after putLoad returns, so a
     // request that waited for it would never finish and the test would time out.
-    // mqtt.js checks every keepalive/2, so the bound is 1.5× keepalive plus one check.
-    expect(detectedMs).toBeLessThanOrEqual(1.5 * keepalive * 1000 + 600);
+    // mqtt.js checks every keepalive/2, so it notices after 1.5× keepalive; the bound adds half a
+    // keepalive and a second for late timers and the health polls on a loaded machine (3.8 s was
+    // seen with every core busy under scripts/ci-under-load.sh). A sink that missed the dead link
+    // would take MQTT_ACK_TIMEOUT_MS (60 s) instead, far past it.
+    expect(detectedMs).toBeLessThanOrEqual(2 * keepalive * 1000 + 1000);
     expect(m.success + m.dropped).toBe(figures.saved);
     expect(m.dropped).toBe(0);
   });

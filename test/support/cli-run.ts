@@ -8,6 +8,7 @@ import { ROOT } from "./server.js";
 
 export const UPLOAD_BIN = join(ROOT, "bin/iot-upload.mjs");
 export const DEVICE_BIN = join(ROOT, "bin/iot-device.mjs");
+export const ROLLOUT_BIN = join(ROOT, "bin/iot-rollout.mjs");
 
 export interface Finished {
   code: number | null;
@@ -54,3 +55,7 @@ export const runUpload = (args: string[], env: Record<string, string> = {}) => s
 /** `node bin/iot-device.mjs ...args`, run to the end. */
 export const runDevice = (args: string[], env: Record<string, string> = {}) =>
   start(process.execPath, [DEVICE_BIN, ...args], env).finished;
+
+/** `node bin/iot-rollout.mjs ...args`, run to the end. */
+export const runRollout = (args: string[], env: Record<string, string> = {}) =>
+  start(process.execPath, [ROLLOUT_BIN, ...args], env).finished;

@@ -9,6 +9,7 @@ import { Agent } from "node:http";
 import { multipartBody } from "../../src/cli/multipart-body.js";
 import { signUpload } from "../../src/cli/signature.js";
 import type { DeviceRow, DeviceSync } from "../../src/features/fleet/contract.js";
+import type { RolloutView } from "../../src/features/rollouts/contract.js";
 import { FleetError, throwIfAborted } from "./errors.js";
 import { type HttpRequest, type HttpResult, networkErrorKind, send, sendIdempotent, statusKind } from "./http.js";
 import type { HttpErrors } from "./http-errors.js";
@@ -33,6 +34,10 @@ export interface Admin {
   listDevices(sync?: DeviceSync): Promise<DeviceRow[] | undefined>;
   /** POST /api/devices/{mac}/token: the device's own token (DEVICE_AUTH=device); undefined when refused. */
   issueDeviceToken(mac: string): Promise<string | undefined>;
+  /** POST /api/rollouts with this body: the rollout (201), undefined when refused (recorded as a "rollout create" error). */
+  createRollout(body: Record<string, unknown>): Promise<RolloutView | undefined>;
+  /** GET /api/rollouts/{id}: undefined when the request failed (recorded as a "rollout view" error). */
+  getRollout(id: string): Promise<RolloutView | undefined>;
   /** GET /metrics as text (open unless the server sets METRICS_TOKEN_HASHES); undefined when refused or failed. */
   metrics(): Promise<string | undefined>;
   /** Destroys the admin's keep-alive sockets. */
@@ -76,6 +81,15 @@ export function createAdmin(
     if (ok(result.status)) return result;
     errors.record(operation, statusKind(result), `${after()}: ${result.body.toString("utf8", 0, 300)}`);
     return undefined;
+  };
+
+  const rolloutOf = (operation: string, result: HttpResult): RolloutView | undefined => {
+    try {
+      return JSON.parse(result.body.toString("utf8")) as RolloutView;
+    } catch (error) {
+      errors.record(operation, "not JSON", String(error));
+      return undefined;
+    }
   };
 
   return {
@@ -135,6 +149,23 @@ export function createAdmin(
       if (!result) return undefined;
       const { token } = JSON.parse(result.body.toString("utf8")) as { token?: unknown };
       return typeof token === "string" ? token : undefined;
+    },
+    async createRollout(body) {
+      const result = await call(
+        "rollout create",
+        "/api/rollouts",
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/json", ...auth },
+          body: Buffer.from(JSON.stringify(body)),
+        },
+        (status) => status === 201,
+      );
+      return result && rolloutOf("rollout create", result);
+    },
+    async getRollout(id) {
+      const result = await call("rollout view", `/api/rollouts/${encodeURIComponent(id)}`, { headers: auth });
+      return result && rolloutOf("rollout view", result);
     },
     async metrics() {
       // Not through `call`: a server without metrics is a figure ("n/a"), not an HTTP error of the run.

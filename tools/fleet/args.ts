@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { FleetError } from "./errors.js";
 import { DEFAULTS, type FleetOptions, withDefaults } from "./options.js";
+import { parseWaves, ROLLOUT_DEFAULTS, type RolloutEvidence, type RolloutPlan } from "./rollout-plan.js";
 
 export interface FleetCommand {
   options: FleetOptions;
@@ -38,9 +39,22 @@ read records per device per 10 s.
   --save-concurrency N     config saves in flight (default ${DEFAULTS.saveConcurrency})
   --fetch-concurrency N    device HTTP requests in flight, fleet-wide (default ${DEFAULTS.fetchConcurrency})
   --firmware-bytes N       size of the uploaded firmware (default ${DEFAULTS.firmwareBytes})
-  --timeout S              seconds for the whole fleet to converge (default ${DEFAULTS.timeoutSeconds})
+  --timeout S              seconds for the whole fleet to converge (default ${DEFAULTS.timeoutSeconds}),
+                           and with --rollout for the rollout to end, from its creation
   --view-timeout S         seconds, from the last save, for the fleet view to show every
                            device current (default ${DEFAULTS.viewTimeoutSeconds})
+  --rollout                then one rollout (POST /api/rollouts) over every device, watched
+                           until it completes or halts: prints each wave's time (release to
+                           next release), the final state and counts, and the share of the
+                           fleet whose config changed. Devices apply it and report ok, except
+                           --fail-share of them (chosen by a hash of the MAC) that report failed
+  --waves P1,...,100       the rollout's cumulative waves in % (default ${ROLLOUT_DEFAULTS.waves.join(",")})
+  --fail-share F           share 0–1 of the devices that fail the rollout (default ${ROLLOUT_DEFAULTS.failShare})
+  --evidence report|fetch  what counts as applied (default ${ROLLOUT_DEFAULTS.evidence}; with fetch a
+                           device that fetched has applied, even if it then reports failed)
+  --advance-percent N      advance_when.applied_percent (default ${ROLLOUT_DEFAULTS.appliedPercent})
+  --halt-percent N         halt_when.failed_percent (default ${ROLLOUT_DEFAULTS.failedPercent})
+  --within S               advance_when.within_s (default ${ROLLOUT_DEFAULTS.withinSeconds})
   --json                   print the figures as one JSON object
   -h, --help               this text
 `;
@@ -56,6 +70,10 @@ export function parseFleetArgs(argv: string[]): FleetCommand | undefined {
   }
   if (values.help) return undefined;
   if (values.devices === undefined) throw new FleetError("USAGE", "--devices N is required");
+  const rolloutOnly = ROLLOUT_FLAGS.filter((flag) => values[flag] !== undefined);
+  if (!values.rollout && rolloutOnly.length > 0) {
+    throw new FleetError("USAGE", `--${rolloutOnly[0]} needs --rollout`);
+  }
   const options = withDefaults({
     devices: integer("--devices", values.devices),
     broker: values.broker,
@@ -74,6 +92,7 @@ export function parseFleetArgs(argv: string[]): FleetCommand | undefined {
     shards: optionalInteger("--shards", values.shards),
     deviceTokens: values["device-tokens"],
     viewTimeoutSeconds: optionalNumber("--view-timeout", values["view-timeout"]),
+    rollout: values.rollout ? rolloutPlan(values) : undefined,
   });
   return { options, json: values.json ?? false };
 }
@@ -101,10 +120,30 @@ function parse(argv: string[]) {
       shards: { type: "string" },
       "device-tokens": { type: "boolean" },
       "view-timeout": { type: "string" },
+      rollout: { type: "boolean" },
+      waves: { type: "string" },
+      "fail-share": { type: "string" },
+      evidence: { type: "string" },
+      "advance-percent": { type: "string" },
+      "halt-percent": { type: "string" },
+      within: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
+}
+
+const ROLLOUT_FLAGS = ["waves", "fail-share", "evidence", "advance-percent", "halt-percent", "within"] as const;
+
+function rolloutPlan(values: ReturnType<typeof parse>["values"]): RolloutPlan {
+  return {
+    waves: values.waves === undefined ? [...ROLLOUT_DEFAULTS.waves] : parseWaves(values.waves),
+    failShare: optionalNumber("--fail-share", values["fail-share"]) ?? ROLLOUT_DEFAULTS.failShare,
+    evidence: (values.evidence as RolloutEvidence | undefined) ?? ROLLOUT_DEFAULTS.evidence,
+    appliedPercent: optionalInteger("--advance-percent", values["advance-percent"]) ?? ROLLOUT_DEFAULTS.appliedPercent,
+    failedPercent: optionalInteger("--halt-percent", values["halt-percent"]) ?? ROLLOUT_DEFAULTS.failedPercent,
+    withinSeconds: optionalInteger("--within", values.within) ?? ROLLOUT_DEFAULTS.withinSeconds,
+  };
 }
 
 function integer(flag: string, text: string): number {

@@ -15,7 +15,8 @@ export const HEADER_BYTES = 1024;
 const TIMEOUT_MS = 30_000;
 
 export type ConfigOutcome =
-  | { status: 200; etag: string | undefined }
+  /** `marked`: the body holds the rollout's marker (rollout-plan.ts), i.e. this is the rollout's config. */
+  | { status: 200; etag: string | undefined; marked: boolean }
   | { status: 304 }
   /** No config stored for this MAC: the answer to a check, never to an announcement (that is an error). */
   | { status: 404 }
@@ -36,8 +37,14 @@ export interface DeviceHttp {
   close(): void;
 }
 
-export function createDeviceHttp(serverUrl: string, concurrency: number, errors: HttpErrors): DeviceHttp {
+export function createDeviceHttp(
+  serverUrl: string,
+  concurrency: number,
+  errors: HttpErrors,
+  rolloutMarker?: string,
+): DeviceHttp {
   const base = new URL(serverUrl);
+  const marker = rolloutMarker === undefined ? undefined : Buffer.from(rolloutMarker);
   const limiter = createLimiter(concurrency);
   const keepAlive = new Agent({ keepAlive: true, maxSockets: concurrency });
   const oneShot = new Agent({ keepAlive: false, maxSockets: concurrency });
@@ -86,7 +93,8 @@ export function createDeviceHttp(serverUrl: string, concurrency: number, errors:
       if (!result) return { status: "error" };
       if (result.status === 304 || result.status === 404) return { status: result.status };
       const header = result.headers.etag;
-      return { status: 200, etag: typeof header === "string" ? header : undefined };
+      const marked = marker !== undefined && result.body.includes(marker);
+      return { status: 200, etag: typeof header === "string" ? header : undefined, marked };
     },
     async reportStatus(mac, body, token) {
       const result = await exchange(

@@ -4,7 +4,8 @@
  * sent over HTTP (PUT /files/status/<mac>.json) or MQTT (QoS 1 to iotsupport/status/<mac>),
  * or not at all. A device told to fail (tests of the fleet view) reports `failed` with an
  * ETag it never held, as firmware that could not apply its config would: the server then
- * sees it behind, while the simulator saw it fetch.
+ * sees it behind, while the simulator saw it fetch. In rollout mode a chosen share of the
+ * devices reports `failed` for the rollout's config only (rollout-plan.ts).
  */
 
 export const REPORT_MODES = ["http", "mqtt", "none"] as const;
@@ -25,14 +26,20 @@ export interface ReportEvent {
   ok: boolean;
 }
 
-export function reportBody(etag: string, firmwareVersion: string, failing: boolean): Buffer {
-  const body = failing
-    ? {
-        state: "failed",
-        config_etag: NEVER_APPLIED_ETAG,
-        firmware_version: firmwareVersion,
-        message: "simulated: could not apply",
-      }
-    : { state: "ok", config_etag: etag, firmware_version: firmwareVersion };
+/**
+ * `failure`: "never-applied" (tests of the fleet view) claims an ETag no config has;
+ * "rollout" (--fail-share) names the rollout's config the device could not apply, as
+ * firmware reports a config or image that boot-loops.
+ */
+export function reportBody(etag: string, firmwareVersion: string, failure?: "never-applied" | "rollout"): Buffer {
+  const body =
+    failure === undefined
+      ? { state: "ok", config_etag: etag, firmware_version: firmwareVersion }
+      : {
+          state: "failed",
+          config_etag: failure === "rollout" ? etag : NEVER_APPLIED_ETAG,
+          firmware_version: firmwareVersion,
+          message: failure === "rollout" ? "simulated: the rollout's config failed" : "simulated: could not apply",
+        };
   return Buffer.from(JSON.stringify(body));
 }

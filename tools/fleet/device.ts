@@ -67,6 +67,8 @@ export interface DeviceSettings {
   token?: string;
   /** Reports `failed` with an ETag it never held (device-report.ts), so the fleet view sees it behind. */
   failing?: boolean;
+  /** Reports `failed` for a config carrying the rollout's marker (fetched with it, device-http.ts). */
+  failsRollout?: boolean;
   /** Prefix of the MQTT client id: unique per run, so two runs on one broker never take over each other's sessions. */
   clientIdPrefix: string;
 }
@@ -105,6 +107,8 @@ export function createDevice(settings: DeviceSettings): Device {
   let fetchAgain: { startedAt: number; announced: boolean } | undefined;
   // The ETag of the last report the server acknowledged: a failed report is sent again after the next fetch.
   let reported: string | undefined;
+  // Whether the config it holds is the rollout's (its body carried the marker).
+  let holdsRollout = false;
   const statusTopic = `${STATUS_TOPIC}/${mac}`;
 
   const publishReport = async (body: Buffer): Promise<boolean> => {
@@ -121,7 +125,8 @@ export function createDevice(settings: DeviceSettings): Device {
 
   const reportApplied = async (etag: string) => {
     const startedAt = now();
-    const body = reportBody(etag, settings.firmwareVersion ?? "sim", settings.failing === true);
+    const failure = settings.failing ? "never-applied" : holdsRollout && settings.failsRollout ? "rollout" : undefined;
+    const body = reportBody(etag, settings.firmwareVersion ?? "sim", failure);
     const ok = await (settings.report === "http" ? http.reportStatus(mac, body, settings.token) : publishReport(body));
     record.reports.push({ etag, startedAt, doneAt: now(), ok });
     if (ok) reported = etag;
@@ -131,7 +136,10 @@ export function createDevice(settings: DeviceSettings): Device {
     fetching = true;
     try {
       const answer = await http.fetchConfig(mac, record.etag, announced, settings.token);
-      if (answer.status === 200) record.etag = answer.etag;
+      if (answer.status === 200) {
+        record.etag = answer.etag;
+        holdsRollout = answer.marked;
+      }
       record.fetches.push({ startedAt, doneAt: now(), outcome: answer.status });
       const applied = answer.status === 200 || answer.status === 304;
       if (applied && (settings.report ?? "none") !== "none" && record.etag !== undefined && record.etag !== reported) {

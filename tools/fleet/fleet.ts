@@ -20,6 +20,7 @@ import { macOf } from "./mac.js";
 import { checkOptions, type FleetOptions, withDefaults } from "./options.js";
 import { parseRecordWrites, recordWritesBetween } from "./record-writes.js";
 import { buildReport, type FleetReport, problemsOf } from "./report.js";
+import { runRollout } from "./rollout.js";
 import { type Measurements, runScenario } from "./scenario.js";
 
 export { macOf } from "./mac.js";
@@ -119,6 +120,17 @@ export async function runFleet(
     );
     const writesAfter = parseRecordWrites(await admin.metrics());
     const windowSeconds = (now() - firstSaveAt) / 1000;
+    const rollout = options.rollout
+      ? await runRollout({
+          admin,
+          plan: options.rollout,
+          macs: Array.from({ length: options.devices }, (_, i) => macOf(i)),
+          runId,
+          timeoutMs: options.timeoutSeconds * 1000,
+          signal,
+          log,
+        })
+      : undefined;
 
     // Everything of ours that touches the server goes before its descriptors are counted again.
     const results = await Promise.all(groups.map((group) => group.finish()));
@@ -149,6 +161,7 @@ export async function runFleet(
         p99: Math.max(...delays.map((d) => d.p99)),
         max: Math.max(...delays.map((d) => d.max)),
       },
+      rollout,
     });
     // The cleanup below still runs, and adds its own failures to this same report.
     return report;

@@ -1,6 +1,7 @@
 /** The report as the lines a person reads at the end of `npm run fleet`. */
 import { describeHttpErrors } from "./http-errors.js";
 import type { FleetReport } from "./report.js";
+import { formatRollout } from "./rollout-report.js";
 import type { Range, Spread } from "./stats.js";
 
 const spreadText = (s: Spread | null, unit = "ms") =>
@@ -29,6 +30,7 @@ export function formatReport(r: FleetReport): string {
     `broker drops:            ${r.brokerDrops === null ? "n/a (external broker)" : r.brokerDrops.length}`,
     `simulator loop delay:    p99 ${r.simulatorEventLoopDelayMs.p99} ms, max ${r.simulatorEventLoopDelayMs.max} ms`,
   ];
+  if (r.rollout) lines.push(...formatRollout(r.rollout));
   for (const sample of r.httpErrors.samples)
     lines.push(`  error: ${sample.operation} ${sample.kind}: ${sample.detail}`);
   for (const line of r.brokerDrops?.slice(0, 5) ?? []) lines.push(`  broker: ${line}`);

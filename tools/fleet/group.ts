@@ -12,6 +12,7 @@ import type { ReportMode } from "./device-report.js";
 import { createHttpErrors, type HttpErrorSummary } from "./http-errors.js";
 import { forEachLimited } from "./limit.js";
 import { macOf } from "./mac.js";
+import { failsRollout } from "./rollout-plan.js";
 import { isSettled, type Timed, type Upload } from "./settled.js";
 
 /** A device that has not connected in this long is counted as failed; the run goes on without it. */
@@ -34,6 +35,8 @@ export interface GroupSettings {
   tokens?: string[];
   /** Devices of the fleet with an index below this report `failed` (device-report.ts). */
   failingDevices: number;
+  /** --rollout: the marker in the rollout's patch, and the share of devices failing it (rollout-plan.ts). */
+  rollout?: { marker: string; failShare: number };
   clientIdPrefix: string;
   connectConcurrency: number;
   /** This group's share of the fleet-wide bound on device HTTP requests. */
@@ -69,7 +72,7 @@ export interface DeviceGroup {
 
 export function createLocalGroup(settings: GroupSettings): DeviceGroup {
   const errors = createHttpErrors();
-  const http = createDeviceHttp(settings.serverUrl, settings.fetchConcurrency, errors);
+  const http = createDeviceHttp(settings.serverUrl, settings.fetchConcurrency, errors, settings.rollout?.marker);
   const devices: Device[] = Array.from({ length: settings.count }, (_, i) => {
     const index = settings.first + i;
     return createDevice({
@@ -81,6 +84,7 @@ export function createLocalGroup(settings: GroupSettings): DeviceGroup {
       report: settings.report,
       firmwareVersion: settings.firmwareVersion,
       failing: index < settings.failingDevices,
+      failsRollout: settings.rollout !== undefined && failsRollout(macOf(index), settings.rollout.failShare),
       token: settings.tokens?.[i],
       clientIdPrefix: settings.clientIdPrefix,
     });

@@ -14,6 +14,7 @@ import type { Infrastructure, StartedResource } from "./infra.js";
 import { forEachLimited } from "./limit.js";
 import { macOf } from "./mac.js";
 import type { FleetOptions } from "./options.js";
+import { rolloutMarker } from "./rollout-plan.js";
 import { startShard } from "./shard.js";
 import { reservedFds, shardsNeeded, splitDevices } from "./shards.js";
 
@@ -66,6 +67,7 @@ export async function startGroups(deps: GroupsDeps): Promise<DeviceGroup[]> {
     report: options.report,
     firmwareVersion: `sim-${deps.runId}`,
     failingDevices: options.failingDevices,
+    rollout: options.rollout && { marker: rolloutMarker(deps.runId), failShare: options.rollout.failShare },
     tokens: deps.tokens?.slice(range.first, range.first + range.count),
     clientIdPrefix: `fleet-${deps.runId}`,
     connectConcurrency: Math.ceil(options.connectConcurrency / count),

@@ -1,6 +1,7 @@
 /** What a fleet run is asked to do, with the defaults the CLI and in-process callers share. */
 import { REPORT_MODES, type ReportMode } from "./device-report.js";
 import { FleetError } from "./errors.js";
+import { checkPlan, type RolloutPlan } from "./rollout-plan.js";
 
 export interface FleetOptions {
   /** How many simulated devices, each with its own MQTT connection and MAC. */
@@ -42,6 +43,8 @@ export interface FleetOptions {
    * fleet view never shows them current and the run must fail saying so.
    */
   failingDevices: number;
+  /** After the fleet converged: one rollout over every device (rollout-plan.ts); none by default. */
+  rollout?: RolloutPlan;
   /** How the private server is started (default: the TypeScript entry point through tsx). */
   serverCommand?: { command: string; args: string[] };
 }
@@ -93,6 +96,12 @@ export function checkOptions(options: FleetOptions): void {
   if (options.shards !== undefined) {
     positive("--shards", options.shards);
     if (options.shards > options.devices) throw new FleetError("USAGE", "--shards must be at most --devices");
+  }
+  if (options.rollout) {
+    checkPlan(options.rollout);
+    if (options.report === "none" && options.rollout.evidence === "report") {
+      throw new FleetError("USAGE", "--rollout with --report none needs --evidence fetch: no device would report");
+    }
   }
   if (options.mqttVersion !== 4 && options.mqttVersion !== 5)
     throw new FleetError("USAGE", "--mqtt-version must be 4 or 5");

@@ -11,6 +11,8 @@ import type { FleetViewOutcome } from "./fleet-view.js";
 import type { HttpErrorSample, HttpErrors } from "./http-errors.js";
 import type { FleetOptions } from "./options.js";
 import type { RecordWrites } from "./record-writes.js";
+import type { RolloutOutcome } from "./rollout.js";
+import { rolloutProblems } from "./rollout-report.js";
 import type { Measurements } from "./scenario.js";
 import { configFetchFor, headerReadFor, reportFor, type Timed } from "./settled.js";
 import { type Range, range, type Spread, spread } from "./stats.js";
@@ -78,6 +80,8 @@ export interface FleetReport {
   waitedMs: number;
   timedOut: boolean;
   cleanupFailures: string[];
+  /** --rollout: the rollout phase after convergence; null without it. */
+  rollout: RolloutOutcome | null;
 }
 
 export interface ReportInputs {
@@ -93,6 +97,7 @@ export interface ReportInputs {
   brokerDrops: string[] | undefined;
   serverWarnings: string[] | undefined;
   eventLoopDelayMs: { p99: number; max: number };
+  rollout?: RolloutOutcome;
 }
 
 const ms = (value: number) => Math.round(value * 10) / 10;
@@ -198,6 +203,7 @@ export function buildReport(inputs: ReportInputs): FleetReport {
     waitedMs: ms(m.waitedMs),
     timedOut: m.timedOut,
     cleanupFailures: [],
+    rollout: inputs.rollout ?? null,
   };
   report.problems = problemsOf(report);
   report.ok = report.problems.length === 0;
@@ -235,6 +241,7 @@ export function problemsOf(report: FleetReport): string[] {
   }
   if (report.connect.failed > 0) problems.push(`${report.connect.failed} devices could not connect to the broker`);
   if (report.httpErrors.count > 0) problems.push(`${report.httpErrors.count} HTTP errors`);
+  problems.push(...rolloutProblems(report.rollout));
   if (report.cleanupFailures.length > 0) problems.push(`cleanup failed: ${report.cleanupFailures.join("; ")}`);
   return problems;
 }

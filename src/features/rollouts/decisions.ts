@@ -47,8 +47,14 @@ export function createDecisions(options: {
   track?: (settled: Promise<void>) => void;
   /** Asks for another tick soon (a wave just finished, so the next decision need not wait). */
   nudge: () => void;
+  /**
+   * True once the engine closes: a wave being saved stops at its next batch (its heartbeat
+   * stops too, so the next process, or this one restarted, takes it over), so a graceful
+   * shutdown never waits for a whole wave.
+   */
+  closing: () => boolean;
 }): Decisions {
-  const { ctx, views, counted, track, nudge } = options;
+  const { ctx, views, counted, track, nudge, closing } = options;
   const { log, logger, processId } = ctx;
   const running = new Map<string, { id: number; done: Promise<void> }>();
 
@@ -88,8 +94,15 @@ export function createDecisions(options: {
   const startRelease = (def: Definition, wave: number, seq: number) => {
     const isMine = mine(seq, (f) => f.releasing);
     void run(def, seq, async () => {
-      const stillMine = async () => isMine((await views.snapshot(def)).folded);
-      if (!(await releaseWave(ctx, def, wave, seq, stillMine))) return;
+      const stillMine = async () => !closing() && isMine((await views.snapshot(def)).folded);
+      if (!(await releaseWave(ctx, def, wave, seq, stillMine))) {
+        if (closing())
+          logger.info("a wave's release stops for the shutdown; it is taken over", {
+            rollout_id: String(def.id),
+            wave,
+          });
+        return;
+      }
       await append(def, (f) => (isMine(f) ? { type: "released", wave } : undefined));
       nudge();
     });
@@ -117,8 +130,11 @@ export function createDecisions(options: {
     const beat = await log.lastHeartbeat(def);
     const last = Math.max(work.since, beat?.seq === work.seq && beat.by === work.by ? beat.at : 0);
     if (ctx.now() - last < STALE_WORK_MS) return;
+    // Only the holder judged stale: when two processes take over at once, the second finds the
+    // first holding it (by, since changed) and leaves it, so the work never runs twice.
+    const unchanged = (w: Work | undefined) => w?.seq === work.seq && w.by === work.by && w.since === work.since;
     const taken = await append(def, (f) =>
-      f.releasing?.seq === work.seq || f.rollingBack?.seq === work.seq ? { type: "takeover", of: work.seq } : undefined,
+      unchanged(f.releasing) || unchanged(f.rollingBack) ? { type: "takeover", of: work.seq } : undefined,
     );
     if (!taken) return;
     logger.info("taking over rollout work whose process stopped", {

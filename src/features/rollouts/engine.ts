@@ -7,6 +7,7 @@
  */
 import { AppError, conflict, validationFailed } from "../../core/errors.js";
 import { errorFields } from "../../core/logger.js";
+import { macOfConfigFile } from "../../core/names.js";
 import type { StateStore } from "../../core/state.js";
 import type { FleetRecords } from "../fleet/fleet-records.js";
 import {
@@ -31,6 +32,7 @@ const CREATE_TRIES = 20;
 const MAX_ID = 999_999_999;
 /** How long a rollback waits for another process's release of a wave to stop (LIST_MS and a batch, with room). */
 const STOP_GRACE_MS = 2000;
+const STUCK_TICK_MS = 30_000;
 /** Rollouts that need no decision (halted, aborted, completed) are looked at this rarely, for a rollback left half done. */
 const QUIET_MS = 5000;
 
@@ -59,29 +61,42 @@ export interface RolloutsOptions extends Omit<WorkContext, "log" | "processId" |
 export function createRollouts(options: RolloutsOptions): Rollouts {
   const now = options.now ?? Date.now;
   const processId = options.processId ?? crypto.randomUUID().replaceAll("-", "");
-  const { logger, storage, configs } = options;
+  const { logger, storage } = options;
   const elsewhere = typeof options.driver === "object" ? options.driver : undefined;
   const log = createRolloutLog(options.state, logger, now);
   const ctx: WorkContext = { ...options, log, processId, now };
   const views = createRolloutViews({ log, records: options.records, logger, now });
   let closed = false;
-  let ticking: Promise<void> | undefined;
+  let ticking: { done: Promise<void>; since: number } | undefined;
   let again = false;
   /** Rollouts a tick skips until then: no decision is due (paused, halted, …; rolled back: forever). */
   const quietUntil = new Map<number, number>();
   /** Rollouts that can never be running or paused again: a create need not read their log. */
   const finished = new Set<number>();
 
+  /** A tick failing for good (a data directory gone) is said once a minute, not every TICK_MS. */
+  let lastFailure = { text: "", at: Number.NEGATIVE_INFINITY };
+  const tickFailed = (error: unknown, id?: number) => {
+    const fields = { ...(id === undefined ? {} : { rollout_id: String(id) }), ...errorFields(error) };
+    const text = JSON.stringify(fields);
+    if (text === lastFailure.text && now() - lastFailure.at < 60_000) return;
+    lastFailure = { text, at: now() };
+    logger.warn("a rollout tick failed; the next one tries again", fields);
+  };
+
   const nudge = () => {
     if (closed) return;
     if (ticking) again = true;
-    else void engine.tick();
+    // Tracked: on Workers, work a finished request started without waitUntil never settles.
+    else options.track?.(engine.tick());
   };
-  const decisions = createDecisions({ ctx, views, counted: options.counted, track: options.track, nudge });
+  const decisions = createDecisions({ ...options, ctx, views, nudge, closing: () => closed });
 
   const resolveTargets = async (targets: RolloutSpec["targets"]): Promise<string[]> => {
     if (targets === "all") {
-      const all = (await configs.list()).map((c) => c.mac_address);
+      // Names only, in MAC order: parsing 10,000 configs here cost the 201 seconds. A config
+      // that cannot be read is found at its release (it then counts failed).
+      const all = (await storage.list("configs")).flatMap((name) => macOfConfigFile(name) ?? []).sort();
       if (all.length === 0) throw validationFailed('targets is "all" but there is no config', { field: "targets" });
       if (all.length > MAX_TARGETS) throw validationFailed(`more than ${MAX_TARGETS} targets`, { field: "targets" });
       return all;
@@ -190,10 +205,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
         const idle = folded.state !== "running" && !folded.releasing && !folded.rollingBack;
         if (idle) quietUntil.set(def.id, folded.state === "rolled_back" ? Number.POSITIVE_INFINITY : now() + QUIET_MS);
       } catch (error) {
-        logger.warn("a rollout's decision failed; the next tick tries again", {
-          rollout_id: String(def.id),
-          ...errorFields(error),
-        });
+        tickFailed(error, def.id);
       }
     }
   };
@@ -212,19 +224,23 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     async tick() {
       // With a driver elsewhere, deciding is the driver's alone: nothing here claims a wave.
       if (closed || elsewhere) return;
-      if (ticking) {
+      // A tick only reads and appends (the work it starts runs apart): one pending this long was
+      // started by a Workers request that has ended and will never settle, so it is replaced.
+      if (ticking && now() - ticking.since < STUCK_TICK_MS) {
         again = true;
-        return ticking;
+        return ticking.done;
       }
-      ticking = (async () => {
+      if (ticking) logger.warn("a rollout tick never finished; starting another", { since_ms: now() - ticking.since });
+      const done = (async () => {
         do {
           again = false;
-          await round().catch((error: unknown) => logger.warn("a rollout tick failed", errorFields(error)));
+          await round().catch(tickFailed);
         } while (again && !closed);
       })().finally(() => {
-        ticking = undefined;
+        if (ticking?.done === done) ticking = undefined;
       });
-      return ticking;
+      ticking = { done, since: now() };
+      return done;
     },
     async active() {
       for (const def of (await log.definitions()).values()) {
@@ -241,7 +257,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     },
     async close() {
       closed = true;
-      await ticking;
+      await ticking?.done;
       await decisions.settle();
     },
   };

@@ -1,0 +1,28 @@
+/**
+ * Rollouts built by hand in SPEC's *rollout* shape ("Rollouts": id, name, state, created_at,
+ * patch, evidence, advance_when, halt_when, waves, counts), for the CLI's rendering tests and
+ * for hostile servers that answer with them.
+ */
+import type { RolloutView } from "../../src/features/rollouts/contract.js";
+
+/** 1,000 targets in waves 1, 10, 50, 100 %: two released, 100 devices out, 80 applied, 3 failed. */
+export function rolloutFixture(over: Partial<RolloutView> = {}): RolloutView {
+  return {
+    id: "7",
+    name: "firmware 1.4.2",
+    state: "running",
+    created_at: "2026-07-04T12:00:00.000Z",
+    patch: { firmware: { version: "1.4.2" } },
+    evidence: "report",
+    advance_when: { applied_percent: 90, within_s: 600 },
+    halt_when: { failed_percent: 10 },
+    waves: [
+      { percent: 1, devices: 10, released_at: "2026-07-04T12:00:00.000Z" },
+      { percent: 10, devices: 90, released_at: "2026-07-04T12:00:09.000Z" },
+      { percent: 50, devices: 400, released_at: null },
+      { percent: 100, devices: 500, released_at: null },
+    ],
+    counts: { targets: 1000, released: 100, applied: 80, failed: 3, pending: 17 },
+    ...over,
+  };
+}
