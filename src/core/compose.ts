@@ -46,6 +46,8 @@ export interface ComposeOptions {
   peerAddress?: (c: Context) => string | undefined;
   /** The header the runtime's platform sets to the client's address, when CLIENT_IP_HEADER is unset (Workers: CF-Connecting-IP). */
   clientIpHeader?: string;
+  /** Who releases rollout waves; this process unless a runtime says otherwise (Workers: a Durable Object). */
+  rolloutDriver?: Parameters<typeof createRolloutsFor>[0]["rolloutDriver"];
 }
 
 export interface Composed {

@@ -49,7 +49,7 @@ export interface RuntimeAdapter {
   /** Passed to the app; see ComposeOptions. */
   compose?: Pick<
     Parameters<typeof compose>[0],
-    "track" | "publicHost" | "refusedBodies" | "sendNative" | "peerAddress" | "clientIpHeader"
+    "track" | "publicHost" | "refusedBodies" | "sendNative" | "peerAddress" | "clientIpHeader" | "rolloutDriver"
   >;
   /** Replaces the /metrics exposition (Workers recount config files at each scrape). */
   exposition?(

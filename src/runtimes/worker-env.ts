@@ -8,11 +8,14 @@ import type { Env } from "../core/settings.js";
 import type { AssetsBinding } from "../plugins/docs/assets-binding.js";
 import { BootError } from "./boot-failure.js";
 import type { HubNamespace } from "./worker-hub-sink.js";
+import type { RolloutDriverNamespace } from "./worker-rollouts.js";
 
 export interface WorkerEnv {
   BUCKET?: R2Bucket;
   /** The notification hub's Durable Object namespace; absent: notifications run per request. */
   NOTIFY_HUB?: HubNamespace;
+  /** The rollout driver's Durable Object namespace; absent: rollouts routes answer 503. */
+  ROLLOUTS?: RolloutDriverNamespace;
   /** wrangler.toml's [assets]: the swagger-ui-dist package, for the API docs. */
   ASSETS?: AssetsBinding;
   [name: string]: unknown;

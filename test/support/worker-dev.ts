@@ -5,8 +5,8 @@
  * Collects the output, where the Worker's log lines appear. Stopped by process group.
  * Options: the state in a directory of the caller's (kept at cleanup, so a second
  * `wrangler dev` finds the first one's R2 objects and Durable Object storage), and
- * wrangler.toml without the notification hub's binding (the per-request mode), or without
- * the static assets binding (the API docs' Swagger UI files).
+ * wrangler.toml without the notification hub's binding (the per-request mode), without the
+ * rollout driver's, or without the static assets binding (the API docs' Swagger UI files).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -43,6 +43,8 @@ export interface WorkerDevOptions {
   hub?: boolean;
   /** false: wrangler.toml without [assets], the ASSETS binding of the API docs' files. Default: true. */
   assets?: boolean;
+  /** false: wrangler.toml without the ROLLOUTS binding (the rollout driver) and its migration. Default: true. */
+  rollouts?: boolean;
 }
 
 export async function startWorkerDev(vars: Record<string, string>, options: WorkerDevOptions = {}): Promise<WorkerDev> {
@@ -56,28 +58,34 @@ export async function startWorkerDev(vars: Record<string, string>, options: Work
 }
 
 /**
- * wrangler.toml less the hub's binding and migration and/or the [assets] section, in `dir`.
+ * wrangler.toml less the hub's binding and migration, the rollout driver's binding and
+ * migration, and/or the [assets] section, in `dir`. A section goes with its header and body.
  * Paths in a config are relative to its own folder, so `main`, the aliases and the assets
  * directory are made absolute.
  */
-async function configWithout(dir: string, drop: { hub: boolean; assets: boolean }): Promise<string> {
-  const sections = [
-    ...(drop.hub ? [/^\[\[(durable_objects\.bindings|migrations)\]\]/] : []),
-    ...(drop.assets ? [/^\[assets\]/] : []),
-  ];
-  const kept: string[] = [];
-  let dropping = false;
+async function configWithout(dir: string, drop: { hub: boolean; rollouts: boolean; assets: boolean }): Promise<string> {
+  const objects = (section: string, names: RegExp) =>
+    /^\[\[(durable_objects\.bindings|migrations)\]\]/.test(section) && names.test(section);
+  const dropped = (section: string) =>
+    (drop.hub && objects(section, /"NOTIFY_HUB"|"NotificationHub"/)) ||
+    (drop.rollouts && objects(section, /"ROLLOUTS"|"RolloutDriver"/)) ||
+    (drop.assets && /^\[assets\]/.test(section));
+  const sections: string[][] = [[]];
   for (const line of (await readFile(join(ROOT, "wrangler.toml"), "utf8")).split("\n")) {
-    if (line.startsWith("[")) dropping = sections.some((section) => section.test(line));
-    if (!dropping) kept.push(line);
+    if (line.startsWith("[")) sections.push([]);
+    sections.at(-1)?.push(line);
   }
-  const text = kept
+  const text = sections
+    .filter((lines) => !dropped(lines.join("\n")))
+    .flat()
     .join("\n")
     .replace(/^main = "(.+)"$/m, (_, path: string) => `main = "${join(ROOT, path)}"`)
     .replace(/^directory = "(.+)"$/m, (_, path: string) => `directory = "${join(ROOT, path)}"`)
     .replace(/^("[^"]+") = "\.\/(.+)"$/gm, (_, name: string, path: string) => `${name} = "${join(ROOT, path)}"`);
-  if (drop.hub && /^\[\[durable_objects|^class_name/m.test(text))
+  if (drop.hub && /"NOTIFY_HUB"|"NotificationHub"/.test(text))
     throw new Error("the hub's binding is still in the config");
+  if (drop.rollouts && /"ROLLOUTS"|"RolloutDriver"/.test(text))
+    throw new Error("the driver's binding is still in the config");
   if (drop.assets && /^\[assets\]|^binding = "ASSETS"/m.test(text)) throw new Error("[assets] is still in the config");
   const path = join(dir, "wrangler.toml");
   await writeFile(path, text);
@@ -89,8 +97,8 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
   const envFile = join(dir, "worker.env");
   // As .dev.vars.example does for local development: anonymous admin unless a test says otherwise.
   await writeFile(envFile, `${dotenv({ ALLOW_ANONYMOUS_ADMIN: "true", ...vars })}\n`);
-  const drop = { hub: options.hub === false, assets: options.assets === false };
-  const config = drop.hub || drop.assets ? ["--config", await configWithout(dir, drop)] : [];
+  const drop = { hub: options.hub === false, rollouts: options.rollouts === false, assets: options.assets === false };
+  const config = drop.hub || drop.rollouts || drop.assets ? ["--config", await configWithout(dir, drop)] : [];
   const port = await freePort();
   const child: ChildProcess = spawn(
     WRANGLER,

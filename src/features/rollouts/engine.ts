@@ -46,12 +46,23 @@ export interface RolloutsOptions extends Omit<WorkContext, "log" | "processId" |
   now?: () => number;
   /** Lower-case hex; a random one by default (a restarted process is a new one). */
   processId?: string;
+  /**
+   * Who claims and releases waves. "here" (the default): this process, in the background of
+   * create and resume and on its runtime's ticks. `{ wake }`: a driver elsewhere (on Workers,
+   * the RolloutDriver Durable Object), because work a request leaves behind dies with its
+   * isolate: this engine then records only what the API decides (the definition, pause,
+   * resume, abort; a rollback runs in its request) and awaits `wake()` after a create, a
+   * resume or a rollback, so the driver claims a wave at once (or looks after a rollback).
+   * `wake` never throws: a driver it could not reach is the caller's to log and wake later.
+   */
+  driver?: "here" | { wake: () => Promise<void> };
 }
 
 export function createRollouts(options: RolloutsOptions): Rollouts {
   const now = options.now ?? Date.now;
   const processId = options.processId ?? crypto.randomUUID().replaceAll("-", "");
   const { logger, storage } = options;
+  const elsewhere = typeof options.driver === "object" ? options.driver : undefined;
   const log = createRolloutLog(options.state, logger, now);
   const ctx: WorkContext = { ...options, log, processId, now };
   const views = createRolloutViews({ log, records: options.records, logger, now });
@@ -133,6 +144,10 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
       };
       if (!(await log.define(def))) continue;
       logger.info("rollout created", { rollout_id: String(id), targets: targets.length, waves: spec.waves.length });
+      if (elsewhere) {
+        await elsewhere.wake();
+        return views.view(await views.snapshot(def, true));
+      }
       const claimed = await decisions.append(def, (f) =>
         f.claimed === 0 && f.state === "running"
           ? { type: "release", wave: 1, applied: 0, failed: 0, released: 0 }
@@ -168,8 +183,9 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     }
     logger.info(`rollout ${action}`, { rollout_id: String(def.id) });
     quietUntil.delete(def.id);
-    if (action === "resume") nudge();
-    if (action !== "rollback") return views.view(await views.snapshot(def));
+    if (elsewhere && action !== "pause" && action !== "abort") await elsewhere.wake();
+    else if (action === "resume") nudge();
+    if (action !== "rollback") return views.view(await views.snapshot(def, elsewhere !== undefined));
     // A release under way stops at its next batch (the fold ended it); its rows are then final.
     // Here: awaited. In another process: it sees the rollback within LIST_MS and one batch of saves.
     await Promise.allSettled(decisions.working(def.id));
@@ -206,7 +222,8 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     },
     act,
     async tick() {
-      if (closed) return;
+      // With a driver elsewhere, deciding is the driver's alone: nothing here claims a wave.
+      if (closed || elsewhere) return;
       // A tick only reads and appends (the work it starts runs apart): one pending this long was
       // started by a Workers request that has ended and will never settle, so it is replaced.
       if (ticking && now() - ticking.since < STUCK_TICK_MS) {
