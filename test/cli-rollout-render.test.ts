@@ -3,6 +3,8 @@
  * from rollouts built by hand in SPEC's shape: the bar at several widths, the frame a terminal
  * redraws, the plain line a log gets, and a hostile name that must reach no terminal raw.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CliError } from "../src/cli/errors.js";
 import { jsonLine } from "../src/cli/rollout-json.js";
@@ -11,6 +13,7 @@ import { rolloutOfText } from "../src/cli/rollout-view.js";
 import { MAX_MISSES, watchRollout } from "../src/cli/rollout-watch.js";
 import type { RolloutView } from "../src/features/rollouts/contract.js";
 import { rolloutFixture, withoutWaveCounts } from "./support/rollout-fixture.js";
+import { ROOT } from "./support/server.js";
 
 /** What a terminal would obey: controls (C0, DEL, C1), format characters (bidi overrides), separators. */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
@@ -121,6 +124,12 @@ describe("the frame, the line and the summaries", () => {
     ]);
     expect(lines.filter((l) => l.startsWith("  ["))).toHaveLength(1);
     expect(lines[8]).toMatch(/released 100\/1000$/);
+  });
+
+  it('is the frame README\'s "Watching a rollout" shows (this fixture on 80 columns)', async () => {
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const shown = /<!-- readme-test: rollout-frame -->\n```text\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(shown).toBe(`${frame(rolloutFixture(), 80, AT).join("\n")}\n`);
   });
 
   it("never draws a line wider than the terminal (a redraw moves up by lines)", () => {
