@@ -49,7 +49,11 @@ describe("iot-rollout against a server that answers what the test says", () => {
   const running = rolloutFixture();
   const completed = rolloutFixture({
     state: "completed",
-    waves: running.waves.map((w) => ({ ...w, released_at: w.released_at ?? "2026-07-04T12:01:00.000Z" })),
+    waves: running.waves.map((w) => ({
+      ...w,
+      released_at: w.released_at ?? "2026-07-04T12:01:00.000Z",
+      counts: { released: w.devices, applied: w.devices, failed: 0, pending: 0 },
+    })),
     counts: { targets: 1000, released: 1000, applied: 1000, failed: 0, pending: 0 },
   });
   /** Answers the i-th request with the i-th rollout (the last one for any after). */
@@ -220,10 +224,15 @@ describe("iot-rollout against a server that answers what the test says", () => {
       expect(run.code).toBe(0);
       const out = run.stdout.replaceAll("\r\n", "\n");
       expect(out).toContain('rollout 7 "firmware 1.4.2"  running');
-      expect(out).toContain("\u001b[10F\u001b[J");
+      // 15 lines: header, two rules, a row and a bar per wave, the totals' label, bar, counts, legend.
+      expect(out).toContain("\u001b[15F\u001b[J");
       expect(out).toContain('rollout 7 "firmware 1.4.2"  completed');
-      expect(out).toMatch(/\[#{60}\] released 1000\/1000/);
+      // 100 columns: every bar 58 wide, leaving room for a wave's counts after it.
+      expect(out).toMatch(/\[#{58}\] released 1000\/1000/);
       expect(out).toMatch(/\[#+x+-+\.+\] released 100\/1000/);
+      expect(out).toMatch(/\[#+x+\] applied {3}9 {2}failed {3}1 {2}pending {3}0/);
+      expect(out).toMatch(/\[#+x-+\] applied {2}71 {2}failed {3}2 {2}pending {2}17/);
+      expect(out).toMatch(/\[#{58}\] applied 500 {2}failed {3}0 {2}pending {3}0/);
     },
     CLI_TEST_MS,
   );

@@ -3,14 +3,16 @@
  * from rollouts built by hand in SPEC's shape: the bar at several widths, the frame a terminal
  * redraws, the plain line a log gets, and a hostile name that must reach no terminal raw.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CliError } from "../src/cli/errors.js";
 import { jsonLine } from "../src/cli/rollout-json.js";
 import { actedText, BAR, bar, barWidth, createdText, frame, listText, plainLine } from "../src/cli/rollout-render.js";
-import { rolloutOfText } from "../src/cli/rollout-view.js";
 import { MAX_MISSES, watchRollout } from "../src/cli/rollout-watch.js";
 import type { RolloutView } from "../src/features/rollouts/contract.js";
-import { rolloutFixture } from "./support/rollout-fixture.js";
+import { rolloutFixture, withoutWaveCounts } from "./support/rollout-fixture.js";
+import { ROOT } from "./support/server.js";
 
 /** What a terminal would obey: controls (C0, DEL, C1), format characters (bidi overrides), separators. */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
@@ -42,20 +44,91 @@ describe("the bar", () => {
 });
 
 describe("the frame, the line and the summaries", () => {
-  it("shows the state, one row per wave, the bar and the counts with their share of the released", () => {
+  it("shows the state, each wave's row and bar, the totals' bar and the counts with their share of the released", () => {
     const lines = frame(rolloutFixture(), 100, AT);
     expect(lines[0]).toBe('rollout 7 "firmware 1.4.2"  running  (as of 2026-07-04T12:00:15Z)');
     expect(lines[1]).toBe("  next wave at 90% applied, halt at 10% failed (of the released)");
     expect(lines[2]).toBe("  evidence report; failed if not applied within 600 s");
+    // 100 columns: the bars leave room for the widest wave's counts (3 digits each) on one line.
+    const width = 99 - 4 - " applied 000  failed 000  pending 000".length;
+    expect(lines.slice(3, 11)).toEqual([
+      "  wave 1/4     1%      10 devices  released 2026-07-04T12:00:00.000Z",
+      `  [${"#".repeat(52)}${"x".repeat(6)}] applied   9  failed   1  pending   0`,
+      "  wave 2/4    10%      90 devices  released 2026-07-04T12:00:09.000Z",
+      `  [${"#".repeat(46)}x${"-".repeat(11)}] applied  71  failed   2  pending  17`,
+      "  wave 3/4    50%     400 devices  not released",
+      `  [${".".repeat(width)}]`,
+      "  wave 4/4   100%     500 devices  not released",
+      `  [${".".repeat(width)}]`,
+    ]);
+    expect(lines[11]).toBe("  all waves");
+    expect(lines[12]).toMatch(/^ {2}\[#+x+-+\.+\] released 100\/1000$/);
+    expect(lines[12]?.indexOf("]")).toBe(width + 3);
+    expect(lines[13]).toBe("  applied 80 (80%)  failed 3 (3%)  pending 17 (17%)");
+    expect(lines[14]).toBe("  # applied  x failed  - pending  . not released");
+    expect(lines).toHaveLength(15);
+  });
+
+  it.each([40, 80, 120, 300])(
+    "draws every bar of a frame the same width at %i columns, each wave against its own devices",
+    (columns) => {
+      const lines = frame(rolloutFixture(), columns, AT);
+      const bars = lines.filter((l) => l.startsWith("  [")).map((l) => l.slice(3, l.indexOf("]")));
+      expect(bars).toHaveLength(5);
+      expect(new Set(bars.map((b) => b.length)).size).toBe(1);
+      // Wave 1: 9 applied, 1 failed of 10; wave 2: 71, 2, 17 of 90; waves 3 and 4 not released.
+      expect(bars[0]).toMatch(/^#+x+$/);
+      expect(bars[1]).toMatch(/^#+x+-+$/);
+      expect(bars[2]).toMatch(/^\.+$/);
+      expect(bars[3]).toMatch(/^\.+$/);
+      expect(bars[4]).toMatch(/^#+x+-+\.+$/);
+      // The same width on every redraw, whatever the counts become.
+      const later = rolloutFixture({
+        waves: rolloutFixture().waves.map((w) => ({
+          ...w,
+          released_at: "2026-07-04T12:01:00.000Z",
+          counts: { released: w.devices, applied: w.devices, failed: 0, pending: 0 },
+        })),
+      });
+      const laterBars = frame(later, columns, AT).filter((l) => l.startsWith("  ["));
+      expect(laterBars.map((l) => l.indexOf("]"))).toEqual(
+        lines.filter((l) => l.startsWith("  [")).map((l) => l.indexOf("]")),
+      );
+    },
+  );
+
+  it("shows a failed wave's bar with its failures even when they are one device in many", () => {
+    const view = rolloutFixture({
+      waves: [
+        {
+          percent: 100,
+          devices: 5000,
+          released_at: AT.toISOString(),
+          counts: { released: 5000, applied: 4998, failed: 1, pending: 1 },
+        },
+      ],
+      counts: { targets: 5000, released: 5000, applied: 4998, failed: 1, pending: 1 },
+    });
+    const row = frame(view, 80, AT)[4] as string;
+    expect(row).toMatch(/^ {2}\[#+x-\] applied 4998 {2}failed {4}1 {2}pending {4}1$/);
+  });
+
+  it("without per-wave counts (a server without the extension) shows the rows and only the totals' bar", () => {
+    const lines = frame(withoutWaveCounts(rolloutFixture()), 100, AT);
     expect(lines.slice(3, 7)).toEqual([
       "  wave 1/4     1%      10 devices  released 2026-07-04T12:00:00.000Z",
       "  wave 2/4    10%      90 devices  released 2026-07-04T12:00:09.000Z",
       "  wave 3/4    50%     400 devices  not released",
       "  wave 4/4   100%     500 devices  not released",
     ]);
-    expect(lines[7]).toMatch(/^ {2}\[[#x.-]{60}\] released 100\/1000$/);
-    expect(lines[8]).toBe("  applied 80 (80%)  failed 3 (3%)  pending 17 (17%)");
-    expect(lines[9]).toBe("  # applied  x failed  - pending  . not released");
+    expect(lines.filter((l) => l.startsWith("  ["))).toHaveLength(1);
+    expect(lines[8]).toMatch(/released 100\/1000$/);
+  });
+
+  it('is the frame README\'s "Watching a rollout" shows (this fixture on 80 columns)', async () => {
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const shown = /<!-- readme-test: rollout-frame -->\n```text\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(shown).toBe(`${frame(rolloutFixture(), 80, AT).join("\n")}\n`);
   });
 
   it("never draws a line wider than the terminal (a redraw moves up by lines)", () => {
@@ -118,24 +191,6 @@ describe("the frame, the line and the summaries", () => {
     );
     expect(rows[2]).toMatch(/^\s+6 {2}completed/);
     expect(listText([])).toBe("no rollouts\n");
-  });
-});
-
-describe("what counts as a rollout", () => {
-  it("accepts SPEC's shape and refuses what is not one", () => {
-    const good = rolloutFixture();
-    expect(rolloutOfText(JSON.stringify(good))).toEqual(good);
-    const bad: Array<Record<string, unknown>> = [
-      { ...good, state: "exploded" },
-      { ...good, id: 7 },
-      { ...good, waves: [] },
-      { ...good, waves: [{ percent: 100, devices: -1, released_at: null }] },
-      { ...good, counts: { ...good.counts, failed: "3" } },
-      { ...good, patch: [1] },
-      { ...good, details: { skipped: [1] } },
-    ];
-    for (const value of bad) expect(rolloutOfText(JSON.stringify(value))).toBeUndefined();
-    expect(rolloutOfText("<html>")).toBeUndefined();
   });
 });
 

@@ -4,11 +4,13 @@
  * escape codes here (rollout-watch.ts adds the cursor movements on a TTY), and every string
  * the server sent passes forTerminal, since a rollout's name is anyone's text.
  *
- * SPEC's rollout has applied / failed / pending for the rollout as a whole, not per wave, so
- * the waves are rows saying what each releases and when, and the bar splits the released
- * devices by outcome against the targets not yet released.
+ * Each wave is a row saying what it releases and when, and under it a bar of its devices by
+ * outcome (from the server's per-wave `counts`, an extension of SPEC's wave); the last bar
+ * splits every target the same way, against those not yet released. Every bar of a frame has
+ * the same width, so the waves compare at a glance. A server without per-wave counts gets
+ * the rows without their bars.
  */
-import type { RolloutView } from "../features/rollouts/contract.js";
+import type { RolloutCounts, RolloutView, RolloutWave } from "../features/rollouts/contract.js";
 import { forTerminal, MAX_NAME_CHARS } from "./terminal-text.js";
 
 /** The bar's characters: three outcomes of released devices, and the targets not released yet. */
@@ -35,7 +37,7 @@ export function barWidth(columns: number): number {
  * targets; an outcome with any device gets at least one character (one failure in 10,000
  * must show), taken from the widest part.
  */
-export function bar(counts: RolloutView["counts"], width: number): string {
+export function bar(counts: RolloutCounts, width: number): string {
   const parts = [counts.applied, counts.failed, counts.pending, Math.max(0, counts.targets - counts.released)];
   const total = parts.reduce((a, b) => a + b, 0);
   if (total === 0) return BAR.waiting.repeat(width);
@@ -77,20 +79,49 @@ export function rules(view: RolloutView): [string, string] {
   ];
 }
 
-/** The frame of a rollout as a terminal shows it: header, one row per wave, the bar, the counts. */
+/**
+ * A wave's counts after its bar, each number padded to the largest wave's digits, so the text
+ * (and with it the bar's width) stays the same from one redraw to the next.
+ */
+function waveCountsText(wave: RolloutWave, digits: number): string {
+  const c = wave.counts;
+  if (!c || c.released === 0) return "";
+  const n = (v: number) => String(v).padStart(digits);
+  return ` applied ${n(c.applied)}  failed ${n(c.failed)}  pending ${n(c.pending)}`;
+}
+
+/**
+ * The width of every bar in a frame: barWidth(columns), narrower when the widest wave's counts
+ * would not fit after it on one line (a wrapped line breaks the redraw).
+ */
+export function frameBarWidth(view: RolloutView, columns: number): number {
+  const digits = String(Math.max(0, ...view.waves.map((w) => w.devices))).length;
+  const text = ` applied ${"0".repeat(digits)}  failed ${"0".repeat(digits)}  pending ${"0".repeat(digits)}`.length;
+  return Math.max(MIN_BAR, Math.min(barWidth(columns), columns - 1 - "  []".length - text));
+}
+
+/** A wave's bar: its devices applied / failed / pending, or all not released. */
+const waveBar = (wave: RolloutWave, counts: NonNullable<RolloutWave["counts"]>, width: number) =>
+  bar({ targets: wave.devices, ...counts }, width);
+
+/** The frame of a rollout as a terminal shows it: header, each wave's row and bar, the totals' bar and counts. */
 export function frame(view: RolloutView, columns: number, at: Date): string[] {
   const { counts } = view;
   const of = view.waves.length;
-  const rows = view.waves.map((w, i) => {
+  const width = frameBarWidth(view, columns);
+  const digits = String(Math.max(0, ...view.waves.map((w) => w.devices))).length;
+  const rows = view.waves.flatMap((w, i) => {
     const when = w.released_at === null ? "not released" : `released ${text(w.released_at)}`;
-    return `  wave ${`${i + 1}/${of}`.padEnd(5)} ${`${w.percent}%`.padStart(4)} ${String(w.devices).padStart(7)} devices  ${when}`;
+    const row = `  wave ${`${i + 1}/${of}`.padEnd(5)} ${`${w.percent}%`.padStart(4)} ${String(w.devices).padStart(7)} devices  ${when}`;
+    return w.counts ? [row, `  [${waveBar(w, w.counts, width)}]${waveCountsText(w, digits)}`] : [row];
   });
   const share = (n: number) => `${n} (${percentOf(n, counts.released)}%)`;
   const lines = [
     `rollout ${text(view.id)} ${nameShown(view)}  ${view.state}  (as of ${isoSeconds(at)})`,
     ...rules(view).map((clause) => `  ${clause}`),
     ...rows,
-    `  [${bar(counts, barWidth(columns))}] released ${counts.released}/${counts.targets}`,
+    "  all waves",
+    `  [${bar(counts, width)}] released ${counts.released}/${counts.targets}`,
     `  applied ${share(counts.applied)}  failed ${share(counts.failed)}  pending ${share(counts.pending)}`,
     `  ${LEGEND}`,
   ];

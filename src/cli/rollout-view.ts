@@ -10,6 +10,7 @@ import {
   type RolloutCounts,
   type RolloutView,
   type RolloutWave,
+  type WaveCounts,
 } from "../features/rollouts/contract.js";
 
 type Loose = Record<string, unknown>;
@@ -64,7 +65,15 @@ export function rolloutOf(v: unknown): RolloutView | undefined {
     evidence: evidence as RolloutView["evidence"],
     advance_when: { applied_percent: advance_when.applied_percent, within_s: advance_when.within_s },
     halt_when: { failed_percent: halt_when.failed_percent },
-    waves: waves.map(({ percent, devices, released_at }) => ({ percent, devices, released_at })),
+    waves: waves.map(({ percent, devices, released_at, counts: c }) => ({
+      percent,
+      devices,
+      released_at,
+      // The server's extension: a server without it gets rows without a bar of their own.
+      ...(c === undefined
+        ? {}
+        : { counts: { released: c.released, applied: c.applied, failed: c.failed, pending: c.pending } }),
+    })),
     counts: {
       targets: counts.targets,
       released: counts.released,
@@ -81,7 +90,21 @@ function isWave(w: unknown): w is RolloutWave {
     isObject(w) &&
     isPercent(w.percent) &&
     isCount(w.devices) &&
-    (w.released_at === null || typeof w.released_at === "string")
+    (w.released_at === null || typeof w.released_at === "string") &&
+    (w.counts === undefined || isWaveCounts(w.counts, w.devices))
+  );
+}
+
+/** A wave's counts: whole numbers that add up and fit in the wave (a bar drawn from others would lie). */
+function isWaveCounts(c: unknown, devices: number): c is WaveCounts {
+  return (
+    isObject(c) &&
+    isCount(c.released) &&
+    isCount(c.applied) &&
+    isCount(c.failed) &&
+    isCount(c.pending) &&
+    c.released <= devices &&
+    c.applied + c.failed + c.pending === c.released
   );
 }
 

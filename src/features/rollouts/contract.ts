@@ -44,6 +44,21 @@ export interface RolloutWave {
   devices: number;
   /** ISO 8601 UTC when the wave was released; null while it is not. */
   released_at: string | null;
+  /**
+   * An extension of SPEC's wave (its three fields stay as they are): this wave's devices by
+   * outcome, by the same rules as the rollout's counts, so the waves add up to them. All 0
+   * while the wave is not released. Optional for clients, which may talk to a server without it.
+   */
+  counts?: WaveCounts;
+}
+
+/** One wave's devices by outcome (RolloutCounts without targets: a wave's targets are its `devices`). */
+export interface WaveCounts {
+  /** The wave's devices once it is released, else 0. */
+  released: number;
+  applied: number;
+  failed: number;
+  pending: number;
 }
 
 export interface RolloutCounts {

@@ -8,7 +8,7 @@ import { notFound } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { DeviceRecord } from "../fleet/fleet-memory.js";
 import type { FleetRecords } from "../fleet/fleet-records.js";
-import type { RolloutCounts, RolloutView } from "./contract.js";
+import type { RolloutCounts, RolloutView, WaveCounts } from "./contract.js";
 import { countOutcomes, waveBounds } from "./outcomes.js";
 import { type Folded, fold } from "./rollout-fold.js";
 import type { RolloutLog } from "./rollout-log.js";
@@ -58,6 +58,25 @@ export function createRolloutViews(options: {
   const counts = async (snapshot: Snapshot, known?: ReadonlyMap<string, DeviceRecord>) =>
     countOutcomes(snapshot.def, snapshot.folded.waves, await rowsByWave(snapshot), known ?? (await devices()), now());
 
+  /**
+   * The totals and each wave's share of them, from one read of the rows and one instant, so
+   * the waves add up to the totals: each wave is countOutcomes over that wave alone (the
+   * others masked as unclaimed), the same rules as the totals, not a second copy of them.
+   */
+  const countsByWave = async (snapshot: Snapshot, known?: ReadonlyMap<string, DeviceRecord>) => {
+    const { def, folded } = snapshot;
+    const rows = await rowsByWave(snapshot);
+    const fleet = known ?? (await devices());
+    const at = now();
+    const total = countOutcomes(def, folded.waves, rows, fleet, at);
+    const waves = def.spec.waves.map((_, i): WaveCounts => {
+      const only = folded.waves.map((w, j) => (j === i ? w : { ...w, claimedAt: null }));
+      const { released, applied, failed, pending } = countOutcomes(def, only, rows, fleet, at);
+      return { released, applied, failed, pending };
+    });
+    return { total, waves };
+  };
+
   return {
     async definition(id) {
       const def = ROLLOUT_ID.test(id) ? (await log.definitions()).get(Number(id)) : undefined;
@@ -82,6 +101,7 @@ export function createRolloutViews(options: {
     async view(snapshot, known) {
       const { def, folded } = snapshot;
       const bounds = waveBounds(def);
+      const counted = await countsByWave(snapshot, known);
       return {
         id: String(def.id),
         name: def.name,
@@ -94,9 +114,10 @@ export function createRolloutViews(options: {
         waves: def.spec.waves.map((percent, i) => {
           const [start, end] = bounds[i] as [number, number];
           const at = folded.waves[i]?.claimedAt;
-          return { percent, devices: end - start, released_at: at == null ? null : new Date(at).toISOString() };
+          const released_at = at == null ? null : new Date(at).toISOString();
+          return { percent, devices: end - start, released_at, counts: counted.waves[i] as WaveCounts };
         }),
-        counts: await counts(snapshot, known),
+        counts: counted.total,
       };
     },
 

@@ -80,11 +80,25 @@ export const RolloutCreate = z
     example: EXAMPLE,
   });
 
+const WaveCounts = z
+  .object({
+    released: count("The wave's devices once it is released, else 0"),
+    applied: count("Of them, applied"),
+    failed: count("Of them, failed"),
+    pending: count("Of them, neither yet"),
+  })
+  .meta({
+    id: "RolloutWaveCounts",
+    description:
+      "An extension of SPEC's wave: this wave's devices by outcome, by the same rules as the rollout's counts (the waves add up to them)",
+  });
+
 const Wave = z
   .object({
     percent: z.number().int().min(1).max(100),
     devices: count("Devices this wave releases (not cumulative)"),
     released_at: z.string().nullable().meta({ description: "ISO 8601 UTC of its release; null while it is not" }),
+    counts: WaveCounts,
   })
   .meta({ id: "RolloutWave" });
 
