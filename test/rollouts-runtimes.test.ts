@@ -90,7 +90,7 @@ describe.skipIf(!haveBroker).each(serverRuntimes())("rollouts on $name", ({ name
 });
 
 describe("rollouts on the Worker (wrangler dev, local R2)", () => {
-  it("advances as requests come, halts on failures, rolls back", async () => {
+  it("advances by the Durable Object alarm, halts on failures, rolls back", async () => {
     const worker = await startWorkerDev({ ...FLEET_ENV(), SIGNING_KEY: testKeys().pkcs1 });
     try {
       const fake = { url: worker.url } as Parameters<typeof rolloutClient>[0];

@@ -224,8 +224,8 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     async tick() {
       // With a driver elsewhere, deciding is the driver's alone: nothing here claims a wave.
       if (closed || elsewhere) return;
-      // A tick only reads and appends (the work it starts runs apart): one pending this long was
-      // started by a Workers request that has ended and will never settle, so it is replaced.
+      // A tick only reads and appends (the work it starts runs apart): one pending this long hangs
+      // on storage that never answers (or a runtime that dropped it), so another is started.
       if (ticking && now() - ticking.since < STUCK_TICK_MS) {
         again = true;
         return ticking.done;
