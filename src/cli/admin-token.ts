@@ -5,7 +5,7 @@
  * the token came from and never quotes it.
  */
 import { bearerOf } from "../core/auth/bearer.js";
-import type { AdminTokenSource } from "./device-args.js";
+import type { AdminTokenSource } from "./admin-args.js";
 import { localError, usageError } from "./errors.js";
 import { readSecretFile, type SecretFileChecks, type SecretKind, warnIfOpen } from "./secret-file.js";
 
