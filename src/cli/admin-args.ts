@@ -13,6 +13,19 @@ export type AdminTokenSource =
   /** Neither given: the request goes without one (a server without admin authentication). */
   | { from: "none" };
 
+/** What every admin command takes from its process; each adds its own. */
+export interface AdminCliDeps {
+  argv: string[];
+  env: Env;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  fetch: typeof fetch;
+  /** Wall clock, for a Retry-After given as a date. */
+  clock: () => Date;
+  /** Decides whether the admin token file's permissions are checked (POSIX only). */
+  platform: NodeJS.Platform;
+}
+
 /** The options of every admin command; each adds its own. */
 export const ADMIN_OPTIONS = {
   server: { type: "string" },

@@ -4,24 +4,15 @@
  * The device token goes to stdout once and nowhere else: not to stderr, not into an error.
  */
 import { VERSION } from "../version.js";
+import type { AdminCliDeps } from "./admin-args.js";
 import { adminServerOf } from "./admin-token.js";
-import type { Env } from "./command-line.js";
 import { type DeviceCommand, type DeviceOptions, parseDeviceCommand } from "./device-args.js";
 import { DEVICE_USAGE } from "./device-help.js";
 import { type DeviceTarget, issueToken, revokeTokens } from "./device-request.js";
 import { EXIT } from "./errors.js";
 import { reportFailure, reportUsage } from "./report.js";
 
-export interface DeviceCliDeps {
-  argv: string[];
-  env: Env;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  fetch: typeof fetch;
-  clock: () => Date;
-  /** Decides whether the admin token file's permissions are checked (POSIX only). */
-  platform: NodeJS.Platform;
-}
+export type DeviceCliDeps = AdminCliDeps;
 
 const NAME = "iot-device";
 

@@ -6,8 +6,8 @@ import { readFile, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RolloutView } from "../features/rollouts/contract.js";
 import { VERSION } from "../version.js";
+import type { AdminCliDeps } from "./admin-args.js";
 import { adminServerOf } from "./admin-token.js";
-import type { Env } from "./command-line.js";
 import { describeFsError, EXIT, isCliError, localError } from "./errors.js";
 import { reportFailure, reportUsage } from "./report.js";
 import { parseRolloutCommand, ROLLOUT_COMMANDS, type RolloutRun } from "./rollout-args.js";
@@ -18,18 +18,10 @@ import { actedText, createdText, frame, listText } from "./rollout-render.js";
 import { actOnRollout, createRollout, getRollout, listRollouts, type RolloutServer } from "./rollout-request.js";
 import { watchRollout } from "./rollout-watch.js";
 
-export interface RolloutCliDeps {
-  argv: string[];
-  env: Env;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  fetch: typeof fetch;
-  clock: () => Date;
+export interface RolloutCliDeps extends AdminCliDeps {
   sleep: (ms: number) => Promise<void>;
   /** Set when stdout is a terminal: its width now (it may be resized during a watch). */
   tty?: { columns: () => number };
-  /** Decides whether the admin token file's permissions are checked (POSIX only). */
-  platform: NodeJS.Platform;
   readText: ReadText;
 }
 
