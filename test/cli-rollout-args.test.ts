@@ -12,6 +12,7 @@ import { parseRolloutCommand } from "../src/cli/rollout-args.js";
 import { createBody } from "../src/cli/rollout-create.js";
 import type { CreateOptions } from "../src/cli/rollout-create-args.js";
 import { readTextFile, runRollout } from "../src/cli/rollout-main.js";
+import { FIXTURE_CONDITIONS_ARGV } from "./support/rollout-fixture.js";
 
 const SERVER = "http://127.0.0.1:3201";
 const CREATE = [
@@ -24,12 +25,7 @@ const CREATE = [
   "all",
   "--waves",
   "1,10,50,100",
-  "--advance-applied",
-  "90",
-  "--within",
-  "600",
-  "--halt-failed",
-  "10",
+  ...FIXTURE_CONDITIONS_ARGV,
   "--server",
   SERVER,
 ];

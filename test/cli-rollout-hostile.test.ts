@@ -9,18 +9,16 @@
 import { execFileSync } from "node:child_process";
 import { access, constants, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ROLLOUT_BIN, runRollout as rollout, start } from "./support/cli-run.js";
-import { type HostileServer, hostileServer, sendJson } from "./support/hostile-server.js";
+import { expectTerminalSafe, HOSTILE, hostileRefusal, hostileServers } from "./support/hostile-cli.js";
+import { sendJson } from "./support/hostile-server.js";
 import { rolloutHere } from "./support/rollout-cli.js";
-import { rolloutFixture } from "./support/rollout-fixture.js";
+import { FIXTURE_CONDITIONS_ARGV, rolloutFixture } from "./support/rollout-fixture.js";
 import { ROOT } from "./support/server.js";
 
 /** A deadline for one test of a few CLI runs on a loaded machine, not an expectation of speed. */
 const CLI_TEST_MS = 120_000;
-/** What a terminal would obey: controls (C0, DEL, C1), format characters (bidi overrides), separators. */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
-const HOSTILE = "\u001b]0;owned\u0007\u001b[2J\u202egnp.exe";
 const ADMIN = "iot_hostile-test-admin-token";
 
 /** util-linux `script` gives the watch a real pseudo-terminal; where it is missing the test says so (and CI fails). */
@@ -37,15 +35,7 @@ const hasScript = (() => {
 })();
 
 describe("iot-rollout against a server that answers what the test says", () => {
-  const servers: HostileServer[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-  });
-  const serve = async (answer: Parameters<typeof hostileServer>[0]) => {
-    const s = await hostileServer(answer);
-    servers.push(s);
-    return s;
-  };
+  const serve = hostileServers();
   const running = rolloutFixture();
   const completed = rolloutFixture({
     state: "completed",
@@ -77,12 +67,7 @@ describe("iot-rollout against a server that answers what the test says", () => {
           "50,100",
           "--evidence",
           "fetch",
-          "--advance-applied",
-          "90",
-          "--within",
-          "600",
-          "--halt-failed",
-          "10",
+          ...FIXTURE_CONDITIONS_ARGV,
           "--server",
           server.url,
         ],
@@ -100,8 +85,8 @@ describe("iot-rollout against a server that answers what the test says", () => {
         targets: ["aa-bb-cc-dd-ee-01", "aa-bb-cc-dd-ee-02"],
         waves: [50, 100],
         evidence: "fetch",
-        advance_when: { applied_percent: 90, within_s: 600 },
-        halt_when: { failed_percent: 10 },
+        advance_when: running.advance_when,
+        halt_when: running.halt_when,
       });
       expect(run.stdout).not.toContain(ADMIN);
     },
@@ -121,8 +106,7 @@ describe("iot-rollout against a server that answers what the test says", () => {
         }),
       );
       const run = await rolloutHere(["pause", "7", "--server", server.url]);
-      expect(run.code).toBe(1);
-      expect(run.stdout).toBe("");
+      expect(run).toMatchObject({ code: 1, stdout: "" });
       const [headline, ...notes] = run.stderr.trimEnd().split("\n");
       expect(headline).toBe(
         "iot-rollout: the server refused the pause of rollout 7 (409 INVALID_OPERATION): Rollout 7 is completed: pause needs running",
@@ -150,7 +134,7 @@ describe("iot-rollout against a server that answers what the test says", () => {
       ] as const) {
         const run = await rolloutHere([...args, "--server", answers.url]);
         expect(run).toMatchObject({ code: 0, stderr: "" });
-        expect(UNSAFE.test(run.stdout.replaceAll("\n", ""))).toBe(false);
+        expectTerminalSafe(run.stdout);
         // A watch's plain lines carry no name; the others show it escaped.
         if (!(args as readonly string[]).includes("--watch")) expect(run.stdout).toContain("\\x1b]0;owned");
       }
@@ -159,18 +143,10 @@ describe("iot-rollout against a server that answers what the test says", () => {
       const json = await rolloutHere(["status", "7", "--json", "--server", server.url]);
       expect(JSON.parse(json.stdout)).toEqual(view);
 
-      const refusing = await serve((socket) =>
-        sendJson(socket, "400 Bad Request", {
-          error: HOSTILE,
-          code: "VALIDATION_FAILED",
-          status: 400,
-          details: { mac_address: HOSTILE },
-          correlationId: HOSTILE,
-        }),
-      );
+      const refusing = await serve(hostileRefusal("400 Bad Request", "VALIDATION_FAILED", { mac_address: HOSTILE }));
       const refused = await rolloutHere(["resume", "7", "--server", refusing.url]);
       expect(refused.code).toBe(1);
-      expect(UNSAFE.test(refused.stderr.replaceAll("\n", ""))).toBe(false);
+      expectTerminalSafe(refused.stderr);
       expect(refused.stderr).toContain("(400 VALIDATION_FAILED): \\x1b]0;owned");
     },
     CLI_TEST_MS,
@@ -182,8 +158,7 @@ describe("iot-rollout against a server that answers what the test says", () => {
       for (const answer of [{ hello: "world" }, rolloutFixture({ id: "8" }), { ...running, state: "exploded" }]) {
         const server = await sequence(answer);
         const run = await rolloutHere(["status", "7", "--server", server.url]);
-        expect(run.code).toBe(1);
-        expect(run.stdout).toBe("");
+        expect(run).toMatchObject({ code: 1, stdout: "" });
         expect(run.stderr).toContain("iot-rollout: the server answered 200 but not with a rollout");
       }
     },

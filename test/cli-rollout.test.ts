@@ -149,8 +149,7 @@ describe("iot-rollout against the server", () => {
       expect(paused.stdout).toMatch(new RegExp(`^rollout ${id} "tune" paused: state paused; wave 1/2 50% released 2`));
 
       const again = await cli("pause", id);
-      expect(again.code).toBe(1);
-      expect(again.stdout).toBe("");
+      expect(again).toMatchObject({ code: 1, stdout: "" });
       const [headline, ...notes] = again.stderr.trimEnd().split("\n");
       expect(headline).toMatch(
         new RegExp(`^iot-rollout: the server refused the pause of rollout ${id} \\(409 INVALID_OPERATION\\): \\S`),
@@ -176,8 +175,7 @@ describe("iot-rollout against the server", () => {
       expect(((await second.json()) as Record<string, unknown>).tuning).toBeUndefined();
 
       const json = await cli("rollback", id, "--json");
-      expect(json.code).toBe(1);
-      expect(json.stdout).toBe("");
+      expect(json).toMatchObject({ code: 1, stdout: "" });
       expect(json.stderr).toContain("(409 INVALID_OPERATION)");
     },
     CLI_TEST_MS,
@@ -190,8 +188,7 @@ describe("iot-rollout against the server", () => {
         ...["create", "--name", "x", "--patch", '{"a": 1}', "--targets", `${MACS[0]},${UNKNOWN}`, "--waves", "100"],
         ...["--advance-applied", "50", "--within", "60", "--halt-failed", "50"],
       );
-      expect(refused.code).toBe(1);
-      expect(refused.stdout).toBe("");
+      expect(refused).toMatchObject({ code: 1, stdout: "" });
       expect(refused.stderr).toMatch(/^iot-rollout: the server refused the rollout \(400 VALIDATION_FAILED\): \S/);
       expect(refused.stderr).toContain(`${UNKNOWN} has no config on the server`);
 

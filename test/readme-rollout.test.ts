@@ -17,11 +17,11 @@
  * device reports failed, the watch ends `halted` (exit 4), and the rollback block restores
  * its previous config byte for byte.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Finished, start } from "./support/cli-run.js";
 import { ROOT, type SpawnedServer, spawnServer } from "./support/server.js";
 import { waitUntil } from "./support/wait.js";
 
@@ -49,33 +49,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A README block in bash -euo pipefail, in `cwd`, with only PATH, HOME and `env`. */
-function bash(script: string, cwd: string, env: Record<string, string>) {
-  const child: ChildProcess = spawn("bash", ["-euo", "pipefail", "-c", script], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr?.on("data", (d) => {
-    stderr += d;
-  });
-  const done = new Promise<Ran>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+/** A README block in bash -euo pipefail, in `cwd`, with only PATH, HOME and `env`; stopped after the test. */
+function bash(script: string, cwd: string, env: Record<string, string>): Promise<Finished> {
+  const run = start("bash", ["-euo", "pipefail", "-c", script], env, cwd);
   cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await done;
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGTERM");
+    // Whether it ended or failed to start, the test has already seen it through `finished`.
+    await Promise.allSettled([run.finished]);
   });
-  return done;
+  return run.finished;
 }
 
 async function ok(script: string, cwd: string, env: Record<string, string>): Promise<string> {

@@ -11,31 +11,26 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppError } from "../src/core/errors.js";
 import { createRolloutsFor } from "../src/features/rollouts/assemble.js";
 import type { Rollouts } from "../src/features/rollouts/contract.js";
-import { createRollouts } from "../src/features/rollouts/engine.js";
-import { mergePatch } from "../src/features/rollouts/merge-patch.js";
 import { createTestApp, type TestApp } from "./support/app.js";
-import { events, macs, released, report, saveConfigs, spec, stored, tickUntil } from "./support/rollouts.js";
+import {
+  engineOver,
+  events,
+  macs,
+  released,
+  report,
+  saveConfigs,
+  spec,
+  stored,
+  tickUntil,
+} from "./support/rollouts.js";
 
 const ISOLATE = "a1";
 const DRIVER = "d1";
 const original = (mac: string) => ({ deviceName: mac, firmware: { version: "1.0" } });
 
-function engine(t: TestApp, processId: string, driver?: { wake: () => Promise<void> }): Rollouts {
-  return createRollouts({
-    state: t.storage.state,
-    storage: t.deps.storage,
-    configs: t.deps.configs,
-    notifier: t.deps.notifier,
-    observer: t.deps.observer,
-    logger: t.deps.logger,
-    maxConfigBytes: t.settings.maxConfigBytes,
-    mergePatch,
-    records: t.deps.fleet.records,
-    counted: () => {},
-    processId,
-    driver,
-  });
-}
+/** An engine over the app's storage; with `driver`, one whose waves are claimed elsewhere. */
+const engine = (t: TestApp, processId: string, driver?: { wake: () => Promise<void> }): Rollouts =>
+  engineOver(t, { processId, driver }).engine;
 
 describe("rollouts with the driver elsewhere (a Worker's isolate)", () => {
   let t: TestApp;

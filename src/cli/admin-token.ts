@@ -1,12 +1,14 @@
 /**
- * The admin token iot-device sends, from IOT_ADMIN_TOKEN or --admin-token-file, checked to
+ * The admin token iot-device and iot-rollout send, from IOT_ADMIN_TOKEN or --admin-token-file, checked to
  * be one bearer credential (RFC 6750 characters, as the server parses it) before anything is
  * sent: a stray space or line break inside is caught here, with a message that says where
  * the token came from and never quotes it.
  */
 import { bearerOf } from "../core/auth/bearer.js";
-import type { AdminTokenSource } from "./device-args.js";
+import type { AdminTokenSource } from "./admin-args.js";
+import type { AdminServer } from "./admin-request.js";
 import { localError, usageError } from "./errors.js";
+import { shown } from "./report.js";
 import { readSecretFile, type SecretFileChecks, type SecretKind, warnIfOpen } from "./secret-file.js";
 
 const TOKEN_FILE: SecretKind = {
@@ -40,3 +42,15 @@ export async function resolveAdminToken(
 }
 
 const isBearerToken = (token: string) => bearerOf(`Bearer ${token}`).kind === "token";
+
+/** The server an admin command talks to, its token resolved; a warning (an open token file) goes to stderr under the command's name. */
+export async function adminServerOf(
+  connection: { base: URL; admin: AdminTokenSource },
+  command: { name: string; platform: NodeJS.Platform; stderr: (text: string) => void },
+): Promise<AdminServer> {
+  const adminToken = await resolveAdminToken(connection.admin, {
+    platform: command.platform,
+    warn: (message) => command.stderr(`${command.name}: warning: ${shown(message)}\n`),
+  });
+  return { base: connection.base, adminToken };
+}

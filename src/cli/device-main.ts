@@ -4,24 +4,15 @@
  * The device token goes to stdout once and nowhere else: not to stderr, not into an error.
  */
 import { VERSION } from "../version.js";
-import { resolveAdminToken } from "./admin-token.js";
-import type { Env } from "./command-line.js";
+import type { AdminCliDeps } from "./admin-args.js";
+import { adminServerOf } from "./admin-token.js";
 import { type DeviceCommand, type DeviceOptions, parseDeviceCommand } from "./device-args.js";
 import { DEVICE_USAGE } from "./device-help.js";
 import { type DeviceTarget, issueToken, revokeTokens } from "./device-request.js";
 import { EXIT } from "./errors.js";
-import { reportFailure, reportUsage, shown } from "./report.js";
+import { reportFailure, reportUsage } from "./report.js";
 
-export interface DeviceCliDeps {
-  argv: string[];
-  env: Env;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  fetch: typeof fetch;
-  clock: () => Date;
-  /** Decides whether the admin token file's permissions are checked (POSIX only). */
-  platform: NodeJS.Platform;
-}
+export type DeviceCliDeps = AdminCliDeps;
 
 const NAME = "iot-device";
 
@@ -49,11 +40,8 @@ export async function runDevice(deps: DeviceCliDeps): Promise<number> {
 }
 
 async function carryOut(options: DeviceOptions, deps: DeviceCliDeps): Promise<void> {
-  const adminToken = await resolveAdminToken(options.admin, {
-    platform: deps.platform,
-    warn: (message) => deps.stderr(`${NAME}: warning: ${shown(message)}\n`),
-  });
-  const target: DeviceTarget = { base: options.base, mac: options.mac, adminToken };
+  const server = await adminServerOf(options, { name: NAME, platform: deps.platform, stderr: deps.stderr });
+  const target: DeviceTarget = { ...server, mac: options.mac };
   const { mac } = options;
   if (options.action === "revoke") {
     await revokeTokens(target, deps);

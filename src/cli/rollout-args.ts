@@ -2,11 +2,11 @@
  * iot-rollout's command line and environment → what to do. Pure, like args.ts and
  * device-args.ts: the caller passes argv and env, and files named here are read later
  * (rollout-create.ts). The admin token is never an argument: IOT_ADMIN_TOKEN or
- * --admin-token-file, as for iot-device.
+ * --admin-token-file, as for iot-device (admin-args.ts).
  */
 import { ROLLOUT_ACTIONS, type RolloutAction } from "../features/rollouts/contract.js";
-import { type Env, nonEmpty, parseOptions, serverBase } from "./command-line.js";
-import { type AdminTokenSource, adminSource, refuseTokenOnArgv } from "./device-args.js";
+import { ADMIN_OPTIONS, type AdminTokenSource, adminServerBase, adminSource, refuseTokenOnArgv } from "./admin-args.js";
+import { type Env, parseOptions } from "./command-line.js";
 import { usageError } from "./errors.js";
 import { type CreateOptions, createOptionsOf } from "./rollout-create-args.js";
 import { forTerminal } from "./terminal-text.js";
@@ -33,11 +33,7 @@ export type RolloutCommand =
   | { kind: "run"; run: RolloutRun; connection: Connection; json: boolean };
 
 const OPTIONS = {
-  server: { type: "string" },
-  "admin-token-file": { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
+  ...ADMIN_OPTIONS,
   // create
   name: { type: "string" },
   patch: { type: "string" },
@@ -55,7 +51,7 @@ const OPTIONS = {
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
-const SHARED: OptionName[] = ["server", "admin-token-file", "json", "help", "version"];
+const SHARED = Object.keys(ADMIN_OPTIONS) as OptionName[];
 const CREATE_ONLY: OptionName[] = [
   "name",
   "patch",
@@ -151,10 +147,5 @@ function watchOf(watch: boolean, interval: string | undefined): { watch?: { inte
 }
 
 function connectionOf(values: { server?: string; "admin-token-file"?: string }, env: Env): Connection {
-  const server = values.server ?? nonEmpty(env.IOT_SERVER_URL);
-  if (!server) throw usageError("missing --server URL (or set IOT_SERVER_URL)");
-  return {
-    base: serverBase(server, "the admin token goes in IOT_ADMIN_TOKEN or --admin-token-file"),
-    admin: adminSource(values["admin-token-file"], env),
-  };
+  return { base: adminServerBase(values.server, env), admin: adminSource(values["admin-token-file"], env) };
 }

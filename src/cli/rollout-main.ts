@@ -6,11 +6,11 @@ import { readFile, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RolloutView } from "../features/rollouts/contract.js";
 import { VERSION } from "../version.js";
-import { resolveAdminToken } from "./admin-token.js";
-import type { Env } from "./command-line.js";
+import type { AdminCliDeps } from "./admin-args.js";
+import { adminServerOf } from "./admin-token.js";
 import { describeFsError, EXIT, isCliError, localError } from "./errors.js";
-import { reportFailure, reportUsage, shown } from "./report.js";
-import { type Connection, parseRolloutCommand, ROLLOUT_COMMANDS, type RolloutRun } from "./rollout-args.js";
+import { reportFailure, reportUsage } from "./report.js";
+import { parseRolloutCommand, ROLLOUT_COMMANDS, type RolloutRun } from "./rollout-args.js";
 import { createBody, type ReadText } from "./rollout-create.js";
 import { ROLLOUT_USAGE } from "./rollout-help.js";
 import { jsonLine } from "./rollout-json.js";
@@ -18,18 +18,10 @@ import { actedText, createdText, frame, listText } from "./rollout-render.js";
 import { actOnRollout, createRollout, getRollout, listRollouts, type RolloutServer } from "./rollout-request.js";
 import { watchRollout } from "./rollout-watch.js";
 
-export interface RolloutCliDeps {
-  argv: string[];
-  env: Env;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  fetch: typeof fetch;
-  clock: () => Date;
+export interface RolloutCliDeps extends AdminCliDeps {
   sleep: (ms: number) => Promise<void>;
   /** Set when stdout is a terminal: its width now (it may be resized during a watch). */
   tty?: { columns: () => number };
-  /** Decides whether the admin token file's permissions are checked (POSIX only). */
-  platform: NodeJS.Platform;
   readText: ReadText;
 }
 
@@ -56,18 +48,15 @@ export async function runRollout(deps: RolloutCliDeps): Promise<number> {
     return EXIT.OK;
   }
   try {
-    return await carryOut(command.run, await serverOf(command.connection, deps), command.json, deps);
+    const server = await adminServerOf(command.connection, {
+      name: NAME,
+      platform: deps.platform,
+      stderr: deps.stderr,
+    });
+    return await carryOut(command.run, server, command.json, deps);
   } catch (error) {
     return reportFailure(NAME, error, deps.stderr);
   }
-}
-
-async function serverOf(connection: Connection, deps: RolloutCliDeps): Promise<RolloutServer> {
-  const adminToken = await resolveAdminToken(connection.admin, {
-    platform: deps.platform,
-    warn: (message) => deps.stderr(`${NAME}: warning: ${shown(message)}\n`),
-  });
-  return { base: connection.base, adminToken };
 }
 
 async function carryOut(run: RolloutRun, server: RolloutServer, json: boolean, deps: RolloutCliDeps): Promise<number> {

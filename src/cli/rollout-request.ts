@@ -1,32 +1,26 @@
 /**
  * iot-rollout's requests (SPEC "Rollouts"): create, list, get, and the four actions, each
  * turned into checked RolloutViews or a typed CliError carrying the server's error line.
- * The admin token goes in the Authorization header only.
+ * Sent by admin-request.ts: the admin token goes in the Authorization header only.
  */
-import { randomUUID } from "node:crypto";
 import type { RolloutAction, RolloutView } from "../features/rollouts/contract.js";
-import { type AnswerBody, notAResult } from "./answer-body.js";
-import { adminAuthExplanation } from "./device-request.js";
+import {
+  type AdminAnswer,
+  type AdminRequestDeps,
+  type AdminServer,
+  adminRefusal,
+  sendAdminRequest,
+} from "./admin-request.js";
+import { notAResult } from "./answer-body.js";
 import { CliError } from "./errors.js";
-import { networkError, readAnswer, type Transfer } from "./network-error.js";
 import type { CreateBody } from "./rollout-create.js";
 import { rolloutListOfText, rolloutOfText } from "./rollout-view.js";
-import { type ErrorBody, refusalError, refusalOf } from "./server-error.js";
+import type { ErrorBody } from "./server-error.js";
 import { forTerminal, MAX_NAME_CHARS } from "./terminal-text.js";
 import { formatBytes } from "./units.js";
 
-export interface RolloutRequestDeps {
-  fetch: typeof fetch;
-  /** Wall clock, for a Retry-After given as a date. */
-  clock: () => Date;
-}
-
-export interface RolloutServer {
-  /** The server's base URL, ending in `/`. */
-  base: URL;
-  /** Undefined: sent without one, for a server without admin authentication. */
-  adminToken?: string;
-}
+export type RolloutRequestDeps = AdminRequestDeps;
+export type RolloutServer = AdminServer;
 
 const COMMAND = "iot-rollout";
 /**
@@ -68,45 +62,6 @@ export async function actOnRollout(
   return viewOf(answer, { action: `the ${action} of rollout ${id}`, deps, server, id, act: action });
 }
 
-interface Sent {
-  response: Response;
-  answer: AnswerBody;
-  requestId: string;
-}
-
-async function send(
-  server: RolloutServer,
-  method: "GET" | "POST",
-  path: string,
-  deps: RolloutRequestDeps,
-  body?: string,
-): Promise<Sent> {
-  const endpoint = new URL(path, server.base);
-  // Sent as X-Request-Id, which the server adopts as its correlation id (see device-request.ts).
-  const requestId = randomUUID();
-  const transfer: Transfer = { endpoint, requestId };
-  let response: Response;
-  try {
-    response = await deps.fetch(endpoint, {
-      method,
-      headers: {
-        Accept: "application/json",
-        "X-Request-Id": requestId,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        ...(server.adminToken === undefined ? {} : { Authorization: `Bearer ${server.adminToken}` }),
-      },
-      body,
-      // A redirect could turn the POST into a GET elsewhere: the URL to give is the final one.
-      redirect: "error",
-    });
-  } catch (error) {
-    throw networkError(error, transfer);
-  }
-  // An error in the API's shape is small: only a success is read up to the larger bound.
-  const answer = await readAnswer(response, () => transfer, response.ok ? MAX_ROLLOUT_ANSWER_BYTES : undefined);
-  return { response, answer, requestId };
-}
-
 interface Asked {
   action: string;
   deps: RolloutRequestDeps;
@@ -115,7 +70,7 @@ interface Asked {
   act?: RolloutAction;
 }
 
-function viewOf(sent: Sent, asked: Asked): RolloutView {
+function viewOf(sent: AdminAnswer, asked: Asked): RolloutView {
   if (!sent.response.ok) throw refusal(sent, asked.action, asked.server, asked.deps, asked);
   const view = sent.answer.truncated ? undefined : rolloutOfText(sent.answer.text);
   // An answer about another rollout than the one asked for is no answer to this request.
@@ -123,7 +78,7 @@ function viewOf(sent: Sent, asked: Asked): RolloutView {
   return view;
 }
 
-function notRollouts(sent: Sent, what: string): CliError {
+function notRollouts(sent: AdminAnswer, what: string): CliError {
   if (!sent.answer.truncated) return notAResult(COMMAND, what, sent.response.status, sent.answer, sent.requestId);
   return new CliError(
     "REFUSED",
@@ -132,13 +87,13 @@ function notRollouts(sent: Sent, what: string): CliError {
   );
 }
 
-function refusal(sent: Sent, action: string, server: RolloutServer, deps: RolloutRequestDeps, asked?: Asked) {
-  const r = refusalOf(sent.response, sent.answer, sent.requestId, deps.clock().getTime());
-  return refusalError(r, {
-    command: COMMAND,
-    action,
-    explain: (body) => adminAuthExplanation(body, server.adminToken !== undefined) ?? explain(body, asked),
-  });
+function refusal(sent: AdminAnswer, action: string, server: RolloutServer, deps: RolloutRequestDeps, asked?: Asked) {
+  return adminRefusal(sent, { command: COMMAND, action, server, explain: (body) => explain(body, asked) }, deps);
+}
+
+/** Every rollout request is an admin request; a success is read up to the larger bound. */
+function send(server: RolloutServer, method: "GET" | "POST", path: string, deps: RolloutRequestDeps, body?: string) {
+  return sendAdminRequest(server, { method, path, body, maxSuccessBytes: MAX_ROLLOUT_ANSWER_BYTES }, deps);
 }
 
 const NEEDS: Record<RolloutAction, string> = {

@@ -23,10 +23,10 @@ export interface Running {
   finished: Promise<Finished>;
 }
 
-/** Starts a program in the repository with only PATH, HOME and `env` in its environment. */
-export function start(command: string, args: string[], env: Record<string, string> = {}): Running {
+/** Starts a program in `cwd` (the repository by default) with only PATH, HOME and `env` in its environment. */
+export function start(command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Running {
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

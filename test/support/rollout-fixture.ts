@@ -17,6 +17,9 @@ export function withoutWaveCounts(view: RolloutView): RolloutView {
   return { ...view, waves: view.waves.map(({ percent, devices, released_at }) => ({ percent, devices, released_at })) };
 }
 
+/** The fixture's advance_when and halt_when as iot-rollout create's options. */
+export const FIXTURE_CONDITIONS_ARGV = ["--advance-applied", "90", "--within", "600", "--halt-failed", "10"];
+
 export function rolloutFixture(over: Partial<RolloutView> = {}): RolloutView {
   return {
     id: "7",

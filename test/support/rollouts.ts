@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DeviceOutcome, RolloutSpec, Rollouts } from "../../src/features/rollouts/contract.js";
-import { createRollouts } from "../../src/features/rollouts/engine.js";
+import { createRollouts, type RolloutsOptions } from "../../src/features/rollouts/engine.js";
 import { mergePatch } from "../../src/features/rollouts/merge-patch.js";
 import { logNamespace } from "../../src/features/rollouts/rollout-records.js";
 import type { TestApp } from "./app.js";
@@ -37,7 +37,10 @@ export interface EngineHarness {
   shift(ms: number): void;
 }
 
-export function engineOver(t: TestApp, options: { processId?: string } = {}): EngineHarness {
+export function engineOver(
+  t: TestApp,
+  options: { processId?: string; driver?: RolloutsOptions["driver"] } = {},
+): EngineHarness {
   const outcomes: Record<DeviceOutcome, number> = { released: 0, applied: 0, failed: 0, rolled_back: 0, skipped: 0 };
   let offset = 0;
   const engine = createRollouts({
@@ -55,6 +58,7 @@ export function engineOver(t: TestApp, options: { processId?: string } = {}): En
     },
     now: () => Date.now() + offset,
     processId: options.processId,
+    driver: options.driver,
   });
   return {
     engine,
