@@ -47,9 +47,9 @@ interface WorkerApp {
    */
   wakeHub?: () => Promise<void>;
   /**
-   * Set while the rollout driver is to be woken on this isolate's next request: at start (it
-   * picks up anything active it is not ticking for: belt and braces over its persisted alarm),
-   * and again after a wake that failed. Unset without the ROLLOUTS binding.
+   * Set while the rollout driver is to be woken on this isolate's next request if a rollout is
+   * active: at start (it picks up anything active it is not ticking for: belt and braces over its
+   * persisted alarm), and again after a wake that failed. Unset without the ROLLOUTS binding.
    */
   wakeRollouts?: () => Promise<void>;
 }
@@ -129,7 +129,20 @@ export function createWorker() {
       const wakeRollouts = worker.wakeRollouts;
       if (wakeRollouts) {
         worker.wakeRollouts = undefined;
-        ctx.waitUntil(wakeRollouts());
+        // Only when a rollout is active: a woken driver builds an app of its own, and without the
+        // hub that means a broker connection of its own, for nothing while no rollout runs.
+        ctx.waitUntil(
+          worker.booted.deps.rollouts.active().then(
+            (active) => (active ? wakeRollouts() : undefined),
+            (error: unknown) => {
+              worker.booted.logger.warn(
+                "could not look for active rollouts; tried again on the next request",
+                errorFields(error),
+              );
+              worker.wakeRollouts = wakeRollouts;
+            },
+          ),
+        );
       }
       return worker.scopes.run(ctx, async () => worker.booted.app.fetch(request, {}, ctx));
     },
