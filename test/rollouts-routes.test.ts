@@ -96,6 +96,12 @@ describe("rollouts API", () => {
       400,
       "VALIDATION_FAILED",
     );
+    // A number a double cannot hold would reach every config altered (1e400 → null): refused, nothing created.
+    for (const number of ["1e400", "12345678901234567890"]) {
+      const text = JSON.stringify(body(targets, { patch: { limit: 0 } })).replace('"limit":0', `"limit":${number}`);
+      const inexact = await expectError(await post("/api/rollouts", text), 400, "VALIDATION_FAILED");
+      expect(inexact.details.field).toBe("patch");
+    }
     const huge = JSON.stringify(body(targets, { name: "x".repeat(3 * 1024 * 1024) }));
     await expectError(await post("/api/rollouts", huge), 413, "PAYLOAD_TOO_LARGE");
     expect((await get("/api/rollouts")).status).toBe(200);
