@@ -9,7 +9,7 @@
  *   from a fleet that has them), and each device's folder holds etag.txt with the ETag of that
  *   config, which a device keeps from its previous fetch;
  * - the blocks run in a temporary folder inside the checkout (npx finds the repository's
- *   bins from there), removed afterwards;
+ *   bins from there), removed afterwards, with an npm cache of their own (see setUp);
  * - instead of a broker, the test notices a wave's release by reading the config file, then
  *   plays the device: the device block as written, with MAC set; the failed report's block
  *   runs after the device block's first three lines (MAC, the fetch, and the `etag` it sends).
@@ -72,7 +72,15 @@ async function setUp() {
   cleanups.push(() => server.cleanup());
   const work = await mkdtemp(join(ROOT, ".readme-rollout-"));
   cleanups.push(() => rm(work, { recursive: true, force: true }));
-  const env = { SERVER: server.url, KEY: join(server.dataDir, "dev-signing-key.pem") };
+  const env = {
+    SERVER: server.url,
+    KEY: join(server.dataDir, "dev-signing-key.pem"),
+    // npx installs a project's own bins into its cache once per checkout path and never again
+    // (npm/cli#9766), so on a machine that ran `npx iot-upload` here before iot-rollout existed,
+    // `npx iot-rollout` is "not found". The blocks get an npm cache of their own, as a fresh
+    // install has; README's Troubleshooting tells users with an old cache what to do.
+    npm_config_cache: join(work, ".npm"),
+  };
   const configFile = (mac: string) => join(server.dataDir, "configs", `${mac}.json`);
   for (const mac of MACS) {
     const res = await fetch(`${server.url}/api/configs/${mac}`, {
