@@ -2,7 +2,8 @@
 # docs' Swagger UI files beside it in dist/swagger-ui-dist/).
 #   docker build -t iot-support .
 #   docker run -p 3201:3201 -v iot-data:/data -e API_TOKEN_HASHES=<hash> iot-support
-# Settings come from -e or --env-file (see README, Settings).
+# Settings come from -e or --env-file (see README, Settings); compose.yaml runs it with a broker
+# and deploy/container.env.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -1,7 +1,8 @@
 /**
  * The production recipe for Node (README, "Production on Node"), as far as it runs here:
  * the systemd unit passes `systemd-analyze verify` with no warning (and a broken copy does
- * not, so the check can fail); the server boots on deploy/env.example's settings; and the
+ * not, so the check can fail); deploy/env.example refuses to boot until its admin auth is filled
+ * in, then boots with local checks allowed; and the
  * Dockerfile's runtime stage works as written: only dist/ (the bundle and the API docs'
  * Swagger UI files beside it), copied where no node_modules can be found, run with the
  * image's command and environment; the bundle without those files refuses to start unless
@@ -73,23 +74,42 @@ describe("deployment settings and the container's runtime stage", () => {
     await server?.cleanup();
   });
 
-  it("boots on deploy/env.example with its blanks filled in", async () => {
+  /** deploy/env.example's assignments, as systemd's EnvironmentFile reads them. */
+  async function envExample(): Promise<Record<string, string>> {
     const env: Record<string, string> = {};
     for (const line of (await readFile(join(ROOT, "deploy/env.example"), "utf8")).split("\n")) {
       const match = /^([A-Z_]+)=(.*)$/.exec(line);
       if (match) env[match[1] as string] = match[2] as string;
     }
+    return env;
+  }
+
+  it("refuses to boot on deploy/env.example as shipped, with one line naming API_TOKEN_HASHES", async () => {
+    // Only the port and the data directory are moved (so no test writes to /var/lib); the
+    // settings are checked before either is used.
+    const data = await mkdtemp(join(scratch, "data-"));
+    const outcome = await bootOutcome({ ...(await envExample()), PORT: "0", DATA_DIR: data });
+    const line = expectRefusal(outcome, "API_TOKEN_HASHES");
+    expect(line).toContain("placeholder");
+    expect(line).toContain("npx iot-token");
+  });
+
+  it("boots on deploy/env.example with its blanks filled in; local checks by localhost and 127.0.0.1 pass", async () => {
     const keyPath = join(scratch, "signing-public.pem");
     await writeFile(keyPath, testKeys().spki);
     const data = await mkdtemp(join(scratch, "data-"));
     server = await spawnServer({
-      ...env,
+      ...(await envExample()),
       PORT: "0",
       DATA_DIR: data,
       SIGNING_KEY_PATH: keyPath,
       API_TOKEN_HASHES: "a".repeat(64),
     });
     expect(await statusWithHost(server.url, "iot.example.com")).toBe(200);
+    // The Monitoring section's health check and Prometheus scrape, from the same host.
+    const port = new URL(server.url).port;
+    expect(await statusWithHost(server.url, `localhost:${port}`)).toBe(200);
+    expect(await statusWithHost(server.url, `127.0.0.1:${port}`)).toBe(200);
     // ALLOWED_HOSTS from the example is in force: another name is refused.
     expect(await statusWithHost(server.url, "evil.example")).toBe(421);
     expect(await server.stop("SIGTERM")).toBe(0);

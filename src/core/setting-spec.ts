@@ -19,7 +19,12 @@ export interface SettingSpec {
   secret?: boolean;
   /** The default as the README shows it (Markdown); none: "—". */
   defaultText?: string;
+  /** What replaces the env templates' REPLACE_ME placeholder, said when the boot refuses it. */
+  fillIn?: string;
 }
+
+/** How deploy/'s env templates mark a value the operator must supply: never a valid value. */
+export const PLACEHOLDER = "REPLACE_ME";
 
 export type SettingSpecs = Record<string, SettingSpec>;
 export type SettingsOf<S extends SettingSpecs> = { [K in keyof S]: z.output<S[K]["schema"]> };
@@ -43,6 +48,11 @@ export function parseSetting<S extends SettingSpecs, K extends keyof S & string>
   env: Env,
 ): z.output<S[K]["schema"]> {
   const raw = env[name];
+  // Checked before the schema: a text setting (a password) would take the placeholder as its value.
+  if (raw?.trim().startsWith(PLACEHOLDER)) {
+    const fillIn = specs[name]?.fillIn ?? "the value the comment above it in the env file asks for";
+    throw new SettingsError(name, `still the template's placeholder ${PLACEHOLDER}…: replace it with ${fillIn}`);
+  }
   // An empty variable means "unset", as in most shells' `VAR=` idiom.
   const result = specs[name]?.schema.safeParse(raw === "" ? undefined : raw);
   if (!result?.success) throw new SettingsError(name, result?.error.issues[0]?.message ?? "is invalid");

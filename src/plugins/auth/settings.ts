@@ -13,6 +13,8 @@ export const AUTH_SETTINGS = {
     schema: hashList.optional(),
     description:
       "comma list of SHA-256 hex digests of accepted admin bearer tokens (`npx iot-token`); with it, the admin API needs a token",
+    fillIn:
+      "the sha256 that `npx iot-token` prints (or use OIDC_ISSUER; only on a server nobody else can reach, delete the line)",
   },
   OIDC_ISSUER: {
     schema: issuerUrl.optional(),
