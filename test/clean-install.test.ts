@@ -48,6 +48,7 @@ describe("npm install on a fresh clone", () => {
   it("decides on exactly the packages whose install scripts the project knows about", async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
       allowScripts: Record<string, boolean>;
+      scarfSettings: { enabled: boolean };
     };
     // Allowed: each fetches or checks its platform's native binary. Denied: swagger-ui-dist's
     // usage report (@scarf/scarf) and sharp's build from source (only miniflare's Images binding uses sharp).
@@ -59,5 +60,7 @@ describe("npm install on a fresh clone", () => {
       "@scarf/scarf": false,
       sharp: false,
     });
+    // npm before 11 runs every install script: @scarf/scarf reads this and reports nothing.
+    expect(pkg.scarfSettings).toEqual({ enabled: false });
   });
 });
