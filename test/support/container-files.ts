@@ -1,7 +1,7 @@
 /**
  * The container path's files as a container engine would read them: the Dockerfile's runtime
- * stage (its last FROM onwards), compose.yaml (parsed by `yaml`, already installed as a
- * dependency of the tool chain: no package added), and env files (`NAME=value` lines).
+ * stage (its last FROM onwards), compose.yaml (parsed by `yaml`, a devDependency of its own so
+ * that it does not depend on what other packages happen to pull in), and env files (`NAME=value` lines).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";

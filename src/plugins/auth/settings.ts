@@ -6,7 +6,8 @@
 import { z } from "zod";
 import type { DeviceAuthMode } from "../../core/auth/contract.js";
 import { type Env, parseSetting, type SettingSpecs, SettingsError } from "../../core/setting-spec.js";
-import { bool, hashList, hostList, int, issuerUrl, optionalText, tokenTypeList } from "../../core/setting-types.js";
+import { bool, hashList, hostList, int, optionalText } from "../../core/setting-types.js";
+import { issuerUrl, tokenTypeList } from "./setting-types.js";
 
 export const AUTH_SETTINGS = {
   API_TOKEN_HASHES: {
