@@ -58,7 +58,14 @@ describe.skipIf(!hasSystemd && !process.env.CI)("systemd unit", () => {
   it("passes systemd-analyze verify without a warning, and runs the bundle directly", async () => {
     const unit = await readFile(join(ROOT, "deploy/iot-support.service"), "utf8");
     expect(await verifyUnit(unit)).toEqual({ status: 0, stderr: "" });
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node --enable-source-maps \/opt\/iot-support\/dist\/node\.mjs$/m);
+    // `node` by name, found in systemd's search path wherever the system's Node lives (README, "Node 20 or newer").
+    expect(unit).toMatch(/^ExecStart=node --enable-source-maps \/opt\/iot-support\/dist\/node\.mjs$/m);
+  });
+
+  it("resolves the program by name: a name systemd cannot find is reported", async () => {
+    const unit = await readFile(join(ROOT, "deploy/iot-support.service"), "utf8");
+    const missing = await verifyUnit(unit.replace("ExecStart=node ", "ExecStart=node-not-installed-here "));
+    expect(missing.stderr).toContain("node-not-installed-here");
   });
 
   it("the same check reports a broken unit (so it can fail)", async () => {
