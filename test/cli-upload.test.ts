@@ -3,16 +3,16 @@
  * and `npx iot-upload`), against a real spawned server, with real keys and files.
  * Progress on a terminal is checked under a real pseudo-terminal (util-linux `script`).
  */
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UPLOAD_BIN as BIN, type Finished, type Running, runUpload, start } from "./support/cli-run.js";
 import { testKeys } from "./support/keys.js";
+import { closedPort, onPseudoTerminal, shellQuote } from "./support/pseudo-terminal.js";
 import { type SpawnedServer, spawnServer } from "./support/server.js";
 import { freshTimestamp } from "./support/upload-stream.js";
 import { waitUntil } from "./support/wait.js";
@@ -24,40 +24,6 @@ const CORRELATION = /correlation id: [\w=-]{8,}/;
 const ANSI = /\u001b\[/;
 
 const cli = runUpload;
-
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-const hasProgram = (name: string, versionArg: string) => {
-  try {
-    execFileSync(name, [versionArg], { stdio: "ignore" });
-    return true;
-  } catch {
-    // Not installed (or not runnable): the caller tries the next way.
-    return false;
-  }
-};
-
-/** Runs a shell command line on a pseudo-terminal, without a native module: util-linux `script`, else Python's pty. */
-function onPseudoTerminal(commandLine: string): Running {
-  if (hasProgram("script", "--version"))
-    return start("script", ["-qfec", commandLine, "/dev/null"], { SHELL: "/bin/sh" });
-  if (hasProgram("python3", "--version")) {
-    const py = "import pty, sys; sys.exit(pty.spawn(['/bin/sh', '-c', sys.argv[1]]) >> 8)";
-    return start("python3", ["-c", py, commandLine]);
-  }
-  throw new Error("neither util-linux `script` nor python3 is installed: cannot run the command on a pseudo-terminal");
-}
-
-/** A port on which nothing listens (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
 
 /**
  * Runs to the end while reading the process's peak resident memory (Linux VmHWM, a

@@ -17,8 +17,18 @@ export interface BodyParts {
 export interface MultipartBody {
   contentType: string;
   length: number;
-  /** A fresh stream over the whole body; `onBytes` is told of every chunk handed to the transport. */
-  stream(onBytes: (n: number) => void, onError: (error: unknown) => void): ReadableStream<Uint8Array>;
+  /**
+   * A fresh stream over the whole body. `onBytes` is told of every chunk handed to the
+   * transport, `file` true for the file's own bytes and false for the form around them;
+   * `onStarted` when the transport first asks for the body. fetch asks only once it has a
+   * connection to write to (the stream reads nothing ahead), so a refused connection never
+   * gets that far.
+   */
+  stream(
+    onBytes: (n: number, file: boolean) => void,
+    onError: (error: unknown) => void,
+    onStarted?: () => void,
+  ): ReadableStream<Uint8Array>;
 }
 
 const encoder = new TextEncoder();
@@ -37,33 +47,43 @@ export function multipartBody(
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
     length: preamble.byteLength + parts.fileSize + epilogue.byteLength,
-    stream(onBytes, onError) {
+    stream(onBytes, onError, onStarted) {
       const source = (async function* () {
-        yield preamble;
-        yield* parts.fileChunks();
-        yield epilogue;
+        yield { bytes: preamble, file: false };
+        for await (const bytes of parts.fileChunks()) yield { bytes, file: true };
+        yield { bytes: epilogue, file: false };
       })();
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          try {
-            const next = await source.next();
-            if (next.done) {
-              controller.close();
-              return;
+      let started = false;
+      return new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            if (!started) {
+              started = true;
+              onStarted?.();
             }
-            onBytes(next.value.byteLength);
-            controller.enqueue(next.value);
-          } catch (error) {
-            // fetch reports a failed body only as a generic "fetch failed": keep the real cause.
-            onError(error);
-            controller.error(error);
-          }
+            try {
+              const next = await source.next();
+              if (next.done) {
+                controller.close();
+                return;
+              }
+              controller.enqueue(next.value.bytes);
+              onBytes(next.value.bytes.byteLength, next.value.file);
+            } catch (error) {
+              // fetch reports a failed body only as a generic "fetch failed": keep the real cause.
+              onError(error);
+              controller.error(error);
+            }
+          },
+          async cancel() {
+            // The transport gave up (e.g. the server answered early): stop reading the file.
+            await source.return(undefined);
+          },
         },
-        async cancel() {
-          // The transport gave up (e.g. the server answered early): stop reading the file.
-          await source.return(undefined);
-        },
-      });
+        // No read-ahead: a stream's default queue of one chunk is filled as soon as it is made,
+        // before any connection, and progress would count bytes that never left.
+        { highWaterMark: 0 },
+      );
     },
   };
 }

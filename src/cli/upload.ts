@@ -64,20 +64,25 @@ export async function attemptUpload(input: AttemptInput, deps: AttemptDeps): Pro
   // Sent as X-Request-Id, which the server adopts as its correlation id: even a request
   // whose answer never arrives can then be found in the server's log.
   const requestId = randomUUID();
+  // The whole body's bytes, for what a broken connection means; progress shows the file's alone.
   let sent = 0;
+  let fileSent = 0;
   const transfer = () => ({ endpoint: input.endpoint, sent, total: body.length, requestId });
   let bodyError: unknown;
   const stream = body.stream(
-    (n) => {
+    (n, file) => {
       sent += n;
-      deps.progress.update(sent);
+      if (!file) return;
+      fileSent += n;
+      deps.progress.update(fileSent);
     },
     (error) => {
       bodyError = error;
     },
+    // Only once fetch has a connection to write to: nothing is shown for a request that never connects.
+    () => deps.progress.start(input.source.size),
   );
 
-  deps.progress.start(body.length);
   let response: Response;
   try {
     const init: StreamingInit = {

@@ -13,9 +13,10 @@ import { type Env, SettingsError } from "../core/settings.js";
 import type { SinkPlugin } from "../core/sinks/plugin.js";
 import { countConfigFiles } from "../features/configs/count.js";
 import { locateSwaggerUi, packageFiles } from "../plugins/docs/package-files.js";
-import { SWAGGER_UI_VERSION } from "../plugins/docs/swagger-ui.js";
+import { SWAGGER_UI_VERSION, type SwaggerUiFiles } from "../plugins/docs/swagger-ui.js";
 import { SERVER_SINK_PLUGINS } from "../plugins/sinks/server.js";
 import { createFsStorage } from "../plugins/storage/fs.js";
+import { checkBeforeWriting } from "./boot-checks.js";
 import { prepareDataDirectories } from "./data-dirs.js";
 import { driveRollouts } from "./rollout-timer.js";
 import { type Booted, bootRuntime, type RuntimeAdapter } from "./root.js";
@@ -35,15 +36,40 @@ export interface BootOptions {
   sendNative?: AppDeps["sendNative"];
 }
 
+/** Swagger UI's files beside the bundle or installed, or a refusal naming API_DOCS. */
+async function swaggerUiFiles(): Promise<SwaggerUiFiles> {
+  const dir = await locateSwaggerUi();
+  if (!dir) {
+    throw new SettingsError(
+      "API_DOCS",
+      `Swagger UI's files (swagger-ui-dist ${SWAGGER_UI_VERSION}) are neither beside the bundle (dist/swagger-ui-dist) ` +
+        "nor installed: deploy dist/ whole (npm run build copies them there), or set API_DOCS=false",
+    );
+  }
+  return packageFiles(dir);
+}
+
 export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
+  const runtime: RuntimeAdapter["runtime"] = {
+    name: options.runtime,
+    capabilities: new Set(["tcp", "longLivedConnections", "filesystem"]),
+    readFile: (path) => readFile(path, "utf8"),
+  };
+  const plugins = options.plugins ?? SERVER_SINK_PLUGINS;
+  // Looked up once: by the checks before the boot writes anything, then by the app.
+  let swaggerUi: Promise<SwaggerUiFiles> | undefined;
+  const findSwaggerUi = () => {
+    swaggerUi ??= swaggerUiFiles();
+    return swaggerUi;
+  };
   return {
-    runtime: {
-      name: options.runtime,
-      capabilities: new Set(["tcp", "longLivedConnections", "filesystem"]),
-      readFile: (path) => readFile(path, "utf8"),
+    runtime,
+    plugins,
+    // Everything that can refuse the boot first; the data directories only once nothing will.
+    async prepare(settings, logger) {
+      await checkBeforeWriting(settings, { env: options.env, logger, runtime, plugins, swaggerUi: findSwaggerUi });
+      await prepareDataDirectories(settings);
     },
-    plugins: options.plugins ?? SERVER_SINK_PLUGINS,
-    prepare: (settings) => prepareDataDirectories(settings),
     storage: (settings, logger) =>
       createFsStorage({
         configsDir: settings.configsDir,
@@ -56,17 +82,7 @@ export function fsRuntimeAdapter(options: BootOptions): RuntimeAdapter {
     // Counted once at boot (names only); writes then keep the gauge current.
     countConfigs: async (storage, metrics) => metrics.observer.configFilesCounted(await countConfigFiles(storage)),
     write: options.write,
-    async swaggerUi() {
-      const dir = await locateSwaggerUi();
-      if (!dir) {
-        throw new SettingsError(
-          "API_DOCS",
-          `Swagger UI's files (swagger-ui-dist ${SWAGGER_UI_VERSION}) are neither beside the bundle (dist/swagger-ui-dist) ` +
-            "nor installed: deploy dist/ whole (npm run build copies them there), or set API_DOCS=false",
-        );
-      }
-      return packageFiles(dir);
-    },
+    swaggerUi: findSwaggerUi,
     compose: { sendNative: options.sendNative },
   };
 }

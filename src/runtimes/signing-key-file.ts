@@ -45,7 +45,14 @@ export interface KeySource {
 const isPrivate = (pem: string) => /-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----/.test(pem);
 const codeOf = (error: unknown) => (error as { code?: string }).code ?? "unknown error";
 
-export async function loadSigningKeyPem(settings: CoreSettings, logger: Logger): Promise<KeySource> {
+const devKeyPath = (settings: CoreSettings) => join(settings.dataDir, DEV_KEY_FILE);
+
+/**
+ * The signing key's PEM as configured, read without writing anything: SIGNING_KEY, the
+ * SIGNING_KEY_PATH file, or the development key an earlier start generated; undefined when
+ * a development key is still to be generated. Refuses a private key where it would be served.
+ */
+export async function findSigningKeyPem(settings: CoreSettings): Promise<KeySource | undefined> {
   if (settings.signingKey) return { pem: settings.signingKey, variable: "SIGNING_KEY" };
   if (settings.signingKeyPath) {
     let pem: string;
@@ -58,31 +65,44 @@ export async function loadSigningKeyPem(settings: CoreSettings, logger: Logger):
     if (isPrivate(pem)) await assertNotServed(settings.signingKeyPath, "SIGNING_KEY_PATH", settings);
     return { pem, variable: "SIGNING_KEY_PATH" };
   }
-  await prepareDirectory(settings.dataDir, "DATA_DIR");
-  const path = join(settings.dataDir, DEV_KEY_FILE);
+  const path = devKeyPath(settings);
   // Checked before the key is generated, so a misplaced DATA_DIR never gets a key written into it.
   await assertNotServed(path, "DATA_DIR", settings);
-  let pem: string;
   try {
-    pem = await readFile(path, "utf8");
+    return { pem: await readFile(path, "utf8"), variable: "DATA_DIR" };
   } catch (error) {
-    if (codeOf(error) !== "ENOENT") throw new SettingsError("DATA_DIR", `cannot read ${path} (${codeOf(error)})`);
-    try {
-      pem = await generateDevKey(path);
-      logger.warn("no signing key configured: generated a development key pair; set SIGNING_KEY_PATH in production", {
-        private_key: path,
-        public_key: path.replace(/\.pem$/, ".pub.pem"),
-      });
-      return { pem, variable: "DATA_DIR" };
-    } catch (writeError) {
-      if (codeOf(writeError) !== "EEXIST") {
-        throw new SettingsError("DATA_DIR", `cannot write the development key ${path} (${codeOf(writeError)})`);
-      }
-      pem = await readFile(path, "utf8");
-    }
+    if (codeOf(error) === "ENOENT") return undefined;
+    throw new SettingsError("DATA_DIR", `cannot read ${path} (${codeOf(error)})`);
   }
+}
+
+const usingDevKey = (logger: Logger, path: string) =>
   logger.warn("no signing key configured: using the development key; set SIGNING_KEY_PATH in production", {
     private_key: path,
   });
-  return { pem, variable: "DATA_DIR" };
+
+/** The key findSigningKeyPem finds, or else a development key generated under DATA_DIR (created if missing). */
+export async function loadSigningKeyPem(settings: CoreSettings, logger: Logger): Promise<KeySource> {
+  const path = devKeyPath(settings);
+  const found = await findSigningKeyPem(settings);
+  if (found) {
+    if (found.variable === "DATA_DIR") usingDevKey(logger, path);
+    return found;
+  }
+  await prepareDirectory(settings.dataDir, "DATA_DIR");
+  try {
+    const pem = await generateDevKey(path);
+    logger.warn("no signing key configured: generated a development key pair; set SIGNING_KEY_PATH in production", {
+      private_key: path,
+      public_key: path.replace(/\.pem$/, ".pub.pem"),
+    });
+    return { pem, variable: "DATA_DIR" };
+  } catch (writeError) {
+    if (codeOf(writeError) !== "EEXIST") {
+      throw new SettingsError("DATA_DIR", `cannot write the development key ${path} (${codeOf(writeError)})`);
+    }
+  }
+  // Another process generated it first: theirs is used.
+  usingDevKey(logger, path);
+  return { pem: await readFile(path, "utf8"), variable: "DATA_DIR" };
 }
