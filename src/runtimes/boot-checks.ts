@@ -8,9 +8,8 @@
  * runs the same steps again as it builds; they find nothing new then.
  */
 import type { Logger } from "../core/logger.js";
-import { parseSettings } from "../core/setting-spec.js";
 import { type Env, type Settings, SettingsError } from "../core/settings.js";
-import { type RuntimeInfo, SinkConfigError, type SinkPlugin } from "../core/sinks/plugin.js";
+import type { RuntimeInfo, SinkPlugin } from "../core/sinks/plugin.js";
 import { SinkRegistry } from "../core/sinks/registry.js";
 import { importVerificationKey, SigningKeyError } from "../features/assets/signing-key.js";
 import { checkDataDirectories } from "./data-dirs.js";
@@ -39,28 +38,13 @@ export async function checkBeforeWriting(settings: Settings, deps: BootCheckDeps
   if (settings.apiDocs) await deps.swaggerUi();
 }
 
-/**
- * The registry's checks before it creates a sink (SinkRegistry.create), without creating it.
- * The capabilities a plugin requires are not checked: these runtimes have every one.
- */
+/** The registry's own checks before it would create the sink (SinkRegistry.check), without creating it. */
 async function checkSink(settings: Settings, { env, logger, runtime, plugins }: BootCheckDeps): Promise<void> {
   const registry = new SinkRegistry(plugins);
-  registry.checkAllSettings(env);
   if (!settings.notifyUrl) {
+    registry.checkAllSettings(env);
     registry.checkDemands(env, undefined);
     return;
   }
-  const url = settings.notifyUrl;
-  const urlVariable = settings.notifyUrlVariable;
-  const plugin = registry.pluginFor(url, urlVariable, runtime.leftOut);
-  registry.checkDemands(env, plugin);
-  const own = parseSettings(plugin.settings, env);
-  try {
-    await plugin.check?.({ url, urlVariable, settings: own, logger, runtime });
-  } catch (error) {
-    if (error instanceof SettingsError || error instanceof SinkConfigError) throw error;
-    // As the registry words a plugin's own failure, so the line is the same whichever step meets it.
-    const why = error instanceof Error ? error.message : String(error);
-    throw new SinkConfigError(urlVariable, `the ${plugin.name} sink could not start: ${why}`);
-  }
+  await registry.check({ url: settings.notifyUrl, urlVariable: settings.notifyUrlVariable, env, logger, runtime });
 }

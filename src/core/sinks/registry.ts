@@ -89,19 +89,17 @@ export class SinkRegistry {
   }
 
   /**
-   * Builds the sink a URL selects, or stops with one line (SettingsError or SinkConfigError).
-   * `hosted` says the sink only hands notifications to the runtime's host (RuntimeInfo.hosted),
-   * where the plugin's own sink runs and is counted.
+   * Everything create() checks before it builds the sink: settings, scheme, demands, the
+   * runtime's capabilities and the plugin's own check(). A boot calls it alone to refuse
+   * before it writes anything; create() runs it first.
    */
-  async create(
-    request: SinkRequest,
-  ): Promise<{ sink: NotificationSink; plugin: SinkPlugin; settings: object; hosted: boolean }> {
+  async check(request: SinkRequest): Promise<Checked> {
     const { url, urlVariable, runtime } = request;
     this.checkAllSettings(request.env);
     const plugin = this.pluginFor(url, urlVariable, runtime.leftOut);
     this.checkDemands(request.env, plugin);
     const settings = parseSettings(plugin.settings, request.env);
-    let elsewhere: "hosted" | "perRequest" | undefined;
+    let elsewhere: Checked["elsewhere"];
     for (const { capability, hint } of plugin.requires?.(url) ?? []) {
       if (runtime.capabilities.has(capability)) continue;
       if (capability === "longLivedConnections" && (runtime.hosted || runtime.perRequest)) {
@@ -125,13 +123,33 @@ export class SinkRegistry {
     };
     // Also where the sink runs elsewhere (hosted, per request): a bad setting stops this boot, not a later publish.
     await guarded(() => plugin.check?.(context));
+    return { plugin, settings, elsewhere, open: () => guarded(() => plugin.create(context)) };
+  }
+
+  /**
+   * Builds the sink a URL selects, or stops with one line (SettingsError or SinkConfigError).
+   * `hosted` says the sink only hands notifications to the runtime's host (RuntimeInfo.hosted),
+   * where the plugin's own sink runs and is counted.
+   */
+  async create(
+    request: SinkRequest,
+  ): Promise<{ sink: NotificationSink; plugin: SinkPlugin; settings: object; hosted: boolean }> {
+    const { runtime } = request;
+    const { plugin, settings, elsewhere, open } = await this.check(request);
     if (elsewhere === "hosted" && runtime.hosted) {
       return { sink: runtime.hosted(plugin.name), plugin, settings, hosted: true };
     }
-    const open = () => guarded(() => plugin.create(context));
     if (elsewhere === "perRequest" && runtime.perRequest) {
       return { sink: runtime.perRequest(plugin.name, open), plugin, settings, hosted: false };
     }
     return { sink: await open(), plugin, settings, hosted: false };
   }
+}
+
+/** What check() found: the plugin, its settings, where its sink runs, and how to open it. */
+interface Checked {
+  plugin: SinkPlugin;
+  settings: object;
+  elsewhere: "hosted" | "perRequest" | undefined;
+  open: () => Promise<NotificationSink>;
 }
