@@ -13,6 +13,7 @@ import { createMemoryStorage } from "../src/plugins/storage/memory.js";
 import { loadSettingsWith } from "../src/runtimes/root.js";
 import { createTestApp } from "./support/app.js";
 import { httpContractInModes } from "./support/auth-modes.js";
+import { closingFetch } from "./support/closing-fetch.js";
 import { CONTRACT_MAX_UPLOAD_BYTES, httpContract } from "./support/contract.js";
 import { testKeys } from "./support/keys.js";
 import { type Broker, mosquittoAvailable, startBroker } from "./support/mosquitto.js";
@@ -70,7 +71,7 @@ httpContractInModes("Node server process (npm start), MQTT over ws", async (auth
     ...(broker ? { MQTT_URL: broker.wsUrl } : {}),
   });
   return {
-    fetch: (path, init) => fetch(`${server.url}${path}`, init),
+    fetch: closingFetch(server.url),
     sign: keys.sign,
     brokerWsUrl: broker?.wsUrl,
     close: server.cleanup,

@@ -4,6 +4,7 @@
  * Worker under `wrangler dev`, each started with DEVICE_AUTH=device and an admin token.
  */
 import { createTestApp } from "./support/app.js";
+import { closingFetch } from "./support/closing-fetch.js";
 import { deviceAuthContract, deviceAuthEnv } from "./support/device-auth-contract.js";
 import { testKeys } from "./support/keys.js";
 import { serverRuntimes, spawnServer } from "./support/server.js";
@@ -19,7 +20,7 @@ deviceAuthContract("Node in process, filesystem storage", async () => {
 for (const runtime of serverRuntimes()) {
   deviceAuthContract(`${runtime.name} server process`, async () => {
     const server = await spawnServer({ ...deviceAuthEnv(), SIGNING_KEY: keys.pkcs1 }, undefined, runtime.command);
-    return { fetch: (path, init) => fetch(`${server.url}${path}`, init), sign: keys.sign, close: server.cleanup };
+    return { fetch: closingFetch(server.url), sign: keys.sign, close: server.cleanup };
   });
 }
 

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { closingFetch } from "./support/closing-fetch.js";
 import { FLEET_ENV, fleetClient, fleetContract, randomMac } from "./support/fleet-contract.js";
 import { testKeys } from "./support/keys.js";
 import { serverRuntimes, spawnServer } from "./support/server.js";
@@ -18,7 +19,7 @@ const keys = testKeys();
 for (const runtime of serverRuntimes()) {
   fleetContract(`${runtime.name} server process`, async () => {
     const server = await spawnServer({ ...FLEET_ENV(), SIGNING_KEY: keys.pkcs1 }, undefined, runtime.command);
-    return { fetch: (path, init) => fetch(`${server.url}${path}`, init), close: server.cleanup };
+    return { fetch: closingFetch(server.url), close: server.cleanup };
   });
 }
 
