@@ -1,16 +1,16 @@
 /**
  * The notifier the routes call after a successful save or upload: fire and forget, but
- * never forgotten. The caller returns at once, while each publish stays in a pending set
- * until the sink settles it, so shutdown can wait for them (and Workers hand them to
- * `waitUntil`).
+ * never forgotten. The caller returns at once, while each publish is counted as pending
+ * until the sink settles it (through `send` where the sink has it: a burst holds no promise
+ * each), so shutdown can wait for them (and Workers hand each to `waitUntil`).
  */
-import type { Logger } from "./logger.js";
-import { errorFields } from "./logger.js";
+import { errorFields, type Logger } from "./logger.js";
 import {
   isSinkError,
   type Notification,
   type NotificationMetadata,
   type NotificationSink,
+  type Settle,
   TOPICS,
 } from "./sinks/contract.js";
 import { noOutcomes, type OutcomeCounts, PUBLISH_OUTCOMES, rejectedOutcome, resolvedOutcome } from "./sinks/outcome.js";
@@ -39,55 +39,58 @@ export interface NotifierOptions {
 }
 
 export function createNotifier({ sink, logger, track }: NotifierOptions): Notifier {
-  const inFlight = new Set<Promise<void>>();
   const counts = noOutcomes();
   const resolved = resolvedOutcome(sink.name);
+  /** Flushes under way: each waits for the `left` notifications numbered below its `mark`. */
+  const waiters = new Set<{ mark: number; left: number; done(): void }>();
+  let handed = 0;
+  let pending = 0;
 
-  const send = (notification: Notification) => {
-    // One reaction per publish (no .finally): this runs for every save, at broker speed.
-    const settled: Promise<void> = sink.publish(notification).then(
-      () => {
-        inFlight.delete(settled);
-        counts[resolved]++;
-      },
-      (error: unknown) => {
-        inFlight.delete(settled);
+  const send = (topic: Notification["topic"], filename: string, metadata?: NotificationMetadata) => {
+    const notification: Notification = { topic, payload: { filename }, ...(metadata ? { metadata } : {}) };
+    const number = handed++;
+    pending++;
+    const settle: Settle = (error) => {
+      pending--;
+      if (error === undefined) counts[resolved]++;
+      else {
         counts[rejectedOutcome(error)]++;
         // Logged here once; the metrics decorator counts it.
         logger.warn("notification not delivered", {
           sink: sink.name,
-          topic: notification.topic,
-          filename: notification.payload.filename,
+          topic,
+          filename,
           code: isSinkError(error) ? error.code : "UNKNOWN",
           ...errorFields(error),
         });
-      },
-    );
-    inFlight.add(settled);
-    track?.(settled);
+      }
+      for (const waiter of waiters) if (number < waiter.mark && --waiter.left === 0) waiter.done();
+    };
+    // Workers' `track` needs a promise for each; elsewhere none is made where the sink can `send`.
+    if (sink.send && !track) sink.send(notification, settle);
+    else track?.(sink.publish(notification).then(() => settle(undefined), settle));
   };
 
   return {
-    configSaved(mac, metadata) {
-      send({ topic: TOPICS.configs, payload: { filename: `${mac}.json` }, ...(metadata ? { metadata } : {}) });
-    },
-    assetUploaded(filename, metadata) {
-      send({ topic: TOPICS.assets, payload: { filename }, ...(metadata ? { metadata } : {}) });
-    },
-    pending: () => inFlight.size,
+    configSaved: (mac, metadata) => send(TOPICS.configs, `${mac}.json`, metadata),
+    assetUploaded: (filename, metadata) => send(TOPICS.assets, filename, metadata),
+    pending: () => pending,
     totals: () => ({ ...counts }),
     async flush(timeoutMs) {
       const before = { ...counts };
-      const waiting = [...inFlight];
+      const waiter = { mark: handed, left: pending, done: (): void => undefined };
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<void>((resolve) => {
+      await new Promise<void>((resolve) => {
+        waiter.done = resolve;
+        if (waiter.left === 0) return resolve();
         timer = setTimeout(resolve, timeoutMs);
+        waiters.add(waiter);
       });
-      await Promise.race([Promise.allSettled(waiting), deadline]);
       clearTimeout(timer);
+      waiters.delete(waiter);
       const since = noOutcomes();
       for (const outcome of PUBLISH_OUTCOMES) since[outcome] = counts[outcome] - before[outcome];
-      return { ...since, abandoned: waiting.filter((p) => inFlight.has(p)).length };
+      return { ...since, abandoned: waiter.left };
     },
   };
 }

@@ -64,10 +64,15 @@ export interface SinkStatus {
   queueDepth: number;
 }
 
+/** How one delivery ended: `undefined` when delivered, else what `publish` would reject with. */
+export type Settle = (error: unknown) => void;
+
 export interface NotificationSink {
   /** Short, stable name used in logs, health and metric labels (e.g. "mqtt"). */
   readonly name: string;
   publish(notification: Notification): Promise<void>;
+  /** Optional: `publish` settled through a callback (no promise per notification queued in a burst). */
+  send?(notification: Notification, settle: Settle): void;
   status(): SinkStatus;
   close(): Promise<void>;
 }

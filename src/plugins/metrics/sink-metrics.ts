@@ -5,7 +5,7 @@
  * `dropped`, `skipped`) are decided in src/core/sinks/outcome.ts, which the shutdown log uses too.
  */
 import type { Registry } from "prom-client";
-import type { NotificationSink } from "../../core/sinks/contract.js";
+import type { Notification, NotificationSink, Settle } from "../../core/sinks/contract.js";
 import { type PublishOutcome, rejectedOutcome, resolvedOutcome } from "../../core/sinks/outcome.js";
 import { reportSourceOf, type StatusReceiver } from "../../core/sinks/status-reports.js";
 import { type Collectors, createInstruments, type Instruments } from "./instruments.js";
@@ -17,30 +17,33 @@ export interface SinkDecorator {
 }
 
 export function createSinkDecorator(m: Instruments, sinks = new Map<string, NotificationSink>()): SinkDecorator {
-  // Label children are looked up once per (sink, topic) and reused: prom-client otherwise
-  // hashes the label object on every call, which was half the decorator's cost.
   type Children = {
     ack: ReturnType<typeof m.ackDuration.labels>;
     outcome: Record<PublishOutcome, ReturnType<typeof m.publishes.labels>>;
   };
-  const children = new Map<string, Children>();
-  const childrenFor = (sink: string, topic: string): Children => {
-    const key = `${sink}\u0000${topic}`;
-    let found = children.get(key);
-    if (!found) {
-      const outcome = (name: PublishOutcome) => m.publishes.labels({ sink, topic, outcome: name });
-      found = {
-        ack: m.ackDuration.labels({ sink, topic }),
-        outcome: {
-          success: outcome("success"),
-          failure: outcome("failure"),
-          dropped: outcome("dropped"),
-          skipped: outcome("skipped"),
-        },
-      };
-      children.set(key, found);
-    }
-    return found;
+  /**
+   * Label children are looked up once per topic of a wrapped sink and reused: prom-client
+   * otherwise hashes the label object on every call, which was half the decorator's cost.
+   */
+  const childrenOf = (sink: string) => {
+    const children = new Map<string, Children>();
+    return (topic: string): Children => {
+      let found = children.get(topic);
+      if (!found) {
+        const outcome = (name: PublishOutcome) => m.publishes.labels({ sink, topic, outcome: name });
+        found = {
+          ack: m.ackDuration.labels({ sink, topic }),
+          outcome: {
+            success: outcome("success"),
+            failure: outcome("failure"),
+            dropped: outcome("dropped"),
+            skipped: outcome("skipped"),
+          },
+        };
+        children.set(topic, found);
+      }
+      return found;
+    };
   };
 
   return {
@@ -48,25 +51,33 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
     wrap(sink) {
       sinks.set(sink.name, sink);
       const delivered = resolvedOutcome(sink.name);
+      const childrenFor = childrenOf(sink.name);
+      const inner = (notification: Notification, settle: Settle) => {
+        if (sink.send) sink.send(notification, settle);
+        else sink.publish(notification).then(() => settle(undefined), settle);
+      };
       // An optional capability passes through as it is: receiving is counted by its receiver, not here.
       const source = reportSourceOf(sink);
+      // One callback per notification, no promise: the notifier's burst waits in the sink's queue.
+      const send = (notification: Notification, settle: Settle) => {
+        const start = performance.now();
+        const counted = childrenFor(notification.topic);
+        inner(notification, (error) => {
+          if (error === undefined) {
+            if (delivered === "success") counted.ack.observe((performance.now() - start) / 1000);
+            counted.outcome[delivered].inc();
+          } else counted.outcome[rejectedOutcome(error)].inc();
+          settle(error);
+        });
+      };
       return {
         ...(source ? { statusReports: (receive: StatusReceiver) => source.statusReports(receive) } : {}),
         name: sink.name,
-        publish(notification) {
-          const start = performance.now();
-          const counted = childrenFor(sink.name, notification.topic);
-          return sink.publish(notification).then(
-            () => {
-              if (delivered === "success") counted.ack.observe((performance.now() - start) / 1000);
-              counted.outcome[delivered].inc();
-            },
-            (error: unknown) => {
-              counted.outcome[rejectedOutcome(error)].inc();
-              throw error;
-            },
-          );
-        },
+        send,
+        publish: (notification) =>
+          new Promise<void>((resolve, reject) =>
+            send(notification, (error) => (error === undefined ? resolve() : reject(error))),
+          ),
         status: () => sink.status(),
         close: () => sink.close(),
       };
