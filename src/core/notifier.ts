@@ -4,13 +4,13 @@
  * until the sink settles it (through `send` where the sink has it: a burst holds no promise
  * each), so shutdown can wait for them (and Workers hand each to `waitUntil`).
  */
+import { createPendingDeliveries } from "../features/notifications/pending-deliveries.js";
 import { errorFields, type Logger } from "./logger.js";
 import {
   isSinkError,
   type Notification,
   type NotificationMetadata,
   type NotificationSink,
-  type Settle,
   TOPICS,
 } from "./sinks/contract.js";
 import { noOutcomes, type OutcomeCounts, PUBLISH_OUTCOMES, rejectedOutcome, resolvedOutcome } from "./sinks/outcome.js";
@@ -41,56 +41,45 @@ export interface NotifierOptions {
 export function createNotifier({ sink, logger, track }: NotifierOptions): Notifier {
   const counts = noOutcomes();
   const resolved = resolvedOutcome(sink.name);
-  /** Flushes under way: each waits for the `left` notifications numbered below its `mark`. */
-  const waiters = new Set<{ mark: number; left: number; done(): void }>();
-  let handed = 0;
-  let pending = 0;
+  const deliveries = createPendingDeliveries((notification, error) => {
+    if (error === undefined) return void counts[resolved]++;
+    counts[rejectedOutcome(error)]++;
+    // Logged here once; the metrics decorator counts it.
+    logger.warn("notification not delivered", {
+      sink: sink.name,
+      topic: notification.topic,
+      filename: notification.payload.filename,
+      code: isSinkError(error) ? error.code : "UNKNOWN",
+      ...errorFields(error),
+    });
+  });
 
-  const send = (topic: Notification["topic"], filename: string, metadata?: NotificationMetadata) => {
-    const notification: Notification = { topic, payload: { filename }, ...(metadata ? { metadata } : {}) };
-    const number = handed++;
-    pending++;
-    const settle: Settle = (error) => {
-      pending--;
-      if (error === undefined) counts[resolved]++;
-      else {
-        counts[rejectedOutcome(error)]++;
-        // Logged here once; the metrics decorator counts it.
-        logger.warn("notification not delivered", {
-          sink: sink.name,
-          topic,
-          filename,
-          code: isSinkError(error) ? error.code : "UNKNOWN",
-          ...errorFields(error),
-        });
-      }
-      for (const waiter of waiters) if (number < waiter.mark && --waiter.left === 0) waiter.done();
-    };
+  const send = (notification: Notification) => {
+    const receipt = deliveries.begin(notification);
     // Workers' `track` needs a promise for each; elsewhere none is made where the sink can `send`.
-    if (sink.send && !track) sink.send(notification, settle);
-    else track?.(sink.publish(notification).then(() => settle(undefined), settle));
+    if (sink.send && !track) return sink.send(notification, receipt);
+    const done = sink.publish(notification).then(
+      () => receipt.settled(undefined),
+      (e) => receipt.settled(e),
+    );
+    track?.(done);
   };
 
   return {
-    configSaved: (mac, metadata) => send(TOPICS.configs, `${mac}.json`, metadata),
-    assetUploaded: (filename, metadata) => send(TOPICS.assets, filename, metadata),
-    pending: () => pending,
+    configSaved(mac, metadata) {
+      send({ topic: TOPICS.configs, payload: { filename: `${mac}.json` }, ...(metadata ? { metadata } : {}) });
+    },
+    assetUploaded(filename, metadata) {
+      send({ topic: TOPICS.assets, payload: { filename }, ...(metadata ? { metadata } : {}) });
+    },
+    pending: () => deliveries.count(),
     totals: () => ({ ...counts }),
     async flush(timeoutMs) {
       const before = { ...counts };
-      const waiter = { mark: handed, left: pending, done: (): void => undefined };
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        waiter.done = resolve;
-        if (waiter.left === 0) return resolve();
-        timer = setTimeout(resolve, timeoutMs);
-        waiters.add(waiter);
-      });
-      clearTimeout(timer);
-      waiters.delete(waiter);
+      const abandoned = await deliveries.drain(timeoutMs);
       const since = noOutcomes();
       for (const outcome of PUBLISH_OUTCOMES) since[outcome] = counts[outcome] - before[outcome];
-      return { ...since, abandoned: waiter.left };
+      return { ...since, abandoned };
     },
   };
 }

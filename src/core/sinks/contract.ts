@@ -64,15 +64,17 @@ export interface SinkStatus {
   queueDepth: number;
 }
 
-/** How one delivery ended: `undefined` when delivered, else what `publish` would reject with. */
-export type Settle = (error: unknown) => void;
+/** Told how one delivery ended: `undefined` when delivered, else what `publish` would reject with. */
+export interface Receipt {
+  settled(error: unknown): void;
+}
 
 export interface NotificationSink {
   /** Short, stable name used in logs, health and metric labels (e.g. "mqtt"). */
   readonly name: string;
   publish(notification: Notification): Promise<void>;
-  /** Optional: `publish` settled through a callback (no promise per notification queued in a burst). */
-  send?(notification: Notification, settle: Settle): void;
+  /** Optional: `publish` told to a receipt (a burst queued in the sink holds no promise or closure each). */
+  send?(notification: Notification, receipt: Receipt): void;
   status(): SinkStatus;
   close(): Promise<void>;
 }

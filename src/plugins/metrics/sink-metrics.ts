@@ -5,7 +5,7 @@
  * `dropped`, `skipped`) are decided in src/core/sinks/outcome.ts, which the shutdown log uses too.
  */
 import type { Registry } from "prom-client";
-import type { Notification, NotificationSink, Settle } from "../../core/sinks/contract.js";
+import type { Notification, NotificationSink, Receipt } from "../../core/sinks/contract.js";
 import { type PublishOutcome, rejectedOutcome, resolvedOutcome } from "../../core/sinks/outcome.js";
 import { reportSourceOf, type StatusReceiver } from "../../core/sinks/status-reports.js";
 import { type Collectors, createInstruments, type Instruments } from "./instruments.js";
@@ -52,23 +52,31 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
       sinks.set(sink.name, sink);
       const delivered = resolvedOutcome(sink.name);
       const childrenFor = childrenOf(sink.name);
-      const inner = (notification: Notification, settle: Settle) => {
-        if (sink.send) sink.send(notification, settle);
-        else sink.publish(notification).then(() => settle(undefined), settle);
-      };
       // An optional capability passes through as it is: receiving is counted by its receiver, not here.
       const source = reportSourceOf(sink);
-      // One callback per notification, no promise: the notifier's burst waits in the sink's queue.
-      const send = (notification: Notification, settle: Settle) => {
-        const start = performance.now();
-        const counted = childrenFor(notification.topic);
-        inner(notification, (error) => {
+      /** One per notification until settled (no closure, no promise): times it, counts it, tells the caller. */
+      class Metered implements Receipt {
+        constructor(
+          readonly outer: Receipt,
+          readonly counted: Children,
+          readonly start: number,
+        ) {}
+        settled(error: unknown) {
           if (error === undefined) {
-            if (delivered === "success") counted.ack.observe((performance.now() - start) / 1000);
-            counted.outcome[delivered].inc();
-          } else counted.outcome[rejectedOutcome(error)].inc();
-          settle(error);
-        });
+            if (delivered === "success") this.counted.ack.observe((performance.now() - this.start) / 1000);
+            this.counted.outcome[delivered].inc();
+          } else this.counted.outcome[rejectedOutcome(error)].inc();
+          this.outer.settled(error);
+        }
+      }
+      const send = (notification: Notification, receipt: Receipt) => {
+        const metered = new Metered(receipt, childrenFor(notification.topic), performance.now());
+        if (sink.send) sink.send(notification, metered);
+        else
+          sink.publish(notification).then(
+            () => metered.settled(undefined),
+            (error: unknown) => metered.settled(error),
+          );
       };
       return {
         ...(source ? { statusReports: (receive: StatusReceiver) => source.statusReports(receive) } : {}),
@@ -76,7 +84,7 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
         send,
         publish: (notification) =>
           new Promise<void>((resolve, reject) =>
-            send(notification, (error) => (error === undefined ? resolve() : reject(error))),
+            send(notification, { settled: (error) => (error === undefined ? resolve() : reject(error)) }),
           ),
         status: () => sink.status(),
         close: () => sink.close(),

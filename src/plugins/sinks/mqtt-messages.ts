@@ -4,7 +4,7 @@
  * so a burst of thousands queued while the window is full holds no promise or timer each.
  */
 import type { IClientPublishOptions, MqttClient } from "mqtt";
-import { type Notification, type Settle, TOPICS } from "../../core/sinks/contract.js";
+import { type Notification, type Receipt, TOPICS } from "../../core/sinks/contract.js";
 import type { Fifo } from "./fifo.js";
 
 /** One message waiting or in flight. */
@@ -12,10 +12,9 @@ export interface Pending {
   notification: Notification;
   /** The MQTT topic this message goes to (a notification may go to its device's own topic too). */
   topic: string;
-  settle: Settle;
-  /** While in flight: the connection it was sent on, and when (for the PUBACK deadline). */
+  receipt: Receipt;
+  /** While in flight: the connection it was sent on. */
   via: MqttClient | undefined;
-  sentAt: number;
 }
 
 /** mqtt.js copies a publish's options, so one object serves every message without metadata. */
@@ -42,19 +41,25 @@ function deviceTopicOf(notification: Notification): string | undefined {
 }
 
 /** Both messages of a notification settle it once: on the first failure, or when both are delivered. */
-function both(settle: Settle): Settle {
-  let left = 2;
-  return (error) => {
-    if (left === 0) return;
-    left = error === undefined ? left - 1 : 0;
-    if (left === 0) settle(error);
-  };
+class Both implements Receipt {
+  #left = 2;
+  constructor(readonly outer: Receipt) {}
+  settled(error: unknown) {
+    if (this.#left === 0) return;
+    this.#left = error === undefined ? this.#left - 1 : 0;
+    if (this.#left === 0) this.outer.settled(error);
+  }
 }
 
 /** Queues the message(s) of one notification, in order. */
-export function enqueue(queue: Fifo<Pending>, notification: Notification, settle: Settle, deviceTopics: boolean): void {
+export function enqueue(
+  queue: Fifo<Pending>,
+  notification: Notification,
+  receipt: Receipt,
+  deviceTopics: boolean,
+): void {
   const deviceTopic = deviceTopics ? deviceTopicOf(notification) : undefined;
-  const each = deviceTopic ? both(settle) : settle;
-  queue.push({ notification, topic: notification.topic, settle: each, via: undefined, sentAt: 0 });
-  if (deviceTopic) queue.push({ notification, topic: deviceTopic, settle: each, via: undefined, sentAt: 0 });
+  const each = deviceTopic ? new Both(receipt) : receipt;
+  queue.push({ notification, topic: notification.topic, receipt: each, via: undefined });
+  if (deviceTopic) queue.push({ notification, topic: deviceTopic, receipt: each, via: undefined });
 }

@@ -1,8 +1,8 @@
 /**
  * The MQTT sink (`mqtt://`, `mqtts://`, `ws://`, `wss://`), on mqtt.js.
  *
- * Delivery contract: `publish` resolves on PUBACK (`send` is the same, settled through a
- * callback: the notifier's burst then waits as plain records). Notifications wait in our
+ * Delivery contract: `publish` resolves on PUBACK (`send` is the same, told to a receipt:
+ * the notifier's burst then waits as plain records). Notifications wait in our
  * own bounded queue while the broker is unreachable and are sent in order once it is
  * back; past the bound the oldest are dropped (rejected with SINK_DROPPED). A
  * message that was in flight when the connection dropped goes back to the front
@@ -14,7 +14,7 @@
  */
 import type { IClientOptions, MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";
-import { type Notification, type NotificationSink, type Settle, SinkError } from "../../core/sinks/contract.js";
+import { type Notification, type NotificationSink, type Receipt, SinkError } from "../../core/sinks/contract.js";
 import { Fifo } from "./fifo.js";
 import { enqueue, type Pending, publishOptions } from "./mqtt-messages.js";
 import { mqttTarget } from "./mqtt-options.js";
@@ -46,8 +46,11 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
   const { logger, options } = context;
   const target = mqttTarget(url, options);
   const queue = new Fifo<Pending>();
-  /** In send order, so the first is the one whose PUBACK is due first. */
-  const inFlight = new Set<Pending>();
+  /**
+   * Each message in flight, with when it was sent, in send order: the first is the one whose
+   * PUBACK is due first. (Not a field of the record: a number there is a heap box per queued record.)
+   */
+  const inFlight = new Map<Pending, number>();
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
   let client: MqttClient | undefined;
   let connected = false;
@@ -67,14 +70,16 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
   const enforceBound = () => {
     while (queue.length > options.queueLimit) {
       const oldest = queue.shift() as Pending;
-      oldest.settle(new SinkError("SINK_DROPPED", `queue full (${options.queueLimit}): oldest notification dropped`));
+      oldest.receipt.settled(
+        new SinkError("SINK_DROPPED", `queue full (${options.queueLimit}): oldest notification dropped`),
+      );
     }
   };
 
   /** Puts everything in flight on `dead` back at the front of the queue, in original order. */
   const requeueInFlight = (dead: MqttClient) => {
     const back: Pending[] = [];
-    for (const pending of inFlight) {
+    for (const pending of inFlight.keys()) {
       if (pending.via !== dead) continue;
       inFlight.delete(pending);
       pending.via = undefined;
@@ -122,17 +127,16 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
    */
   const checkAcks = () => {
     ackTimer = undefined;
-    const oldest = inFlight.values().next().value;
-    if (!oldest?.via) return;
-    const late = performance.now() - oldest.sentAt - options.ackTimeoutMs;
+    const [oldest, sentAt] = inFlight.entries().next().value ?? [];
+    if (!oldest?.via || sentAt === undefined) return;
+    const late = performance.now() - sentAt - options.ackTimeoutMs;
     if (late >= 0) recycle(oldest.via, `no PUBACK within ${options.ackTimeoutMs} ms`);
     else ackTimer = setTimeout(checkAcks, -late);
   };
 
   const transmit = (via: MqttClient, pending: Pending) => {
     pending.via = via;
-    pending.sentAt = performance.now();
-    inFlight.add(pending);
+    inFlight.set(pending, performance.now());
     ackTimer ??= setTimeout(checkAcks, options.ackTimeoutMs);
     const { topic, notification } = pending;
     const payload = JSON.stringify(notification.payload);
@@ -148,7 +152,7 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
       }
       inFlight.delete(pending);
       pending.via = undefined;
-      pending.settle(
+      pending.receipt.settled(
         error
           ? new SinkError("SINK_REJECTED", `broker rejected the message: ${error.message}`, { cause: error })
           : undefined,
@@ -226,12 +230,12 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
   }
   openSafely();
 
-  const send = (notification: Notification, settle: Settle) => {
-    if (closed) return settle(new SinkError("SINK_CLOSED", "mqtt sink is closed"));
+  const send = (notification: Notification, receipt: Receipt) => {
+    if (closed) return receipt.settled(new SinkError("SINK_CLOSED", "mqtt sink is closed"));
     if (options.queueLimit === 0 && !connected) {
-      return settle(new SinkError("SINK_UNAVAILABLE", "broker unreachable and MQTT_QUEUE_LIMIT is 0"));
+      return receipt.settled(new SinkError("SINK_UNAVAILABLE", "broker unreachable and MQTT_QUEUE_LIMIT is 0"));
     }
-    enqueue(queue, notification, settle, options.deviceTopics === true);
+    enqueue(queue, notification, receipt, options.deviceTopics === true);
     enforceBound();
     pump();
   };
@@ -241,7 +245,7 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
     send,
     publish: (notification) =>
       new Promise<void>((resolve, reject) =>
-        send(notification, (error) => (error === undefined ? resolve() : reject(error))),
+        send(notification, { settled: (error) => (error === undefined ? resolve() : reject(error)) }),
       ),
     status: () => ({ ready: connected && !closed, queueDepth: queue.length + inFlight.size }),
     async close() {
@@ -249,11 +253,11 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
       closed = true;
       clearTimeout(reconnectTimer);
       clearTimeout(ackTimer);
-      const abandoned = [...inFlight, ...queue.drain()];
+      const abandoned = [...inFlight.keys(), ...queue.drain()];
       inFlight.clear();
       for (const pending of abandoned) {
         pending.via = undefined;
-        pending.settle(new SinkError("SINK_CLOSED", "mqtt sink closed before delivery"));
+        pending.receipt.settled(new SinkError("SINK_CLOSED", "mqtt sink closed before delivery"));
       }
       const last = client;
       connected = false;
