@@ -5,9 +5,9 @@
  */
 import type { IClientPublishOptions, MqttClient } from "mqtt";
 import { type Notification, type Receipt, TOPICS } from "../../core/sinks/contract.js";
-import type { Fifo } from "./fifo.js";
+import { Fifo } from "./fifo.js";
 
-/** One message waiting or in flight. */
+/** One message taken out of the queue to be sent, until it settles or goes back. */
 export interface Pending {
   notification: Notification;
   /** The MQTT topic this message goes to (a notification may go to its device's own topic too). */
@@ -51,15 +51,46 @@ class Both implements Receipt {
   }
 }
 
-/** Queues the message(s) of one notification, in order. */
-export function enqueue(
-  queue: Fifo<Pending>,
-  notification: Notification,
-  receipt: Receipt,
-  deviceTopics: boolean,
-): void {
-  const deviceTopic = deviceTopics ? deviceTopicOf(notification) : undefined;
-  const each = deviceTopic ? new Both(receipt) : receipt;
-  queue.push({ notification, topic: notification.topic, receipt: each, via: undefined });
-  if (deviceTopic) queue.push({ notification, topic: deviceTopic, receipt: each, via: undefined });
+/**
+ * The messages waiting for the window, oldest first: three slots of one FIFO each (notification,
+ * topic, receipt), no object per message however long the burst. A Pending record is made only
+ * for a message taken out to be sent, of which at most a window's worth are alive at once.
+ */
+export class MessageQueue {
+  readonly #slots = new Fifo<unknown>();
+
+  get length(): number {
+    return this.#slots.length / 3;
+  }
+
+  push(notification: Notification, topic: string, receipt: Receipt): void {
+    this.#slots.push(notification);
+    this.#slots.push(topic);
+    this.#slots.push(receipt);
+  }
+
+  shift(): Pending | undefined {
+    if (this.#slots.length === 0) return undefined;
+    const notification = this.#slots.shift() as Notification;
+    const topic = this.#slots.shift() as string;
+    return { notification, topic, receipt: this.#slots.shift() as Receipt, via: undefined };
+  }
+
+  /** Puts messages back at the front, keeping their order (they are the oldest). */
+  unshift(messages: Pending[]): void {
+    this.#slots.unshift(...messages.flatMap((m) => [m.notification, m.topic, m.receipt]));
+  }
+
+  /** Empties the queue, giving the receipts of what it held, oldest first. */
+  drain(): Receipt[] {
+    return this.#slots.drain().filter((_, i) => i % 3 === 2) as Receipt[];
+  }
+
+  /** Queues the message(s) of one notification, in order. */
+  enqueue(notification: Notification, receipt: Receipt, deviceTopics: boolean): void {
+    const deviceTopic = deviceTopics ? deviceTopicOf(notification) : undefined;
+    const each = deviceTopic ? new Both(receipt) : receipt;
+    this.push(notification, notification.topic, each);
+    if (deviceTopic) this.push(notification, deviceTopic, each);
+  }
 }

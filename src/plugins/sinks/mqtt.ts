@@ -15,8 +15,7 @@
 import type { IClientOptions, MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";
 import { type Notification, type NotificationSink, type Receipt, SinkError } from "../../core/sinks/contract.js";
-import { Fifo } from "./fifo.js";
-import { enqueue, type Pending, publishOptions } from "./mqtt-messages.js";
+import { MessageQueue, type Pending, publishOptions } from "./mqtt-messages.js";
 import { mqttTarget } from "./mqtt-options.js";
 import type { MqttOptions } from "./mqtt-settings.js";
 
@@ -45,7 +44,7 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
   const connectFn: Promise<ConnectFn> = connect ? Promise.resolve(connect) : loadConnect();
   const { logger, options } = context;
   const target = mqttTarget(url, options);
-  const queue = new Fifo<Pending>();
+  const queue = new MessageQueue();
   /**
    * Each message in flight, with when it was sent, in send order: the first is the one whose
    * PUBACK is due first. (Not a field of the record: a number there is a heap box per queued record.)
@@ -85,7 +84,7 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
       pending.via = undefined;
       back.push(pending);
     }
-    queue.unshift(...back);
+    queue.unshift(back);
     enforceBound();
   };
 
@@ -235,7 +234,7 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
     if (options.queueLimit === 0 && !connected) {
       return receipt.settled(new SinkError("SINK_UNAVAILABLE", "broker unreachable and MQTT_QUEUE_LIMIT is 0"));
     }
-    enqueue(queue, notification, receipt, options.deviceTopics === true);
+    queue.enqueue(notification, receipt, options.deviceTopics === true);
     enforceBound();
     pump();
   };
@@ -253,12 +252,12 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
       closed = true;
       clearTimeout(reconnectTimer);
       clearTimeout(ackTimer);
-      const abandoned = [...inFlight.keys(), ...queue.drain()];
+      const sent = [...inFlight.keys()];
       inFlight.clear();
-      for (const pending of abandoned) {
-        pending.via = undefined;
-        pending.receipt.settled(new SinkError("SINK_CLOSED", "mqtt sink closed before delivery"));
-      }
+      for (const pending of sent) pending.via = undefined;
+      const abandoned = [...sent.map((pending) => pending.receipt), ...queue.drain()];
+      for (const receipt of abandoned)
+        receipt.settled(new SinkError("SINK_CLOSED", "mqtt sink closed before delivery"));
       const last = client;
       connected = false;
       if (!last) return;
