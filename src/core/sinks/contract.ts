@@ -64,8 +64,9 @@ export interface SinkStatus {
   queueDepth: number;
 }
 
-/** Told how one delivery ended: `undefined` when delivered, else what `publish` would reject with. */
+/** How a delivery ended, told once: `undefined` when delivered, else what `publish` would reject with. */
 export interface Receipt {
+  /** May run before `send` returns or inside the transport's callback: never call back into the sink from it. */
   settled(error: unknown): void;
 }
 
