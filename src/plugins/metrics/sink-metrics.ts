@@ -6,7 +6,14 @@
  */
 import type { Registry } from "prom-client";
 import type { Notification, NotificationSink, Receipt } from "../../core/sinks/contract.js";
-import { type PublishOutcome, rejectedOutcome, resolvedOutcome } from "../../core/sinks/outcome.js";
+import {
+  noOutcomes,
+  type OutcomeCounts,
+  PUBLISH_OUTCOMES,
+  type PublishOutcome,
+  rejectedOutcome,
+  resolvedOutcome,
+} from "../../core/sinks/outcome.js";
 import { reportSourceOf, type StatusReceiver } from "../../core/sinks/status-reports.js";
 import { type Collectors, createInstruments, type Instruments } from "./instruments.js";
 
@@ -20,6 +27,34 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
   type Children = {
     ack: ReturnType<typeof m.ackDuration.labels>;
     outcome: Record<PublishOutcome, ReturnType<typeof m.publishes.labels>>;
+    /** Outcomes counted since the last flush into `outcome`. */
+    unflushed: OutcomeCounts;
+  };
+  /**
+   * prom-client hashes the labels on every `inc`, even a child's. PUBACKs come several per
+   * socket read, so outcomes are added up here and handed over once per microtask checkpoint:
+   * before any scrape (a later task), and before the publish's own caller hears of it.
+   */
+  const unflushed = new Set<Children>();
+  let flushScheduled = false;
+  const flushCounts = () => {
+    flushScheduled = false;
+    for (const children of unflushed) {
+      for (const outcome of PUBLISH_OUTCOMES) {
+        const n = children.unflushed[outcome];
+        if (n === 0) continue;
+        children.outcome[outcome].inc(n);
+        children.unflushed[outcome] = 0;
+      }
+    }
+    unflushed.clear();
+  };
+  const count = (children: Children, outcome: PublishOutcome) => {
+    children.unflushed[outcome]++;
+    unflushed.add(children);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    queueMicrotask(flushCounts);
   };
   /**
    * Label children are looked up once per topic of a wrapped sink and reused: prom-client
@@ -39,6 +74,7 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
             dropped: outcome("dropped"),
             skipped: outcome("skipped"),
           },
+          unflushed: noOutcomes(),
         };
         children.set(topic, found);
       }
@@ -64,8 +100,8 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
         settled(error: unknown) {
           if (error === undefined) {
             if (delivered === "success") this.counted.ack.observe((performance.now() - this.start) / 1000);
-            this.counted.outcome[delivered].inc();
-          } else this.counted.outcome[rejectedOutcome(error)].inc();
+            count(this.counted, delivered);
+          } else count(this.counted, rejectedOutcome(error));
           this.outer.settled(error);
         }
       }
