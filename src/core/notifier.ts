@@ -1,11 +1,11 @@
 /**
  * The notifier the routes call after a successful save or upload: fire and forget, but
- * never forgotten. The caller returns at once, while each publish stays in a pending set
- * until the sink settles it, so shutdown can wait for them (and Workers hand them to
- * `waitUntil`).
+ * never forgotten. The caller returns at once, while each publish is counted as pending
+ * until the sink settles it (through `send` where the sink has it: a burst holds no promise
+ * each), so shutdown can wait for them (and Workers hand each to `waitUntil`).
  */
-import type { Logger } from "./logger.js";
-import { errorFields } from "./logger.js";
+import { createPendingDeliveries } from "../features/notifications/pending-deliveries.js";
+import { errorFields, type Logger } from "./logger.js";
 import {
   isSinkError,
   type Notification,
@@ -39,32 +39,30 @@ export interface NotifierOptions {
 }
 
 export function createNotifier({ sink, logger, track }: NotifierOptions): Notifier {
-  const inFlight = new Set<Promise<void>>();
   const counts = noOutcomes();
   const resolved = resolvedOutcome(sink.name);
+  const deliveries = createPendingDeliveries((notification, error) => {
+    if (error === undefined) return void counts[resolved]++;
+    counts[rejectedOutcome(error)]++;
+    // Logged here once; the metrics decorator counts it.
+    logger.warn("notification not delivered", {
+      sink: sink.name,
+      topic: notification.topic,
+      filename: notification.payload.filename,
+      code: isSinkError(error) ? error.code : "UNKNOWN",
+      ...errorFields(error),
+    });
+  });
 
   const send = (notification: Notification) => {
-    // One reaction per publish (no .finally): this runs for every save, at broker speed.
-    const settled: Promise<void> = sink.publish(notification).then(
-      () => {
-        inFlight.delete(settled);
-        counts[resolved]++;
-      },
-      (error: unknown) => {
-        inFlight.delete(settled);
-        counts[rejectedOutcome(error)]++;
-        // Logged here once; the metrics decorator counts it.
-        logger.warn("notification not delivered", {
-          sink: sink.name,
-          topic: notification.topic,
-          filename: notification.payload.filename,
-          code: isSinkError(error) ? error.code : "UNKNOWN",
-          ...errorFields(error),
-        });
-      },
+    const receipt = deliveries.begin(notification);
+    // Workers' `track` needs a promise for each; elsewhere none is made where the sink can `send`.
+    if (sink.send && !track) return sink.send(notification, receipt);
+    const done = sink.publish(notification).then(
+      () => receipt.settled(undefined),
+      (e) => receipt.settled(e),
     );
-    inFlight.add(settled);
-    track?.(settled);
+    track?.(done);
   };
 
   return {
@@ -74,20 +72,14 @@ export function createNotifier({ sink, logger, track }: NotifierOptions): Notifi
     assetUploaded(filename, metadata) {
       send({ topic: TOPICS.assets, payload: { filename }, ...(metadata ? { metadata } : {}) });
     },
-    pending: () => inFlight.size,
+    pending: () => deliveries.count(),
     totals: () => ({ ...counts }),
     async flush(timeoutMs) {
       const before = { ...counts };
-      const waiting = [...inFlight];
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      await Promise.race([Promise.allSettled(waiting), deadline]);
-      clearTimeout(timer);
+      const abandoned = await deliveries.drain(timeoutMs);
       const since = noOutcomes();
       for (const outcome of PUBLISH_OUTCOMES) since[outcome] = counts[outcome] - before[outcome];
-      return { ...since, abandoned: waiting.filter((p) => inFlight.has(p)).length };
+      return { ...since, abandoned };
     },
   };
 }

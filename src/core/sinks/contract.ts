@@ -64,10 +64,18 @@ export interface SinkStatus {
   queueDepth: number;
 }
 
+/** How a delivery ended, told once: `undefined` when delivered, else what `publish` would reject with. */
+export interface Receipt {
+  /** May run before `send` returns or inside the transport's callback: never call back into the sink from it. */
+  settled(error: unknown): void;
+}
+
 export interface NotificationSink {
   /** Short, stable name used in logs, health and metric labels (e.g. "mqtt"). */
   readonly name: string;
   publish(notification: Notification): Promise<void>;
+  /** Optional: `publish` told to a receipt (a burst queued in the sink holds no promise or closure each). */
+  send?(notification: Notification, receipt: Receipt): void;
   status(): SinkStatus;
   close(): Promise<void>;
 }

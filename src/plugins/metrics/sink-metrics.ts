@@ -5,8 +5,15 @@
  * `dropped`, `skipped`) are decided in src/core/sinks/outcome.ts, which the shutdown log uses too.
  */
 import type { Registry } from "prom-client";
-import type { NotificationSink } from "../../core/sinks/contract.js";
-import { type PublishOutcome, rejectedOutcome, resolvedOutcome } from "../../core/sinks/outcome.js";
+import type { Notification, NotificationSink, Receipt } from "../../core/sinks/contract.js";
+import {
+  noOutcomes,
+  type OutcomeCounts,
+  PUBLISH_OUTCOMES,
+  type PublishOutcome,
+  rejectedOutcome,
+  resolvedOutcome,
+} from "../../core/sinks/outcome.js";
 import { reportSourceOf, type StatusReceiver } from "../../core/sinks/status-reports.js";
 import { type Collectors, createInstruments, type Instruments } from "./instruments.js";
 
@@ -17,30 +24,62 @@ export interface SinkDecorator {
 }
 
 export function createSinkDecorator(m: Instruments, sinks = new Map<string, NotificationSink>()): SinkDecorator {
-  // Label children are looked up once per (sink, topic) and reused: prom-client otherwise
-  // hashes the label object on every call, which was half the decorator's cost.
   type Children = {
     ack: ReturnType<typeof m.ackDuration.labels>;
     outcome: Record<PublishOutcome, ReturnType<typeof m.publishes.labels>>;
+    /** Outcomes counted since the last flush into `outcome`. */
+    unflushed: OutcomeCounts;
   };
-  const children = new Map<string, Children>();
-  const childrenFor = (sink: string, topic: string): Children => {
-    const key = `${sink}\u0000${topic}`;
-    let found = children.get(key);
-    if (!found) {
-      const outcome = (name: PublishOutcome) => m.publishes.labels({ sink, topic, outcome: name });
-      found = {
-        ack: m.ackDuration.labels({ sink, topic }),
-        outcome: {
-          success: outcome("success"),
-          failure: outcome("failure"),
-          dropped: outcome("dropped"),
-          skipped: outcome("skipped"),
-        },
-      };
-      children.set(key, found);
+  /**
+   * prom-client hashes the labels on every `inc`, even a child's. PUBACKs come several per
+   * socket read, so outcomes are added up here and handed over once per microtask checkpoint:
+   * before any scrape (a later task), and before the publish's own caller hears of it.
+   */
+  const unflushed = new Set<Children>();
+  let flushScheduled = false;
+  const flushCounts = () => {
+    flushScheduled = false;
+    for (const children of unflushed) {
+      for (const outcome of PUBLISH_OUTCOMES) {
+        const n = children.unflushed[outcome];
+        if (n === 0) continue;
+        children.outcome[outcome].inc(n);
+        children.unflushed[outcome] = 0;
+      }
     }
-    return found;
+    unflushed.clear();
+  };
+  const count = (children: Children, outcome: PublishOutcome) => {
+    children.unflushed[outcome]++;
+    unflushed.add(children);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    queueMicrotask(flushCounts);
+  };
+  /**
+   * Label children are looked up once per topic of a wrapped sink and reused: prom-client
+   * otherwise hashes the label object on every call, which was half the decorator's cost.
+   */
+  const childrenOf = (sink: string) => {
+    const children = new Map<string, Children>();
+    return (topic: string): Children => {
+      let found = children.get(topic);
+      if (!found) {
+        const outcome = (name: PublishOutcome) => m.publishes.labels({ sink, topic, outcome: name });
+        found = {
+          ack: m.ackDuration.labels({ sink, topic }),
+          outcome: {
+            success: outcome("success"),
+            failure: outcome("failure"),
+            dropped: outcome("dropped"),
+            skipped: outcome("skipped"),
+          },
+          unflushed: noOutcomes(),
+        };
+        children.set(topic, found);
+      }
+      return found;
+    };
   };
 
   return {
@@ -48,25 +87,41 @@ export function createSinkDecorator(m: Instruments, sinks = new Map<string, Noti
     wrap(sink) {
       sinks.set(sink.name, sink);
       const delivered = resolvedOutcome(sink.name);
+      const childrenFor = childrenOf(sink.name);
       // An optional capability passes through as it is: receiving is counted by its receiver, not here.
       const source = reportSourceOf(sink);
+      /** One per notification until settled (no closure, no promise): times it, counts it, tells the caller. */
+      class Metered implements Receipt {
+        constructor(
+          readonly outer: Receipt,
+          readonly counted: Children,
+          readonly start: number,
+        ) {}
+        settled(error: unknown) {
+          if (error === undefined) {
+            if (delivered === "success") this.counted.ack.observe((performance.now() - this.start) / 1000);
+            count(this.counted, delivered);
+          } else count(this.counted, rejectedOutcome(error));
+          this.outer.settled(error);
+        }
+      }
+      const send = (notification: Notification, receipt: Receipt) => {
+        const metered = new Metered(receipt, childrenFor(notification.topic), performance.now());
+        if (sink.send) sink.send(notification, metered);
+        else
+          sink.publish(notification).then(
+            () => metered.settled(undefined),
+            (error: unknown) => metered.settled(error),
+          );
+      };
       return {
         ...(source ? { statusReports: (receive: StatusReceiver) => source.statusReports(receive) } : {}),
         name: sink.name,
-        publish(notification) {
-          const start = performance.now();
-          const counted = childrenFor(sink.name, notification.topic);
-          return sink.publish(notification).then(
-            () => {
-              if (delivered === "success") counted.ack.observe((performance.now() - start) / 1000);
-              counted.outcome[delivered].inc();
-            },
-            (error: unknown) => {
-              counted.outcome[rejectedOutcome(error)].inc();
-              throw error;
-            },
-          );
-        },
+        send,
+        publish: (notification) =>
+          new Promise<void>((resolve, reject) =>
+            send(notification, { settled: (error) => (error === undefined ? resolve() : reject(error)) }),
+          ),
         status: () => sink.status(),
         close: () => sink.close(),
       };

@@ -1,8 +1,9 @@
 /**
  * The MQTT sink (`mqtt://`, `mqtts://`, `ws://`, `wss://`), on mqtt.js.
  *
- * Delivery contract: `publish` resolves on PUBACK. Notifications wait in our own
- * bounded queue while the broker is unreachable and are sent in order once it is
+ * Delivery contract: `publish` resolves on PUBACK (`send` is the same, told to a receipt:
+ * the notifier's burst then waits as plain records). Notifications wait in our
+ * own bounded queue while the broker is unreachable and are sent in order once it is
  * back; past the bound the oldest are dropped (rejected with SINK_DROPPED). A
  * message that was in flight when the connection dropped goes back to the front
  * of the queue, so it is sent again rather than lost (at-least-once).
@@ -11,27 +12,14 @@
  * reconnect ourselves, so mqtt.js never replays or drops its internal copy of a
  * message we have already re-queued, and a publish can never hang on a dead client.
  */
-import type { IClientOptions, IClientPublishOptions, MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";
-import { type Notification, type NotificationSink, SinkError, TOPICS } from "../../core/sinks/contract.js";
-import { Fifo } from "./fifo.js";
+import { type Notification, type NotificationSink, type Receipt, SinkError } from "../../core/sinks/contract.js";
+import { MessageQueue, type Pending, publishOptions } from "./mqtt-messages.js";
 import { mqttTarget } from "./mqtt-options.js";
 import type { MqttOptions } from "./mqtt-settings.js";
 
 export type ConnectFn = (url: string, options: IClientOptions) => MqttClient;
-
-interface Pending {
-  notification: Notification;
-  /** The MQTT topic this message goes to (a notification may go to its device's own topic too). */
-  topic: string;
-  resolve(): void;
-  reject(error: SinkError): void;
-}
-
-interface InFlight {
-  client: MqttClient;
-  timer: ReturnType<typeof setTimeout>;
-}
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
@@ -56,30 +44,13 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
   const connectFn: Promise<ConnectFn> = connect ? Promise.resolve(connect) : loadConnect();
   const { logger, options } = context;
   const target = mqttTarget(url, options);
-  const queue = new Fifo<Pending>();
+  const queue = new MessageQueue();
   /**
-   * MQTT 5 user properties describe the stored bytes (a device can skip a fetch whose
-   * ETag it already has, and check what it fetched); 3.1.1 has no properties to carry them.
+   * Each message in flight, with when it was sent, in send order: the first is the one whose
+   * PUBACK is due first. (Not a field of the record: a number there is a heap box per queued record.)
    */
-  const publishOptions = ({ metadata }: Notification): IClientPublishOptions => {
-    const properties: Record<string, string> = {};
-    if (options.protocolVersion === 5 && metadata) {
-      if (metadata.sha256) properties.sha256 = metadata.sha256;
-      if (metadata.size !== undefined) properties.size = String(metadata.size);
-      if (metadata.etag) properties.etag = metadata.etag;
-    }
-    return Object.keys(properties).length > 0
-      ? { qos: 1, retain: false, properties: { userProperties: properties } }
-      : { qos: 1, retain: false };
-  };
-  /** The shared topic, and with MQTT_DEVICE_TOPICS the device's own: `iotsupport/updates/configs/<mac>`. */
-  const topicsOf = (notification: Notification): string[] => {
-    const mac = /^([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.json$/.exec(notification.payload.filename)?.[1];
-    return options.deviceTopics && notification.topic === TOPICS.configs && mac
-      ? [notification.topic, `${notification.topic}/${mac}`]
-      : [notification.topic];
-  };
-  const inFlight = new Map<Pending, InFlight>();
+  const inFlight = new Map<Pending, number>();
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
   let client: MqttClient | undefined;
   let connected = false;
   let window = options.maxInflight;
@@ -98,26 +69,28 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
   const enforceBound = () => {
     while (queue.length > options.queueLimit) {
       const oldest = queue.shift() as Pending;
-      oldest.reject(new SinkError("SINK_DROPPED", `queue full (${options.queueLimit}): oldest notification dropped`));
+      oldest.receipt.settled(
+        new SinkError("SINK_DROPPED", `queue full (${options.queueLimit}): oldest notification dropped`),
+      );
     }
   };
 
   /** Puts everything in flight on `dead` back at the front of the queue, in original order. */
   const requeueInFlight = (dead: MqttClient) => {
     const back: Pending[] = [];
-    for (const [pending, flight] of inFlight) {
-      if (flight.client !== dead) continue;
-      clearTimeout(flight.timer);
+    for (const pending of inFlight.keys()) {
+      if (pending.via !== dead) continue;
       inFlight.delete(pending);
+      pending.via = undefined;
       back.push(pending);
     }
-    queue.unshift(...back);
+    queue.unshift(back);
     enforceBound();
   };
 
   const pump = () => {
     while (connected && client && !closed && inFlight.size < window && queue.length > 0) {
-      send(client, queue.shift() as Pending);
+      transmit(client, queue.shift() as Pending);
     }
   };
 
@@ -147,14 +120,28 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
     queueMicrotask(() => via.end(true));
   };
 
-  const send = (via: MqttClient, pending: Pending) => {
-    const timer = setTimeout(() => recycle(via, `no PUBACK within ${options.ackTimeoutMs} ms`), options.ackTimeoutMs);
-    inFlight.set(pending, { client: via, timer });
+  /**
+   * One timer for the whole window, not one per message: it fires when the oldest message
+   * in flight is due, and a message past its deadline recycles the connection it went out on.
+   */
+  const checkAcks = () => {
+    ackTimer = undefined;
+    const [oldest, sentAt] = inFlight.entries().next().value ?? [];
+    if (!oldest?.via || sentAt === undefined) return;
+    const late = performance.now() - sentAt - options.ackTimeoutMs;
+    if (late >= 0) recycle(oldest.via, `no PUBACK within ${options.ackTimeoutMs} ms`);
+    else ackTimer = setTimeout(checkAcks, -late);
+  };
+
+  const transmit = (via: MqttClient, pending: Pending) => {
+    pending.via = via;
+    inFlight.set(pending, performance.now());
+    ackTimer ??= setTimeout(checkAcks, options.ackTimeoutMs);
     const { topic, notification } = pending;
-    via.publish(topic, JSON.stringify(notification.payload), publishOptions(notification), (error) => {
-      const flight = inFlight.get(pending);
+    const payload = JSON.stringify(notification.payload);
+    via.publish(topic, payload, publishOptions(options.protocolVersion, notification), (error) => {
       // Settled already (re-queued after a disconnect, or the sink closed).
-      if (!flight || flight.client !== via) return;
+      if (pending.via !== via) return;
       const reasonCode = (error as { code?: unknown } | undefined)?.code;
       if (error && !(typeof reasonCode === "number" && reasonCode >= 0x80)) {
         // A transport error on a live-looking client: everything in flight on it,
@@ -162,15 +149,13 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
         recycle(via, `publish failed: ${error.message}`);
         return;
       }
-      clearTimeout(flight.timer);
       inFlight.delete(pending);
-      if (error) {
-        pending.reject(
-          new SinkError("SINK_REJECTED", `broker rejected the message: ${error.message}`, { cause: error }),
-        );
-      } else {
-        pending.resolve();
-      }
+      pending.via = undefined;
+      pending.receipt.settled(
+        error
+          ? new SinkError("SINK_REJECTED", `broker rejected the message: ${error.message}`, { cause: error })
+          : undefined,
+      );
       schedulePump();
     });
   };
@@ -244,34 +229,35 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
   }
   openSafely();
 
+  const send = (notification: Notification, receipt: Receipt) => {
+    if (closed) return receipt.settled(new SinkError("SINK_CLOSED", "mqtt sink is closed"));
+    if (options.queueLimit === 0 && !connected) {
+      return receipt.settled(new SinkError("SINK_UNAVAILABLE", "broker unreachable and MQTT_QUEUE_LIMIT is 0"));
+    }
+    queue.enqueue(notification, receipt, options.deviceTopics === true);
+    enforceBound();
+    pump();
+  };
+
   return {
     name: "mqtt",
-    publish(notification) {
-      if (closed) return Promise.reject(new SinkError("SINK_CLOSED", "mqtt sink is closed"));
-      if (options.queueLimit === 0 && !connected) {
-        return Promise.reject(new SinkError("SINK_UNAVAILABLE", "broker unreachable and MQTT_QUEUE_LIMIT is 0"));
-      }
-      const messages = topicsOf(notification).map(
-        (topic) =>
-          new Promise<void>((resolve, reject) => {
-            queue.push({ notification, topic, resolve, reject });
-          }),
-      );
-      enforceBound();
-      pump();
-      return messages.length === 1 ? (messages[0] as Promise<void>) : Promise.all(messages).then(() => undefined);
-    },
+    send,
+    publish: (notification) =>
+      new Promise<void>((resolve, reject) =>
+        send(notification, { settled: (error) => (error === undefined ? resolve() : reject(error)) }),
+      ),
     status: () => ({ ready: connected && !closed, queueDepth: queue.length + inFlight.size }),
     async close() {
       if (closed) return;
       closed = true;
       clearTimeout(reconnectTimer);
-      const abandoned = [...inFlight.keys(), ...queue.drain()];
-      for (const [pending, flight] of inFlight) {
-        clearTimeout(flight.timer);
-        inFlight.delete(pending);
-      }
-      for (const pending of abandoned) pending.reject(new SinkError("SINK_CLOSED", "mqtt sink closed before delivery"));
+      clearTimeout(ackTimer);
+      const sent = [...inFlight.keys()];
+      inFlight.clear();
+      for (const pending of sent) pending.via = undefined;
+      const abandoned = [...sent.map((pending) => pending.receipt), ...queue.drain()];
+      for (const receipt of abandoned)
+        receipt.settled(new SinkError("SINK_CLOSED", "mqtt sink closed before delivery"));
       const last = client;
       connected = false;
       if (!last) return;
