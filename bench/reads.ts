@@ -14,8 +14,9 @@ import { join } from "node:path";
 import { assertClean, type HttpLoadResult, httpLoad, LOAD_TOOL } from "./support/http-load.js";
 import { BENCH_SECONDS } from "./support/load.js";
 import { nginxAvailable, startNginx } from "./support/nginx.js";
+import { BUN, BUN_SERVER, DENO, denoServerCommand, NODE_SERVER } from "./support/read-servers.js";
 import { alternate, BENCH_ROUNDS, logRounds, median } from "./support/rounds.js";
-import { type BenchServer, ROOT, startServer } from "./support/server.js";
+import { type BenchServer, startServer } from "./support/server.js";
 import { isMain, report } from "./support/stats.js";
 
 const MAC = "aa-bb-cc-dd-ee-ff";
@@ -28,18 +29,6 @@ const CONTENT = {
   enableOTA: true,
   settings: { interval: 60, threshold: 21.5, mode: "eco-1" },
 };
-
-const BIN = join(ROOT, "node_modules/.bin");
-const NODE_SERVER = [process.execPath, "dist/node.mjs"];
-const DENO = join(BIN, "deno");
-
-/** `npm run start:deno`'s command line, from package.json, so the figure is of what users run. */
-async function denoServerCommand(): Promise<string[]> {
-  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
-  const [program, ...args] = (pkg.scripts["start:deno"] ?? "").replace(/^exec /, "").split(/\s+/);
-  if (program !== "deno") throw new Error(`start:deno does not start deno: ${pkg.scripts["start:deno"]}`);
-  return [DENO, ...args];
-}
 
 /** One load target: a URL, and the If-None-Match to send for a 304 run. */
 interface Target {
@@ -208,8 +197,8 @@ async function runtimes(): Promise<Record<string, RuntimeReads>> {
     },
     bun: {
       name: "Bun",
-      server: [join(BIN, "bun"), "src/runtimes/bun.ts"],
-      hello: [join(BIN, "bun"), "bench/support/hello-bun.ts"],
+      server: BUN_SERVER,
+      hello: [BUN, "bench/support/hello-bun.ts"],
       vs: "vs Hono hello-world on Bun.serve",
     },
   };
