@@ -1,17 +1,22 @@
 /**
- * Cached config reads (issue 11, figure 1): GET /files/configs/{mac}.json answered 200, and
- * 304 with If-None-Match, at 50 connections — on Node against a Hono hello-world on
- * @hono/node-server, on Bun against a Hono hello-world on Bun.serve, each sending the same
- * bytes and started the same way, in alternating rounds of the same run. nginx (one worker,
- * sendfile) and bare node:http with a constant body are reference lines, not goals.
+ * Cached config reads (issues 11 and 22): GET /files/configs/{mac}.json answered 200, and 304
+ * with If-None-Match, at 50 connections — on each of Node, Deno and Bun against a Hono
+ * hello-world on the same runtime (@hono/node-server, Deno.serve, Bun.serve) sending the same
+ * bytes, in alternating rounds of the same run. Each runtime also serves a device reading its
+ * own config with its own token (DEVICE_AUTH=device; every read is recorded in the fleet
+ * records, as always). nginx (one worker, sendfile) and bare node:http with a constant body
+ * are reference lines on Node, not goals.
+ *
+ *   npx tsx bench/reads.ts [node|deno|bun ...]   # all three when none is named
  */
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { assertClean, type HttpLoadResult, httpLoad, LOAD_TOOL } from "./support/http-load.js";
 import { BENCH_SECONDS } from "./support/load.js";
-import { type Nginx, nginxAvailable, startNginx } from "./support/nginx.js";
+import { nginxAvailable, startNginx } from "./support/nginx.js";
+import { BUN, BUN_SERVER, DENO, denoServerCommand, NODE_SERVER } from "./support/read-servers.js";
 import { alternate, BENCH_ROUNDS, logRounds, median } from "./support/rounds.js";
-import { type BenchServer, ROOT, startServer } from "./support/server.js";
+import { type BenchServer, startServer } from "./support/server.js";
 import { isMain, report } from "./support/stats.js";
 
 const MAC = "aa-bb-cc-dd-ee-ff";
@@ -24,10 +29,6 @@ const CONTENT = {
   enableOTA: true,
   settings: { interval: 60, threshold: 21.5, mode: "eco-1" },
 };
-
-const BUN = join(ROOT, "node_modules/.bin/bun");
-const NODE_SERVER = [process.execPath, "dist/node.mjs"];
-const BUN_SERVER = [BUN, "src/runtimes/bun.ts"];
 
 /** One load target: a URL, and the If-None-Match to send for a 304 run. */
 interface Target {
@@ -63,62 +64,90 @@ async function configTargets(
 }
 
 /** Warms every target for a second (JIT, the server's cache), then alternates the rounds. */
-async function measure<K extends string>(targets: Record<K, Target>): Promise<Record<K, number>> {
-  const keys = Object.keys(targets) as K[];
-  for (const key of keys) await run(key, targets[key], 1)();
-  const runs = Object.fromEntries(keys.map((k) => [k, run(k, targets[k])])) as Record<K, () => Promise<HttpLoadResult>>;
+async function measure(targets: Record<string, Target>): Promise<Record<string, number>> {
+  const keys = Object.keys(targets);
+  for (const key of keys) await run(key, targets[key] as Target, 1)();
+  const runs = Object.fromEntries(keys.map((k) => [k, run(k, targets[k] as Target)]));
   const results = await alternate(runs);
   logRounds(results, (r) => r.rps, "req/s", "hello");
-  return Object.fromEntries(keys.map((k) => [k, median(results[k], (r) => r.rps)])) as Record<K, number>;
+  return Object.fromEntries(keys.map((k) => [k, median(results[k] as HttpLoadResult[], (r) => r.rps)]));
 }
 
 const tool = `${LOAD_TOOL}, ${CONNECTIONS} conns, median of ${BENCH_ROUNDS}`;
 
-/**
- * A server in DEVICE_AUTH=device holding the same config, and the device's own token: the
- * device-read rows measure what checking a token costs (a hash, from memory, on the fast path).
- */
-async function deviceServer(command: string[], configFile: string): Promise<{ server: BenchServer; token: string }> {
-  const server = await startServer({ DEVICE_AUTH: "device" }, command);
+/** A server holding the config file (started with `env`): copied in, as another process wrote it. */
+async function serverWithConfig(command: string[], configFile: string, env: Record<string, string> = {}) {
+  const server = await startServer(env, command);
   await mkdir(join(server.dataDir, "configs"), { recursive: true });
   await copyFile(configFile, join(server.dataDir, "configs", `${MAC}.json`));
+  return server;
+}
+
+/**
+ * A server in DEVICE_AUTH=device holding the same config, and the device's own token: the
+ * device-read rows measure what checking a token and recording the read cost on the fast path.
+ */
+async function deviceServer(command: string[], configFile: string): Promise<{ server: BenchServer; token: string }> {
+  const server = await serverWithConfig(command, configFile, { DEVICE_AUTH: "device" });
   const issued = await fetch(`${server.url}/api/devices/${MAC}/token`, { method: "POST" });
   if (issued.status !== 201) throw new Error(`POST /api/devices/${MAC}/token: ${issued.status}`);
   return { server, token: ((await issued.json()) as { token: string }).token };
 }
 
-async function nodeReads(configFile: string, server: BenchServer, bytes: Uint8Array): Promise<string[]> {
+/** How one runtime is measured: its server, its hello-world, and reference lines of its own. */
+interface RuntimeReads {
+  name: "Node" | "Deno" | "Bun";
+  server: string[];
+  hello: string[];
+  vs: string;
+  /** Extra targets (name → target, line label), started into `started`. */
+  references?(
+    configFile: string,
+    bytes: Uint8Array,
+    started: Array<{ stop(): Promise<void> }>,
+  ): Promise<Array<[string, Target, string]>>;
+}
+
+async function nodeReferences(configFile: string, bytes: Uint8Array, started: Array<{ stop(): Promise<void> }>) {
+  const bare = await startServer(
+    { BODY_FILE: configFile },
+    [process.execPath, "bench/support/bare-constant.mjs"],
+    "/x",
+  );
+  started.push(bare);
+  const bareTarget: Target = { url: `${bare.url}/x` };
+  await expectAnswer(bareTarget, 200, bytes);
+  const refs: Array<[string, Target, string]> = [["bare", bareTarget, "reference bare node:http constant body"]];
+  if (!nginxAvailable()) {
+    console.log("nginx not installed: no nginx reference lines");
+    return refs;
+  }
+  const nginx = await startNginx({ [CONFIG_PATH]: configFile });
+  started.push(nginx);
+  const [ok, notModified] = await configTargets(nginx.url, CONFIG_PATH, bytes);
+  refs.push(
+    ["nginx200", ok, "reference nginx config read 200"],
+    ["nginx304", notModified, "reference nginx config read 304"],
+  );
+  return refs;
+}
+
+async function runtimeReads(spec: RuntimeReads, configFile: string, bytes: Uint8Array): Promise<string[]> {
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
-    const hello = await startServer(
-      { BODY_FILE: configFile },
-      [process.execPath, "bench/support/hello-node.mjs"],
-      "/x",
-    );
+    const hello = await startServer({ BODY_FILE: configFile }, spec.hello, "/x");
     started.push(hello);
-    const bare = await startServer(
-      { BODY_FILE: configFile },
-      [process.execPath, "bench/support/bare-constant.mjs"],
-      "/x",
-    );
-    started.push(bare);
-    let nginx: Nginx | undefined;
-    if (nginxAvailable()) {
-      nginx = await startNginx({ [CONFIG_PATH]: configFile });
-      started.push(nginx);
-    } else console.log("nginx not installed: no nginx reference lines");
-
+    const helloTarget: Target = { url: `${hello.url}/x` };
+    await expectAnswer(helloTarget, 200, bytes);
+    const server = await serverWithConfig(spec.server, configFile);
+    started.push(server);
     const [server200, server304] = await configTargets(server.url, CONFIG_PATH, bytes);
-    const device = await deviceServer(NODE_SERVER, configFile);
+    const device = await deviceServer(spec.server, configFile);
     started.push(device.server);
     const [device200, device304] = await configTargets(device.server.url, CONFIG_PATH, bytes, {
       Authorization: `Bearer ${device.token}`,
     });
-    const helloTarget: Target = { url: `${hello.url}/x` };
-    const bareTarget: Target = { url: `${bare.url}/x` };
-    await expectAnswer(helloTarget, 200, bytes);
-    await expectAnswer(bareTarget, 200, bytes);
-    const nginxTargets = nginx ? await configTargets(nginx.url, CONFIG_PATH, bytes) : undefined;
+    const references = (await spec.references?.(configFile, bytes, started)) ?? [];
 
     const rps = await measure({
       hello: helloTarget,
@@ -126,88 +155,77 @@ async function nodeReads(configFile: string, server: BenchServer, bytes: Uint8Ar
       server304,
       device200,
       device304,
-      bare: bareTarget,
-      ...(nginxTargets ? { nginx200: nginxTargets[0], nginx304: nginxTargets[1] } : {}),
-    } as Record<string, Target>);
-    const vs = "vs Hono hello-world on @hono/node-server";
-    const lines = [
-      report(`config read 200 on Node rps ${vs} (${tool})`, rps.server200!, "req/s", rps.hello, 0),
-      report(`config read 304 on Node rps ${vs} (${tool})`, rps.server304!, "req/s", rps.hello, 0),
-      report(
-        `device read own config, own token, 200 on Node rps ${vs} (${tool})`,
-        rps.device200!,
-        "req/s",
-        rps.hello,
-        0,
-      ),
-      report(
-        `device read own config, own token, 304 on Node rps ${vs} (${tool})`,
-        rps.device304!,
-        "req/s",
-        rps.hello,
-        0,
-      ),
-      report(`reference bare node:http constant body rps ${vs} (${tool})`, rps.bare!, "req/s", rps.hello, 0),
-    ];
-    if (nginxTargets) {
-      lines.push(
-        report(`reference nginx config read 200 rps ${vs} (${tool})`, rps.nginx200!, "req/s", rps.hello, 0),
-        report(`reference nginx config read 304 rps ${vs} (${tool})`, rps.nginx304!, "req/s", rps.hello, 0),
-      );
-    }
-    return lines;
-  } finally {
-    for (const s of started.reverse()) await s.stop();
-  }
-}
-
-async function bunReads(configFile: string, bytes: Uint8Array): Promise<string[]> {
-  const started: BenchServer[] = [];
-  try {
-    const server = await startServer({}, BUN_SERVER);
-    started.push(server);
-    await mkdir(join(server.dataDir, "configs"), { recursive: true });
-    await copyFile(configFile, join(server.dataDir, "configs", `${MAC}.json`));
-    const hello = await startServer({ BODY_FILE: configFile }, [BUN, "bench/support/hello-bun.ts"], "/x");
-    started.push(hello);
-
-    const [server200, server304] = await configTargets(server.url, CONFIG_PATH, bytes);
-    const device = await deviceServer(BUN_SERVER, configFile);
-    started.push(device.server);
-    const [device200, device304] = await configTargets(device.server.url, CONFIG_PATH, bytes, {
-      Authorization: `Bearer ${device.token}`,
+      ...Object.fromEntries(references.map(([key, target]) => [key, target])),
     });
-    const helloTarget: Target = { url: `${hello.url}/x` };
-    await expectAnswer(helloTarget, 200, bytes);
-    const rps = await measure({ hello: helloTarget, server200, server304, device200, device304 });
-    const vs = "vs Hono hello-world on Bun.serve";
+    const line = (label: string, key: string) =>
+      report(`${label} rps ${spec.vs} (${tool})`, rps[key] as number, "req/s", rps.hello, 0);
+    const withToken = "with a device token and read recording";
     return [
-      report(`config read 200 on Bun rps ${vs} (${tool})`, rps.server200, "req/s", rps.hello, 0),
-      report(`config read 304 on Bun rps ${vs} (${tool})`, rps.server304, "req/s", rps.hello, 0),
-      report(`device read own config, own token, 200 on Bun rps ${vs} (${tool})`, rps.device200, "req/s", rps.hello, 0),
-      report(`device read own config, own token, 304 on Bun rps ${vs} (${tool})`, rps.device304, "req/s", rps.hello, 0),
+      line(`config read 200 on ${spec.name}`, "server200"),
+      line(`config read 304 on ${spec.name}`, "server304"),
+      line(`config read 200 on ${spec.name} ${withToken}`, "device200"),
+      line(`config read 304 on ${spec.name} ${withToken}`, "device304"),
+      ...references.map(([key, , label]) => line(label, key)),
     ];
   } finally {
     for (const s of started.reverse()) await s.stop();
   }
 }
 
-export async function readsBench(): Promise<string[]> {
-  const server = await startServer({}, NODE_SERVER);
+async function runtimes(): Promise<Record<string, RuntimeReads>> {
+  return {
+    node: {
+      name: "Node",
+      server: NODE_SERVER,
+      hello: [process.execPath, "bench/support/hello-node.mjs"],
+      vs: "vs Hono hello-world on @hono/node-server",
+      references: nodeReferences,
+    },
+    deno: {
+      name: "Deno",
+      server: await denoServerCommand(),
+      hello: [
+        DENO,
+        "run",
+        "--node-modules-dir=manual",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "bench/support/hello-deno.ts",
+      ],
+      vs: "vs Hono hello-world on Deno.serve",
+    },
+    bun: {
+      name: "Bun",
+      server: BUN_SERVER,
+      hello: [BUN, "bench/support/hello-bun.ts"],
+      vs: "vs Hono hello-world on Bun.serve",
+    },
+  };
+}
+
+/** Writes the config through the API of a Node server once, so every runtime serves the same stored bytes. */
+export async function readsBench(only: string[] = []): Promise<string[]> {
+  const all = await runtimes();
+  const chosen = only.length ? only : Object.keys(all);
+  for (const name of chosen) if (!all[name]) throw new Error(`unknown runtime ${name}: node, deno or bun`);
+  const writer = await startServer({}, NODE_SERVER);
   try {
-    const put = await fetch(`${server.url}/api/configs/${MAC}`, {
+    const put = await fetch(`${writer.url}/api/configs/${MAC}`, {
       method: "PUT",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ content: CONTENT }),
     });
     if (!put.ok) throw new Error(`PUT /api/configs/${MAC}: ${put.status} ${await put.text()}`);
-    const configFile = join(server.dataDir, "configs", `${MAC}.json`);
+    const configFile = join(writer.dataDir, "configs", `${MAC}.json`);
     const bytes = new Uint8Array(await readFile(configFile));
     console.log(`config file: ${bytes.length} bytes; load by ${tool}, ${BENCH_SECONDS} s per run`);
-    return [...(await nodeReads(configFile, server, bytes)), ...(await bunReads(configFile, bytes))];
+    const lines: string[] = [];
+    for (const name of chosen) lines.push(...(await runtimeReads(all[name] as RuntimeReads, configFile, bytes)));
+    return lines;
   } finally {
-    await server.stop();
+    await writer.stop();
   }
 }
 
-if (isMain(import.meta.url)) await readsBench();
+if (isMain(import.meta.url)) await readsBench(process.argv.slice(2));

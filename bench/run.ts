@@ -53,6 +53,16 @@ const GOALS: Goal[] = [
     met: (_v, r) => (r ?? 0) >= 0.6,
   },
   {
+    pattern: /^config read (200|304) on Deno rps/,
+    goal: "≥ 0.6× Hono hello-world on Deno.serve",
+    met: (_v, r) => (r ?? 0) >= 0.6,
+  },
+  {
+    pattern: /^config read (200|304) on (Node|Deno|Bun) with a device token and read recording rps/,
+    goal: "≥ 0.6× Hono hello-world on the same runtime",
+    met: (_v, r) => (r ?? 0) >= 0.6,
+  },
+  {
     pattern: /^asset stream .* throughput/,
     goal: "≥ 0.9× bare node:http createReadStream",
     met: (_v, r) => (r ?? 0) >= 0.9,

@@ -4,7 +4,7 @@
  */
 import process from "node:process";
 import { collectDefaultMetrics } from "prom-client";
-import { fastResponse } from "../features/device-reads/fast-reads.js";
+import { webFastReads } from "../features/device-reads/fast-reads.js";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 
 /** The little of Bun.serve used here, so type-checking needs no Bun types. */
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     instrument: (register) => collectDefaultMetrics({ register }),
   });
   const { app, settings } = booted;
+  const fast = webFastReads(booted.fastReads);
 
   let server: ReturnType<typeof Bun.serve>;
   try {
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
       hostname: settings.host,
       // Not `app.fetch` itself: only the peer's address, of what Bun's server knows, is the app's (core/client-address.ts).
       fetch: (request, server) =>
-        fastResponse(booted.fastReads, request, () => server.requestIP(request)?.address) ??
+        fast?.(request, () => server.requestIP(request)?.address) ??
         app.fetch(request, { peer: server.requestIP(request)?.address }),
       // Bun's development mode answers a thrown error with a page showing the stack.
       development: false,

@@ -6,7 +6,7 @@
  * but its event-loop lag never moves (a 200 ms block read as 6 µs) and it reports
  * Deno's emulated Node version, so a dashboard would be told wrong things.
  */
-import { fastResponse } from "../features/device-reads/fast-reads.js";
+import { webFastReads } from "../features/device-reads/fast-reads.js";
 import { bootOrExit, exitOnServerError, logListening, shutdownOnSignals } from "./lifecycle.js";
 
 /** The little of the Deno namespace used here, so type-checking needs no Deno types. */
@@ -25,6 +25,7 @@ declare const Deno: {
 async function main(): Promise<void> {
   const booted = await bootOrExit({ env: Deno.env.toObject(), runtime: "deno" });
   const { app, settings } = booted;
+  const fast = webFastReads(booted.fastReads);
 
   let server: ReturnType<typeof Deno.serve>;
   try {
@@ -36,8 +37,7 @@ async function main(): Promise<void> {
       },
       // Not `app.fetch` itself: only the peer's address, of Deno's connection info, is the app's (core/client-address.ts).
       (request, info) =>
-        fastResponse(booted.fastReads, request, () => info.remoteAddr.hostname) ??
-        app.fetch(request, { peer: info.remoteAddr.hostname }),
+        fast?.(request, () => info.remoteAddr.hostname) ?? app.fetch(request, { peer: info.remoteAddr.hostname }),
     );
   } catch (error) {
     exitOnServerError(booted, error);

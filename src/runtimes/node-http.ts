@@ -76,9 +76,16 @@ export function createNodeServer(
   return server;
 }
 
-/** Answers what the fast path can (straight onto the socket), and passes the rest to the app. */
+/**
+ * Answers what the fast path can (straight onto the socket), and passes the rest to the app.
+ * Each version's headers become one flat list, X-Request-Id first, handed to writeHead
+ * whole: a setHeader before writeHead would make Node copy and validate every header into
+ * its header map for each request.
+ */
 function withFastReads(fast: FastReads | undefined, next: RequestListener): RequestListener {
   if (!fast) return next;
+  // Keyed by the answer's headers, shared by every answer of one version and status.
+  const lists = new WeakMap<object, string[]>();
   return function fastReads(req, res) {
     const { headers } = req;
     const answer = fast(
@@ -96,8 +103,14 @@ function withFastReads(fast: FastReads | undefined, next: RequestListener): Requ
       },
     );
     if (!answer) return next(req, res);
-    res.setHeader("X-Request-Id", answer.requestId);
-    res.writeHead(answer.status, answer.headers);
+    let list = lists.get(answer.headers);
+    if (!list) {
+      list = ["X-Request-Id", "", ...Object.entries(answer.headers).flat()];
+      lists.set(answer.headers, list);
+    }
+    // Shared, and safe to fill in: writeHead turns the list into the header block at once and keeps no reference.
+    list[1] = answer.requestId;
+    res.writeHead(answer.status, list);
     res.end(answer.body);
   };
 }

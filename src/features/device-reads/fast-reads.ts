@@ -86,7 +86,8 @@ export function createFastReads(
       known = { etag: etagOf(held.sha256), ok, notModified: headers };
       headersOf.set(held, known);
     }
-    const fresh = matchesIfNoneMatch(ifNoneMatch ?? undefined, known.etag);
+    // A device sends back the ETag it was given: that exact match needs no parsing.
+    const fresh = ifNoneMatch === known.etag || matchesIfNoneMatch(ifNoneMatch ?? undefined, known.etag);
     const status = fresh ? 304 : 200;
     // Memory only: what the device now holds reaches storage with this process's next batch.
     records.fetched(mac, known.etag);
@@ -107,26 +108,53 @@ export function createFastReads(
   };
 }
 
-/** The fast answer as a Web Response (Deno, Bun), or undefined for the app to answer. */
+/** A request answered from the fast path as a Web Response (Deno, Bun), or undefined for the app. */
+export type WebFastReads = (request: Request, peer: () => string | undefined) => Response | undefined;
+
+/**
+ * The fast path for the Web runtimes. Each version's answer (200, 304) is made once as a
+ * Response and cloned per request, which then only adds its X-Request-Id: a Response built
+ * from a header record converts and validates every header again, and on Deno also makes a
+ * native response registered for finalization, which together cost about as much as the
+ * rest of a cached read. The template is never sent itself, so its body is never consumed.
+ */
+export function webFastReads(fast: FastReads | undefined): WebFastReads | undefined {
+  if (!fast) return undefined;
+  // Keyed by the answer's headers, shared by every answer of one version and status: a new
+  // version has new ones, and the old template goes with the old version.
+  const templates = new WeakMap<object, Response>();
+  return (request, peer) => {
+    // The target from the URL without parsing it whole: everything from the first "/" after "//".
+    const url = request.url;
+    const slash = url.indexOf("/", url.indexOf("//") + 2);
+    if (slash === -1) return undefined;
+    const { headers } = request;
+    const answer = fast(
+      request.method,
+      url.slice(slash),
+      headers.get("if-none-match"),
+      headers.get("x-request-id"),
+      headers.get("authorization"),
+      { header: (name) => headers.get(name), peer },
+    );
+    if (!answer) return undefined;
+    let template = templates.get(answer.headers);
+    if (!template) {
+      const body = answer.body as Uint8Array<ArrayBuffer> | undefined;
+      template = new Response(body, { status: answer.status, headers: answer.headers });
+      templates.set(answer.headers, template);
+    }
+    const response = template.clone();
+    response.headers.set("X-Request-Id", answer.requestId);
+    return response;
+  };
+}
+
+/** One request through webFastReads (tests; the runtimes keep one webFastReads for their server's life). */
 export function fastResponse(
   fast: FastReads | undefined,
   request: Request,
   peer: () => string | undefined,
 ): Response | undefined {
-  if (!fast) return undefined;
-  // The target from the URL without parsing it whole: everything from the first "/" after "//".
-  const url = request.url;
-  const slash = url.indexOf("/", url.indexOf("//") + 2);
-  if (slash === -1) return undefined;
-  const answer = fast(
-    request.method,
-    url.slice(slash),
-    request.headers.get("if-none-match"),
-    request.headers.get("x-request-id"),
-    request.headers.get("authorization"),
-    { header: (name) => request.headers.get(name), peer },
-  );
-  if (!answer) return undefined;
-  const headers = { ...answer.headers, "X-Request-Id": answer.requestId };
-  return new Response(answer.body as Uint8Array<ArrayBuffer> | undefined, { status: answer.status, headers });
+  return webFastReads(fast)?.(request, peer);
 }
