@@ -1,10 +1,10 @@
 /**
- * GET /files/configs/{mac}.json on Node, Deno and Bun, same tool (autocannon, 50
+ * GET /files/configs/{mac}.json on Node, Deno and Bun, same tool (httpLoad: wrk, 50
  * connections), same run, same file. Node is the baseline of the ratios.
  */
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { load } from "./support/load.js";
+import { assertClean, httpLoad, LOAD_TOOL } from "./support/http-load.js";
 import { type BenchServer, ROOT, startServer } from "./support/server.js";
 import { isMain, report } from "./support/stats.js";
 
@@ -49,13 +49,11 @@ export async function runtimesBench(): Promise<string[]> {
         await mkdir(join(server.dataDir, "configs"), { recursive: true });
         await copyFile("/tmp/iot-bench-config.json", join(server.dataDir, "configs", `${MAC}.json`));
       }
-      await load({ url, seconds: 1 });
-      const r = await load({ url });
-      if (r.errors || r.non2xx) throw new Error(`${runtime}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+      await httpLoad({ url, connections: 50, seconds: 1 });
+      const r = assertClean(runtime, await httpLoad({ url, connections: 50 }));
       results[runtime] = r.rps;
-      lines.push(
-        report(`runtime ${runtime} GET /files/configs/{mac}.json rps (50 conns)`, r.rps, "req/s", results.node, 0),
-      );
+      const name = `runtime ${runtime} GET /files/configs/{mac}.json rps vs Node (${LOAD_TOOL}, 50 conns)`;
+      lines.push(report(name, r.rps, "req/s", runtime === "node" ? undefined : results.node, 0));
     } finally {
       await server?.stop();
     }
