@@ -29,13 +29,16 @@ export const LOAD_TOOL: "wrk" | "autocannon" = process.env.BENCH_TOOL === "autoc
 /** The tool's own version line, or undefined when it is not installed. */
 export function wrkVersion(): string | undefined {
   try {
-    return execFileSync("wrk", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0];
+    return clean(execFileSync("wrk", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
   } catch (error) {
     // wrk prints its version and exits 1; only a missing binary is ENOENT.
     const e = error as NodeJS.ErrnoException & { stdout?: string };
-    return e.code === "ENOENT" ? undefined : (e.stdout ?? "").split("\n")[0]?.trim() || "wrk (version unknown)";
+    return e.code === "ENOENT" ? undefined : clean(e.stdout ?? "") || "wrk (version unknown)";
   }
 }
+
+/** "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer" → "wrk debian/4.1.0-3+b2 [epoll]". */
+const clean = (out: string) => (out.split("\n")[0] ?? "").replace(/\s*Copyright.*$/, "").trim();
 
 export class LoadToolMissing extends Error {
   readonly code = "LOAD_TOOL_MISSING";

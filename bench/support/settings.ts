@@ -35,6 +35,8 @@ const numberFrom = (name: string, fallback: number) => Number(process.env[name] 
 
 /** Seconds of each HTTP load run. */
 export const BENCH_SECONDS = numberFrom("BENCH_SECONDS", 5);
+/** Alternating rounds of the benchmarks that take a median (rounds.ts). */
+export const BENCH_ROUNDS = numberFrom("BENCH_ROUNDS", 4);
 /** Devices of the fleet simulator runs (10,000 by default; the shared-topic comparison uses at most 1,000). */
 export const FLEET_DEVICES = numberFrom("BENCH_FLEET_DEVICES", 10_000);
 export const UPLOAD_MIB = numberFrom("BENCH_UPLOAD_MIB", 1024);
