@@ -75,6 +75,23 @@ const GOALS: Goal[] = [
   { pattern: /^start-up to first healthy/, goal: "< 500 ms", met: (v) => v < 500 },
   { pattern: /^Workers hub notify latency p50/, goal: "≤ 20 ms", met: (v) => v <= 20 },
   { pattern: /^Workers hub PUT rps/, goal: "≥ 0.9× no sink", met: (_v, r) => (r ?? 0) >= 0.9 },
+  {
+    pattern: /^fleet sim .* every device current .* after the last save/,
+    goal: "≤ 120 s (the simulator's bound)",
+    met: (v) => v <= 120,
+  },
+  { pattern: /^fleet sim .* (MQTT errors|broker drops)/, goal: "0", met: (v) => v === 0 },
+  {
+    pattern: /^fleet rollout .* no device failing, applied/,
+    goal: "every device (rollout completed)",
+    met: (_v, r) => r === 1,
+  },
+  {
+    pattern: /^fleet rollout .* failing, waves released before the halt/,
+    goal: "halted in wave 1",
+    met: (v) => v === 1,
+  },
+  { pattern: /^fleet rollout .* failing, share of the fleet whose config changed/, goal: "≤ 1 %", met: (v) => v <= 1 },
 ];
 
 function judge(line: string): { goal: string; verdict: string } {
