@@ -47,7 +47,8 @@ export const deviceSections: Section[] = [
     title: "Runtimes",
     commands: ["npx tsx bench/runtimes.ts               # GET /files/configs/{mac}.json on Node, Deno and Bun"],
     about: () => [
-      "The same cached config read (`GET /files/configs/{mac}.json`, 200, 50 connections) on Node " +
+      "The same cached config read (`GET /files/configs/{mac}.json` at 50 connections, answered 200, then 304 " +
+        "to If-None-Match with its ETag) on Node " +
         "(`dist/node.mjs`), Deno and Bun (their entry points, as `npm run start:deno` and `start:bun` run them), " +
         "one after the other with the same file; Node is the baseline. One run each, without the alternating " +
         "rounds of the reads above: read it as the runtimes' order more than as exact ratios.",
