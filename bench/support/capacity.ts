@@ -80,7 +80,7 @@ export function capacityRows(f: Figures, devices: number): Row[] {
       measured: `${f.say(/^fleet sim .* server memory per recorded device/, 2)} per device`,
       fleet: mib(server * devices),
       assumes:
-        "growth from start to every device current in the fleet simulator (configs cached, fetch and report records held); excludes the process's own baseline",
+        "growth from start to every device current in the fleet simulator (configs cached, fetch and report records held), less the process's own baseline; it also holds the run's one firmware upload and the heap's slack, so it overstates for a small fleet",
     },
     {
       need: "broker memory (Mosquitto)",
