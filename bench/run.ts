@@ -117,11 +117,20 @@ const results: SectionResult[] = [];
 for (const section of [...deviceSections, ...serverSections]) {
   console.log(`\n# ${section.title}`);
   const started = performance.now();
-  const lines = await section.run();
+  let lines: string[] = [];
+  let failure: string | undefined;
+  try {
+    lines = await section.run();
+  } catch (error) {
+    // One broken benchmark must not cost the rest of an hour's run: the file says it failed, the exit code too.
+    failure = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    console.error(`${section.title} failed: ${failure}`);
+    process.exitCode = 1;
+  }
   const seconds = (performance.now() - started) / 1000;
   console.log(`(${section.title}: ${took(seconds)})`);
   figures.add(lines);
-  results.push({ section, lines, seconds });
+  results.push({ section, lines, seconds, failure });
 }
 
 const out = BENCH_OUT ?? join(ROOT, "BENCHMARKS.md");

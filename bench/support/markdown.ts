@@ -12,6 +12,8 @@ export interface SectionResult {
   section: Section;
   lines: string[];
   seconds: number;
+  /** Why the section's run threw; its figures are then missing. */
+  failure?: string;
 }
 
 export interface Judged {
@@ -58,6 +60,7 @@ function sectionMarkdown(result: SectionResult, run: RunRecord): string {
     "",
     table(lines, run.judge),
     "",
+    ...(result.failure ? [`**This section failed:** \`${result.failure.split("\n")[0]}\``, ""] : []),
     ...(section.notes?.(run.figures) ?? []).flatMap((p) => [p, ""]),
     `This section took ${took(seconds)}.`,
   ].join("\n");
@@ -70,7 +73,9 @@ function missed(run: RunRecord): string {
       .filter(({ judged }) => judged.verdict !== "met" && judged.verdict !== "—")
       .map(({ line, judged }) => `- ${section.title}: ${line} — goal ${judged.goal}`),
   );
-  return rows.length === 0 ? "None: every figure with a goal met it." : rows.join("\n");
+  const failed = run.results.filter((r) => r.failure).map((r) => `- ${r.section.title}: the section failed`);
+  const all = [...failed, ...rows];
+  return all.length === 0 ? "None: every figure with a goal met it." : all.join("\n");
 }
 
 export function benchmarksMarkdown(run: RunRecord): string {
