@@ -19,7 +19,7 @@ import { BENCH_ROUNDS } from "./support/rounds.js";
 import { deviceSections } from "./support/sections-devices.js";
 import { serverSections } from "./support/sections-server.js";
 import { ROOT } from "./support/server.js";
-import { BENCH_OUT, BENCH_SECONDS, FLEET_DEVICES, QUICK } from "./support/settings.js";
+import { BENCH_ONLY, BENCH_OUT, BENCH_SECONDS, FLEET_DEVICES, QUICK } from "./support/settings.js";
 
 interface Goal {
   pattern: RegExp;
@@ -114,7 +114,15 @@ execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, stdio: "inher
 const startedAt = new Date();
 const figures = new Figures();
 const results: SectionResult[] = [];
-for (const section of [...deviceSections, ...serverSections]) {
+const chosen = (title: string) =>
+  BENCH_ONLY.length === 0 || BENCH_ONLY.some((part) => title.toLowerCase().includes(part));
+if (BENCH_ONLY.length > 0 && BENCH_OUT === undefined) {
+  console.error(
+    "npm run bench: BENCH_ONLY writes a partial file; set BENCH_OUT to write it elsewhere than BENCHMARKS.md",
+  );
+  process.exit(1);
+}
+for (const section of [...deviceSections, ...serverSections].filter((s) => chosen(s.title))) {
   console.log(`\n# ${section.title}`);
   const started = performance.now();
   let lines: string[] = [];

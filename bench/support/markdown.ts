@@ -119,6 +119,6 @@ It needs wrk and nginx (apt), Mosquitto (apt), and Deno, Bun and wrangler (npm, 
 Without wrk it stops and says so; \`BENCH_TOOL=autocannon\` runs the HTTP loads with autocannon
 instead, and this file then names it. \`BENCH_SECONDS\` sets each load's duration,
 \`BENCH_ROUNDS\` the alternating rounds, \`BENCH_FLEET_DEVICES\` the simulated fleet, \`BENCH_OUT\`
-where the file is written.
+where the file is written, \`BENCH_ONLY\` (with \`BENCH_OUT\`) runs only the sections whose titles it names.
 `;
 }

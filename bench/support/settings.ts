@@ -43,5 +43,13 @@ export const UPLOAD_MIB = numberFrom("BENCH_UPLOAD_MIB", 1024);
 export const NOTIFY_SAMPLES = numberFrom("BENCH_NOTIFY_SAMPLES", 300);
 export const SINK_MESSAGES = numberFrom("BENCH_SINK_MESSAGES", 20_000);
 export const HUB_SAMPLES = numberFrom("BENCH_HUB_SAMPLES", 100);
+/**
+ * Only the sections whose title contains one of these (comma list, any case): for checking a
+ * change to one benchmark. Such a file lacks the rest; write it elsewhere (BENCH_OUT).
+ */
+export const BENCH_ONLY = (process.env.BENCH_ONLY ?? "")
+  .split(",")
+  .map((s) => s.trim().toLowerCase())
+  .filter(Boolean);
 /** Where run.ts writes the file (default BENCHMARKS.md at the repository's root). */
 export const BENCH_OUT = process.env.BENCH_OUT;
