@@ -47,7 +47,7 @@ export function capacityRows(f: Figures, devices: number): Row[] {
       measured: f.say(/^write PUT with MQTT tcp rps/),
       fleet: duration(devices / saves),
       assumes:
-        "one PUT per device at 50 connections, MQTT notification over TCP; saves are fsync-bound, so the disk sets this",
+        "one PUT per device at 50 connections, MQTT notification over TCP; each save is durable (fsync) before its answer, so the disk weighs on this",
     },
     {
       need: "a config change for every device, by a rollout",
