@@ -10,7 +10,9 @@
 import { type FleetReport, runFleet } from "../tools/fleet/fleet.js";
 import { isMain, report } from "./support/stats.js";
 
-export async function fleetBench(devices = Number(process.env.BENCH_FLEET_DEVICES ?? 1000)): Promise<string[]> {
+export async function fleetBench(
+  devices = Math.min(1000, Number(process.env.BENCH_FLEET_DEVICES ?? 1000)),
+): Promise<string[]> {
   const run = async (perDeviceTopics: boolean): Promise<FleetReport> => {
     const result = await runFleet({ devices, perDeviceTopics, firmwareBytes: 1024 * 1024 });
     if (!result.ok)
@@ -73,4 +75,4 @@ export async function fleetBench(devices = Number(process.env.BENCH_FLEET_DEVICE
   ];
 }
 
-if (isMain(import.meta.url)) await fleetBench(Number(process.argv[2] ?? process.env.BENCH_FLEET_DEVICES ?? 1000));
+if (isMain(import.meta.url)) await fleetBench(process.argv[2] === undefined ? undefined : Number(process.argv[2]));

@@ -5,7 +5,7 @@
  * are durable before their answer; the figure is the report's throughput and p50 as a
  * ratio of the save's. Rounds alternate, best of each kept: the machine is shared.
  */
-import { load } from "./support/load.js";
+import { assertClean, type HttpLoadResult, httpLoad, LOAD_TOOL } from "./support/http-load.js";
 import { startServer } from "./support/server.js";
 import { isMain, report } from "./support/stats.js";
 
@@ -30,24 +30,23 @@ export async function statusReportBench(rounds = 2): Promise<string[]> {
   const { status, save } = samePayloads();
   const server = await startServer({}, [process.execPath, "dist/node.mjs"]);
   try {
-    const runs = { report: [] as Awaited<ReturnType<typeof load>>[], save: [] as Awaited<ReturnType<typeof load>>[] };
-    const put = async (path: string, body: string) => {
-      const result = await load({ url: `${server.url}${path}`, method: "PUT", body, headers });
-      if (result.errors || result.non2xx)
-        throw new Error(`PUT ${path}: ${result.errors} errors, ${result.non2xx} non-2xx`);
-      return result;
-    };
+    const runs = { report: [] as HttpLoadResult[], save: [] as HttpLoadResult[] };
+    const put = async (path: string, body: string, seconds?: number) =>
+      assertClean(
+        `PUT ${path}`,
+        await httpLoad({ url: `${server.url}${path}`, connections: 50, method: "PUT", body, headers, seconds }),
+      );
     // Warm both paths (the config exists before its device reports, as in a fleet).
-    await load({ url: `${server.url}/api/configs/${MAC}`, method: "PUT", body: save, headers, seconds: 1 });
-    await load({ url: `${server.url}/files/status/${MAC}.json`, method: "PUT", body: status, headers, seconds: 1 });
+    await put(`/api/configs/${MAC}`, save, 1);
+    await put(`/files/status/${MAC}.json`, status, 1);
     for (let round = 0; round < rounds; round++) {
       runs.save.push(await put(`/api/configs/${MAC}`, save));
       runs.report.push(await put(`/files/status/${MAC}.json`, status));
     }
     const best = (key: keyof typeof runs) => Math.max(...runs[key].map((r) => r.rps));
-    // autocannon has reported a p50 of 0 for a run on this loaded machine: such a run says nothing about latency.
+    // autocannon (BENCH_TOOL=autocannon) has reported a p50 of 0 on a loaded machine: such a run says nothing.
     const bestP50 = (key: keyof typeof runs) => Math.min(...runs[key].map((r) => r.p50).filter((p50) => p50 > 0));
-    const size = `${status.length} bytes, 50 conns`;
+    const size = `${status.length} bytes, ${LOAD_TOOL}, 50 conns`;
     return [
       report(`status report PUT rps vs config save (${size})`, best("report"), "req/s", best("save"), 0),
       report(`status report PUT p50 vs config save (${size})`, bestP50("report"), "ms", bestP50("save"), 2),

@@ -4,7 +4,7 @@
  * PUT p99 while the broker is down against the p99 with the broker up.
  */
 import { startBroker } from "../test/support/mosquitto.js";
-import { load } from "./support/load.js";
+import { assertClean, httpLoad, LOAD_TOOL } from "./support/http-load.js";
 import { startServer } from "./support/server.js";
 import { isMain, report, sleep } from "./support/stats.js";
 
@@ -15,11 +15,9 @@ async function putLoad(env: Record<string, string>, during?: () => Promise<void>
   const server = await startServer({ MQTT_QUEUE_LIMIT: "1000000", ...env }, [process.execPath, "dist/node.mjs"]);
   try {
     const url = `${server.url}/api/configs/aa-bb-cc-dd-ee-ff`;
-    await load({ url, method: "PUT", body, headers, seconds: 1 });
+    await httpLoad({ url, connections: 50, method: "PUT", body, headers, seconds: 1 });
     await during?.();
-    const result = await load({ url, method: "PUT", body, headers });
-    if (result.errors || result.non2xx) throw new Error(`PUT: ${result.errors} errors, ${result.non2xx} non-2xx`);
-    return result;
+    return assertClean("PUT", await httpLoad({ url, connections: 50, method: "PUT", body, headers }));
   } finally {
     await server.stop();
   }
@@ -51,7 +49,15 @@ export async function writeBench(): Promise<string[]> {
     });
     const best = (key: keyof typeof runs) => Math.max(...runs[key].map((r) => r.rps));
     for (const transport of ["tcp", "ws"] as const) {
-      lines.push(report(`write PUT with MQTT ${transport} rps (50 conns)`, best(transport), "req/s", best("noop"), 0));
+      lines.push(
+        report(
+          `write PUT with MQTT ${transport} rps vs no-op sink (${LOAD_TOOL}, 50 conns)`,
+          best(transport),
+          "req/s",
+          best("noop"),
+          0,
+        ),
+      );
     }
     const p99 = await interleaved({
       up: () => putLoad({ MQTT_URL: broker.tcpUrl }),

@@ -1,5 +1,11 @@
-/** One autocannon run: requests per second and latency percentiles. */
-import autocannon from "autocannon";
+/**
+ * The older load helper's interface (50 connections by default, `non2xx`), kept for the
+ * benches not yet moved to httpLoad (bench/worker-hub.ts): it runs through httpLoad, so
+ * every HTTP load uses the same tool and settings.
+ */
+import { httpLoad } from "./http-load.js";
+
+export { BENCH_SECONDS } from "./settings.js";
 
 export interface LoadResult {
   rps: number;
@@ -9,8 +15,6 @@ export interface LoadResult {
   non2xx: number;
 }
 
-export const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-
 export async function load(options: {
   url: string;
   connections?: number;
@@ -19,19 +23,6 @@ export async function load(options: {
   body?: string;
   headers?: Record<string, string>;
 }): Promise<LoadResult> {
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections ?? 50,
-    duration: options.seconds ?? BENCH_SECONDS,
-    method: options.method ?? "GET",
-    body: options.body,
-    headers: options.headers,
-  });
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  };
+  const r = await httpLoad({ ...options, connections: options.connections ?? 50 });
+  return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.failed };
 }

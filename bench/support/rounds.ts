@@ -3,7 +3,9 @@
  * in reverse (A B C, C B A, A B C, ...), so a drift over time weighs on each run alike;
  * each figure is then the median of its rounds.
  */
-export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+import { BENCH_ROUNDS } from "./settings.js";
+
+export { BENCH_ROUNDS };
 
 export async function alternate<K extends string, R>(
   runs: Record<K, () => Promise<R>>,
