@@ -5,30 +5,19 @@
  * and the same check on Deno and Bun, where links are resolved by their own node:fs).
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bootOutcome, expectRefusal } from "./support/boot-outcome.js";
+import { caseFolders } from "./support/case-folders.js";
 import { testKeys } from "./support/keys.js";
 import { npmScript, runtimeAvailable, spawnServer } from "./support/server.js";
 
 /** A deadline for a boot on Deno or Bun (a cold Deno compiles the TypeScript first), not a speed expectation. */
 const OTHER_RUNTIME_TEST_MS = 150_000;
 
-let root: string;
-let caseNumber = 0;
-async function caseDir(): Promise<string> {
-  const dir = join(root, `case-${++caseNumber}`);
-  await mkdir(dir);
-  return dir;
-}
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "iot-boot-dirs-"));
-});
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
-});
+const cases = caseFolders("iot-boot-dirs-");
+const caseDir = () => cases.next();
 
 describe("Node refuses data directories that are not apart, with one line naming both", () => {
   it("ESP32_CONFIGS_DIR = ASSETS_DIR (the re-probe's case): refused before anything is created", async () => {

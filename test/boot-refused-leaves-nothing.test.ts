@@ -6,30 +6,21 @@
  * Quick start relies on it). Real server processes on a real filesystem: Node, and one
  * case each on Deno and Bun, which boot through the same boot.ts.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { apartFrom, bootOutcome, expectRefusal } from "./support/boot-outcome.js";
+import { caseFolders } from "./support/case-folders.js";
 import { npmScript, runtimeAvailable, type SpawnedServer, spawnServer } from "./support/server.js";
 
 /** A deadline for a boot on Deno or Bun (a cold Deno compiles the TypeScript first), not a speed expectation. */
 const OTHER_RUNTIME_TEST_MS = 150_000;
 
-let root: string;
-let caseNumber = 0;
 /** An empty folder per case; DATA_DIR is `new` inside it, not created. */
-async function caseDir(): Promise<string> {
-  const dir = join(root, `case-${++caseNumber}`);
-  await mkdir(dir);
-  return dir;
-}
+const cases = caseFolders("iot-boot-refused-");
+const caseDir = () => cases.next();
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "iot-boot-refused-"));
-  await writeFile(join(root, "not-a-key.pem"), "just text\n");
-});
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
+  await writeFile(join(cases.root(), "not-a-key.pem"), "just text\n");
 });
 
 /** Each refused setup, the variable its one line names, and the extra environment. */
@@ -38,7 +29,7 @@ const REFUSED: Array<[string, string, (dir: string) => Record<string, string>]> 
   [
     "a SIGNING_KEY_PATH that is not a key",
     "SIGNING_KEY_PATH",
-    () => ({ SIGNING_KEY_PATH: join(root, "not-a-key.pem") }),
+    () => ({ SIGNING_KEY_PATH: join(cases.root(), "not-a-key.pem") }),
   ],
   ["a NOTIFY_URL of no known scheme", "NOTIFY_URL", () => ({ NOTIFY_URL: "bogus://x" })],
   ["an https NOTIFY_URL without WEBHOOK_SECRET", "WEBHOOK_SECRET", () => ({ NOTIFY_URL: "https://example.com/hook" })],

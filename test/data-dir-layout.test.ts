@@ -4,29 +4,16 @@
  * config). The check itself, on a real filesystem with real links; the boots that run it are
  * in boot-data-dirs.test.ts.
  */
-import { mkdir, mkdtemp, readdir, realpath, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, symlink } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadSettings, SettingsError } from "../src/core/settings.js";
 import { assertSeparateDirectories, canonicalPath } from "../src/runtimes/data-dir-layout.js";
+import { caseFolders } from "./support/case-folders.js";
 
-let root: string;
-let caseNumber = 0;
-/** A fresh, empty folder for one case (created, but nothing in it). */
-async function caseDir(): Promise<string> {
-  const dir = join(root, `case-${++caseNumber}`);
-  await mkdir(dir);
-  return dir;
-}
-
-beforeAll(async () => {
-  // Resolved, so that expected paths compare equal where the temporary folder is itself under a link.
-  root = await realpath(await mkdtemp(join(tmpdir(), "iot-layout-")));
-});
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
-});
+/** A fresh, empty folder per case, under a root with links resolved (expected paths compare equal). */
+const cases = caseFolders("iot-layout-", { resolved: true });
+const caseDir = () => cases.next();
 
 /** The refusal for `env` (DATA_DIR is `<case>/data` unless given), or undefined when the layout is accepted. */
 async function refusal(dir: string, env: Record<string, string>): Promise<SettingsError | undefined> {
