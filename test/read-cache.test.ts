@@ -249,3 +249,44 @@ describe("summary index: listing after out-of-band edits", () => {
     expect(await store.list()).toEqual([]);
   });
 });
+
+describe("read cache: peek (the fast path's look into the cache)", () => {
+  it("finds a held file by its plain name, the same entry any spelling of its path names, until the bound", async () => {
+    const { driver, step } = await setup(false);
+    await driver.write("configs", "aa-bb-cc-dd-ee-ff.json", new TextEncoder().encode('{"a":1}'));
+    await readText(driver, "configs", "aa-bb-cc-dd-ee-ff.json");
+    const held = driver.peek?.("configs", "aa-bb-cc-dd-ee-ff.json");
+    expect(held && new TextDecoder().decode(held.bytes)).toBe('{"a":1}');
+    // Names with a path in them go through path.join, as reads do: the same file, the same entry.
+    expect(driver.peek?.("configs", "./aa-bb-cc-dd-ee-ff.json")).toBe(held);
+    expect(driver.peek?.("configs", "../configs/aa-bb-cc-dd-ee-ff.json")).toBe(held);
+    // Not another area's, and not "." or "" (the directory itself).
+    expect(driver.peek?.("assets", "aa-bb-cc-dd-ee-ff.json")).toBeUndefined();
+    expect(driver.peek?.("configs", ".")).toBeUndefined();
+    expect(driver.peek?.("configs", "")).toBeUndefined();
+    step(REVALIDATE_MS);
+    expect(driver.peek?.("configs", "aa-bb-cc-dd-ee-ff.json")).toBeUndefined();
+  });
+
+  it("finds the file when the directories are given with a trailing slash", async () => {
+    const root = await mkdtemp(join(tmpdir(), "iot-cache-slash-"));
+    const driver = await createFsStorage({
+      configsDir: `${join(root, "configs")}/`,
+      assetsDir: `${join(root, "assets")}//`,
+      stateDir: join(root, "state"),
+      logger: createMemoryLogger(),
+      now: () => 5_000,
+      watch: false,
+    });
+    cleanups.push(async () => {
+      await driver.dispose?.();
+      await rm(root, { recursive: true, force: true });
+    });
+    await driver.write("configs", "aa-bb-cc-dd-ee-01.json", new TextEncoder().encode("{}"));
+    await driver.write("assets", "fw.bin", new TextEncoder().encode("x"));
+    await driver.read("configs", "aa-bb-cc-dd-ee-01.json");
+    await driver.read("assets", "fw.bin");
+    expect(driver.peek?.("configs", "aa-bb-cc-dd-ee-01.json")?.bytes.length).toBe(2);
+    expect(driver.peek?.("assets", "fw.bin")?.bytes.length).toBe(1);
+  });
+});

@@ -22,7 +22,9 @@ const needsHost = (req: IncomingMessage) =>
 function hostLines(req: IncomingMessage): number {
   let count = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]?.toLowerCase() === "host") count++;
+    const name = req.rawHeaders[i];
+    // The length first: most names are not four characters long, and need no lower-cased copy.
+    if (name?.length === 4 && name.toLowerCase() === "host") count++;
   }
   return count;
 }
@@ -30,9 +32,15 @@ function hostLines(req: IncomingMessage): number {
 // RFC 3986: an IP literal or a reg-name (no percent-escapes, which the adapter refuses), then an optional port.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::(\d{1,5}))?$/;
 
+/** The last Host found valid: a server's clients nearly all send the same one, so most requests skip the pattern. */
+let lastValidHost = "";
+
 function isValidHost(host: string): boolean {
+  if (host === lastValidHost) return true;
   const match = HOST.exec(host);
-  return match !== null && (match[1] === undefined || Number(match[1]) <= 65_535);
+  const valid = match !== null && (match[1] === undefined || Number(match[1]) <= 65_535);
+  if (valid) lastValidHost = host;
+  return valid;
 }
 
 // @hono/node-server only takes an absolute target with a lower-case http(s) scheme.

@@ -20,7 +20,10 @@ export function createOperationObserver(m: Instruments): OperationObserver {
   // Every request is counted: the labelled children are looked up once per method, route
   // pattern and status, not by hashing the label set each time (a measurable share of a
   // cached device read). Bounded: methods are the parser's, routes are patterns.
-  const http = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  // Keyed route → method → status: three lookups of strings the runtime already hashed, rather
+  // than a key string built and hashed per request.
+  type HttpChildren = { count: { inc(): void }; duration: { observe(v: number): void } };
+  const http = new Map<string, Map<string, Map<number, HttpChildren>>>();
   return {
     authFailure(reason) {
       m.authFailures.inc({ reason });
@@ -63,14 +66,23 @@ export function createOperationObserver(m: Instruments): OperationObserver {
       m.signature.observe({ result }, seconds);
     },
     httpRequest(method, route, status, seconds) {
-      const key = `${method} ${status} ${route}`;
-      let children = http.get(key);
+      let methods = http.get(route);
+      if (!methods) {
+        methods = new Map();
+        http.set(route, methods);
+      }
+      let statuses = methods.get(method);
+      if (!statuses) {
+        statuses = new Map();
+        methods.set(method, statuses);
+      }
+      let children = statuses.get(status);
       if (!children) {
         children = {
           count: m.httpRequests.labels({ method, route, status: String(status) }),
           duration: m.httpDuration.labels({ method, route }),
         };
-        http.set(key, children);
+        statuses.set(status, children);
       }
       children.count.inc();
       children.duration.observe(seconds);

@@ -36,6 +36,8 @@ export interface CachedFile {
   mtimeMs: number;
   /** performance.now() of the last time the file was known to be this version. */
   checkedAt: number;
+  /** performance.now() of the last time peek moved it to the newest end of the LRU order. */
+  movedAt?: number;
 }
 
 /**

@@ -25,15 +25,31 @@ type FileCache = ReturnType<typeof createFileCache>;
 
 const isMissing = (error: unknown) => errno(error) === "ENOENT" || errno(error) === "ENOTDIR";
 
-/** StorageDriver.peek over the same cache: a held small file still within its revalidation bound. */
+/** How often a held file read over and over moves back to the newest end of the LRU order. */
+const LRU_REFRESH_MS = 1000;
+
+/**
+ * StorageDriver.peek over the same cache: a held small file still within its revalidation
+ * bound. It runs for every cached device read, so it avoids what a read can do without:
+ * path.join's normalising (a plain name is the directory's prefix plus the name, which is
+ * exactly what join makes of it), and moving the entry in the LRU order each time (once a
+ * second keeps a busy file from eviction as well).
+ */
 export function createFsPeek(dirs: Record<Area, string>, cache: FileCache, now: () => number) {
+  const prefixes = {} as Record<Area, string>;
+  for (const area of Object.keys(dirs) as Area[]) prefixes[area] = join(dirs[area], "x").slice(0, -1);
+  const pathOf = (area: Area, name: string) =>
+    name === "" || name === "." || name === ".." || name.includes("/") ? join(dirs[area], name) : prefixes[area] + name;
   return function peek(area: Area, name: string): HeldObject | undefined {
-    const path = join(dirs[area], name);
+    const path = pathOf(area, name);
     const cached = cache.contents.get(path);
-    if (!cached || now() - cached.checkedAt >= REVALIDATE_MS) return undefined;
-    // Refresh its place in the LRU order, as a read would.
-    cache.contents.delete(path);
-    cache.contents.set(path, cached);
+    const at = now();
+    if (!cached || at - cached.checkedAt >= REVALIDATE_MS) return undefined;
+    if (at - (cached.movedAt ?? Number.NEGATIVE_INFINITY) >= LRU_REFRESH_MS) {
+      cached.movedAt = at;
+      cache.contents.delete(path);
+      cache.contents.set(path, cached);
+    }
     return cached;
   };
 }
