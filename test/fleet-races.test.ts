@@ -91,4 +91,34 @@ describe("fleet record races", () => {
     await a.close();
     await b.close();
   });
+
+  it("fifty reports of one device at once delete each older record once, leaving only the newest", async () => {
+    const dir = await stateDir();
+    const logger = createMemoryLogger();
+    const real = createFsState(dir, logger);
+    const deleted: string[] = [];
+    // Counts the deletes; each still reaches the disk.
+    const state: StateStore = {
+      ...real,
+      delete(ns, key, options) {
+        if (ns === "device-reports") deleted.push(key);
+        return real.delete(ns, key, options);
+      },
+    };
+    const background: Promise<void>[] = [];
+    const records = createFleetRecords({ state, logger, observer, track: (done) => background.push(done) });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => records.reported(MAC, { state: "ok", message: `r${i}` })));
+    // A clean-up may start another pass while the previous ones settle: wait until none is left.
+    for (let seen = 0; seen < background.length; ) {
+      const batch = background.slice(seen);
+      seen = background.length;
+      await Promise.all(batch);
+    }
+    // Before the fix every report's clean-up deleted every older record again: ~n²/2 deletes.
+    expect(deleted).toHaveLength(49);
+    expect(new Set(deleted).size).toBe(49);
+    expect(await readdir(join(dir, "device-reports"))).toHaveLength(1);
+    expect(logger.entries.filter((e) => e.level === "warn")).toEqual([]);
+    await records.close();
+  });
 });
