@@ -1,8 +1,8 @@
 /**
  * What authentication costs an admin read: GET /api/configs/{mac} at 50 connections with
  * an API token and with an OIDC token (key set cached, verified tokens remembered),
- * against the same server with no authentication, in the same run: three rounds in
- * turn, medians compared.
+ * against the same server with no authentication, in the same run: five rounds, the
+ * order turning each round, medians compared.
  */
 import { createHash } from "node:crypto";
 import { AUDIENCE, ROLE, startIssuer } from "../test/support/oidc-issuer.js";
@@ -12,7 +12,7 @@ import { isMain, report } from "./support/stats.js";
 
 const MAC = "aa-bb-cc-dd-ee-ff";
 const TOKEN = "iot_bench-admin-token-0123456789abcdefghijklmnopqrs";
-const ROUNDS = 3;
+const ROUNDS = 5;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 export async function authBench(): Promise<string[]> {
@@ -43,10 +43,15 @@ export async function authBench(): Promise<string[]> {
       await httpLoad({ url, connections: 50, seconds: 1, headers: headers[kind] });
       return assertClean(kind, await httpLoad({ url, connections: 50, headers: headers[kind] }));
     };
-    // Three rounds in turn, medians compared: on two shared cores one run can drift by 10%.
+    // Five rounds, medians compared: on two shared cores one run can drift by 30 %. The order
+    // turns each round, so no kind always runs first (on a cooler machine) or last.
     const rps: Record<keyof typeof servers, number[]> = { anonymous: [], token: [], oidc: [] };
+    const kinds = ["anonymous", "token", "oidc"] as const;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const kind of ["anonymous", "token", "oidc"] as const) rps[kind].push((await run(kind)).rps);
+      for (let i = 0; i < kinds.length; i++) {
+        const kind = kinds[(round + i) % kinds.length] as (typeof kinds)[number];
+        rps[kind].push((await run(kind)).rps);
+      }
     }
     const baseline = median(rps.anonymous);
     lines.push(

@@ -189,6 +189,26 @@ describe("filesystem driver specifics", () => {
     }
   });
 
+  it("a staged write's flush starts at digest: commit after it stores the bytes, abort after it leaves no file", async () => {
+    const { driver, rawNames, cleanup } = await fsDriver();
+    try {
+      const bytes = new Uint8Array(1024 * 1024).fill(7);
+      const kept = await driver.stage("assets", "kept.bin");
+      await kept.write(bytes);
+      expect(await kept.digest()).toMatch(/^[0-9a-f]{64}$/);
+      expect(await kept.commit()).toEqual({ outcome: "created", size: bytes.byteLength });
+      const dropped = await driver.stage("assets", "dropped.bin");
+      await dropped.write(bytes);
+      await dropped.digest();
+      await dropped.abort();
+      expect(await rawNames("assets")).toEqual(["kept.bin"]);
+      const read = await driver.read("assets", "kept.bin");
+      expect(read && (await readAllBytes(read.body))).toEqual(bytes);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it.runIf(canMount)(
     "answers STORAGE_FULL (507) on a full volume and leaves no partial or temporary file",
     async () => {

@@ -72,7 +72,7 @@ export const serverSections: Section[] = [
     about: () => [
       "`GET /api/configs/{mac}` at 50 connections with a valid API token and with an OIDC token (signature " +
         "verified, key set cached, verified tokens remembered), each on its own server, against anonymous " +
-        "requests to a third: three rounds in turn, medians compared.",
+        "requests to a third: five rounds, the order turning each round, medians compared.",
     ],
     run: authBench,
   },

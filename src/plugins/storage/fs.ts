@@ -138,6 +138,19 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         sha256 ??= hash.digest("hex");
         return sha256;
       };
+      /**
+       * The data's flush, started when the writing ends (digest), so that it overlaps with what
+       * the caller checks before committing (a version 2 signature is verified and claimed only
+       * then). Settles with its error, never rejects: commit rethrows it rather than trusting a
+       * second fsync, which on Linux can succeed after the first one lost the data.
+       */
+      let flushing: Promise<unknown> | undefined;
+      const startFlush = () => {
+        flushing ??= handle.sync().then(
+          () => undefined,
+          (error: unknown) => error ?? new Error("fsync failed"),
+        );
+      };
       return {
         async write(chunk) {
           if (settled || sha256) throw new Error("staged write already digested, committed or aborted");
@@ -154,10 +167,16 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
           hash.update(chunk);
           size += chunk.byteLength;
         },
-        digest: async () => digest(),
+        digest: async () => {
+          startFlush();
+          return digest();
+        },
         async commit() {
           settle();
-          const { version } = await seal(area, path, handle);
+          const { version } = await seal(area, path, handle, async () => {
+            const failed = await flushing;
+            if (failed !== undefined) throw failed;
+          });
           const outcome = await publish(area, path, name, false);
           overtakeReads(join(dirs[area], name));
           remember(join(dirs[area], name), version, digest());
@@ -169,6 +188,8 @@ export async function createFsStorage(options: FsStorageOptions): Promise<Storag
         async abort() {
           if (settled) return;
           settled = true;
+          // Not closed under a flush still running: the descriptor could be reused meanwhile.
+          await flushing;
           await handle.close();
           await removeQuietly(path, { area });
         },
