@@ -30,7 +30,10 @@ export interface OidcOptions {
   now?: () => number;
 }
 
-export type OidcOutcome = { ok: true } | { ok: false; reason: AuthFailureReason; status: 401 | 403 | 503 };
+/** `until`: when an accepted token stops being taken on trust (the earlier of a minute and its `exp`), ms since the epoch. */
+export type OidcOutcome =
+  | { ok: true; until: number }
+  | { ok: false; reason: AuthFailureReason; status: 401 | 403 | 503 };
 
 export interface OidcVerifier {
   verify(token: string): Promise<OidcOutcome>;
@@ -160,13 +163,14 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
     const until = Math.min(now() + VERIFIED_TTL_MS, exp === undefined ? Number.POSITIVE_INFINITY : exp * 1000);
     verified.set(token, until);
     if (verified.size > VERIFIED_LIMIT) verified.delete(verified.keys().next().value as string);
+    return until;
   };
 
   return {
     async verify(token) {
       const until = verified.get(token);
       if (until !== undefined) {
-        if (now() < until) return { ok: true };
+        if (now() < until) return { ok: true, until };
         verified.delete(token);
       }
       // Only a JWS compact serialisation can be an OIDC token: three base64url parts.
@@ -194,8 +198,7 @@ export function createOidcVerifier(options: OidcOptions): OidcVerifier {
       if (options.requiredRole && !rolesOf(payload).includes(options.requiredRole)) {
         return { ok: false, reason: "forbidden", status: 403 };
       }
-      remember(token, payload.exp);
-      return { ok: true };
+      return { ok: true, until: remember(token, payload.exp) };
     },
   };
 }
