@@ -35,7 +35,7 @@ export function formatReport(r: FleetReport): string {
     lines.push(`  error: ${sample.operation} ${sample.kind}: ${sample.detail}`);
   for (const line of r.brokerDrops?.slice(0, 5) ?? []) lines.push(`  broker: ${line}`);
   if (r.serverWarnings && r.serverWarnings.length > 0) {
-    lines.push(`server warnings:         ${r.serverWarnings.length}`);
+    lines.push(`server warnings:         ${r.serverWarnings.length}${countsByMessage(r.serverWarnings)}`);
     for (const line of r.serverWarnings.slice(0, 10)) lines.push(`  ${line.slice(0, 300)}`);
   }
   lines.push(r.ok ? "result:                  ok" : `result:                  FAILED: ${r.problems.join("; ")}`);
@@ -59,4 +59,14 @@ function writesText(r: FleetReport): string {
   const w = r.recordWrites;
   if (!w) return "n/a (the server's /metrics has no iot_device_record_writes_total)";
   return `${w.writes} storage writes in ${w.windowSeconds} s (from /metrics): ${Number(w.perDevicePer10s.toPrecision(2))} per device per 10 s (bound 1)`;
+}
+
+/** " (2991 × warn: notification not delivered, …)": a run's warnings by level and message, so a thousand lines read as one. */
+function countsByMessage(warnings: string[]): string {
+  const counts = new Map<string, number>();
+  for (const line of warnings) {
+    const head = line.split(" {")[0] as string;
+    counts.set(head, (counts.get(head) ?? 0) + 1);
+  }
+  return formatKinds(Object.fromEntries(counts));
 }

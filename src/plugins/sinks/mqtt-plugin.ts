@@ -6,29 +6,32 @@ import type { Logger } from "../../core/logger.js";
 import type { NotificationSink } from "../../core/sinks/contract.js";
 import { defineSinkPlugin, SinkConfigError } from "../../core/sinks/plugin.js";
 import type { ReportSource } from "../../core/sinks/status-reports.js";
-import { createMqttSink } from "./mqtt.js";
+import { createMqttSink, loadConnect } from "./mqtt.js";
 import { MQTT_SCHEMES, mqttTarget, TCP_SCHEMES } from "./mqtt-options.js";
 import { MQTT_SETTINGS, type MqttOptions, mqttOptions } from "./mqtt-settings.js";
 import { createStatusTopics } from "./mqtt-status.js";
+import { openStatusConnection } from "./mqtt-status-connection.js";
 
 /** Per-connection logs (connected, disconnected) would come once per request: keep them at debug. */
 const quieter = (logger: Logger): Logger => ({ ...logger, info: logger.debug });
 
-/** The sink that also receives status reports (MQTT_STATUS_TOPICS=true) on its own connection. */
+/** The sink that also receives status reports (MQTT_STATUS_TOPICS=true), on a second connection. */
 function createReceivingMqttSink(url: URL, logger: Logger, options: MqttOptions): NotificationSink & ReportSource {
   const topics = createStatusTopics({
     logger,
     broker: mqttTarget(url, options).display,
     protocolVersion: options.protocolVersion,
   });
-  const sink = createMqttSink({ url, context: { logger, options }, onConnect: topics.connected });
+  const sink = createMqttSink({ url, context: { logger, options } });
+  // Reports arrive on a connection of their own: their backpressure must never hold the sink's PUBACKs.
+  const reports = openStatusConnection({ url, options, logger, connect: loadConnect(), connected: topics.connected });
   let closing: Promise<void> | undefined;
   return {
     ...sink,
     statusReports: topics.statusReports,
-    // No new message once the connection is closed; then the reports being recorded are waited for.
+    // No new report once its connection is closed; then the reports being recorded are waited for.
     close: () => {
-      closing ??= sink.close().then(topics.settle);
+      closing ??= Promise.all([sink.close(), reports.close().then(topics.settle)]).then(() => undefined);
       return closing;
     },
   };

@@ -21,7 +21,8 @@ export const MQTT_SETTINGS = {
   },
   MQTT_CLIENT_ID: {
     schema: optionalText,
-    description: "MQTT client identifier",
+    description:
+      "MQTT client identifier (with `MQTT_STATUS_TOPICS=true`, the reports' own connection uses it with `-status` appended)",
     defaultText: "`iotsupport-<random>` per process",
   },
   MQTT_PROTOCOL_VERSION: {
@@ -31,7 +32,8 @@ export const MQTT_SETTINGS = {
   },
   MQTT_QUEUE_LIMIT: {
     schema: int(0).default(1000),
-    description: "notifications kept while the broker is unreachable; past it the oldest are dropped and counted",
+    description:
+      "notifications kept while the broker is unreachable; past it the oldest are dropped and counted (while connected, up to 100,000 or this, if larger, wait for the broker's acknowledgements)",
     defaultText: "`1000`",
   },
   MQTT_KEEPALIVE_SECONDS: {

@@ -1,6 +1,7 @@
 /**
  * The MQTT sink's receiving side (MQTT_STATUS_TOPICS=true): devices' status reports on
- * `iotsupport/status/<mac>`, received on the sink's own connection and handed, unchecked,
+ * `iotsupport/status/<mac>`, received on a connection of their own (mqtt-status-connection.ts,
+ * never the one the sink publishes on) and handed, unchecked,
  * to the receiver the runtime attaches (core/sinks/status-reports.ts), which checks, records,
  * counts and logs them.
  *
@@ -15,9 +16,10 @@
  * again as new at every reconnect.
  *
  * Backpressure: mqtt.js handles incoming packets one at a time and acknowledges a message
- * when `handleMessage` calls back. We call back at once (our own PUBACKs arrive on the same
- * connection and must not wait behind a report's storage write) until MAX_UNSETTLED reports
- * are being recorded; past that, the connection's reading waits for one to settle.
+ * when `handleMessage` calls back. We call back at once (a report need not wait for the one
+ * before it to be stored) until MAX_UNSETTLED reports are being recorded; past that, the
+ * connection's reading waits for one to settle. That is why the connection is not the sink's:
+ * held reading there held the PUBACKs of the notifications too.
  */
 import type { IPublishPacket, MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";

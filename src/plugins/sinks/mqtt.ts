@@ -4,9 +4,12 @@
  * Delivery contract: `publish` resolves on PUBACK (`send` is the same, told to a receipt:
  * the notifier's burst then waits as plain records). Notifications wait in our
  * own bounded queue while the broker is unreachable and are sent in order once it is
- * back; past the bound the oldest are dropped (rejected with SINK_DROPPED). A
- * message that was in flight when the connection dropped goes back to the front
- * of the queue, so it is sent again rather than lost (at-least-once).
+ * back; past the bound (MQTT_QUEUE_LIMIT) the oldest are dropped (rejected with
+ * SINK_DROPPED). While connected, a broker that merely acknowledges slower than saves
+ * arrive is not unreachable: messages wait for the window up to CONNECTED_QUEUE_CAP
+ * (memory stays bounded), and MQTT_QUEUE_LIMIT applies again the moment the connection
+ * is lost. A message that was in flight when the connection dropped goes back to the
+ * front of the queue, so it is sent again rather than lost (at-least-once).
  *
  * Each connection is a fresh mqtt.js client with its own reconnect disabled: we
  * reconnect ourselves, so mqtt.js never replays or drops its internal copy of a
@@ -24,6 +27,12 @@ export type ConnectFn = (url: string, options: IClientOptions) => MqttClient;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 const CLOSE_GRACE_MS = 1000;
+/**
+ * Most messages waiting for the window while the broker is connected (or MQTT_QUEUE_LIMIT
+ * if larger). A burst of 10,000 config saves with device topics is 20,000 messages, each a
+ * few hundred bytes; 100,000 keeps a burst five times that in some tens of MB at most.
+ */
+export const CONNECTED_QUEUE_CAP = 100_000;
 
 /** MQTT 5 / 3.1.1 CONNACK codes that mean "your credentials are wrong". */
 const AUTH_CODES = new Set([4, 5, 134, 135]);
@@ -33,14 +42,12 @@ export interface MqttSinkOptions {
   context: { logger: Logger; options: MqttOptions };
   /** mqtt.js's connect; injectable so a runtime can supply its own build. Loaded lazily by default. */
   connect?: ConnectFn;
-  /** Told of every new connection once the broker accepted it (the status topics subscribe on it). */
-  onConnect?: (client: MqttClient) => void;
 }
 
 /** mqtt.js is the heaviest module we load (~0.1 s); servers without a broker never pay for it. */
-const loadConnect = async (): Promise<ConnectFn> => (await import("mqtt")).connect;
+export const loadConnect = async (): Promise<ConnectFn> => (await import("mqtt")).connect;
 
-export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOptions): NotificationSink {
+export function createMqttSink({ url, context, connect }: MqttSinkOptions): NotificationSink {
   const connectFn: Promise<ConnectFn> = connect ? Promise.resolve(connect) : loadConnect();
   const { logger, options } = context;
   const target = mqttTarget(url, options);
@@ -65,14 +72,18 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
     logger.warn("MQTT TLS certificate verification is disabled (MQTT_TLS_INSECURE)", { broker: target.display });
   }
 
-  /** Drops the oldest waiting notifications beyond the bound, counting each as dropped. */
+  const connectedLimit = Math.max(options.queueLimit, CONNECTED_QUEUE_CAP);
+  /**
+   * Drops the oldest waiting notifications beyond the bound, counting each as dropped: MQTT_QUEUE_LIMIT
+   * while the broker is unreachable (SPEC), the larger memory cap while it is connected and acknowledging.
+   */
   const enforceBound = () => {
-    while (queue.length > options.queueLimit) {
-      const oldest = queue.shift() as Pending;
-      oldest.receipt.settled(
-        new SinkError("SINK_DROPPED", `queue full (${options.queueLimit}): oldest notification dropped`),
-      );
-    }
+    const limit = connected ? connectedLimit : options.queueLimit;
+    if (queue.length <= limit) return;
+    const reason = connected
+      ? `queue full while connected (${limit}): oldest notification dropped`
+      : `queue full (${limit}): oldest notification dropped`;
+    while (queue.length > limit) (queue.shift() as Pending).receipt.settled(new SinkError("SINK_DROPPED", reason));
   };
 
   /** Puts everything in flight on `dead` back at the front of the queue, in original order. */
@@ -205,7 +216,6 @@ export function createMqttSink({ url, context, connect, onConnect }: MqttSinkOpt
       failedAttempts = 0;
       everConnected = true;
       lastErrorKey = undefined;
-      onConnect?.(current);
       pump();
     });
     current.on("error", logConnectError);
