@@ -20,6 +20,10 @@ const READY_TIMEOUT_MS = 60_000;
 
 export interface WorkerDev {
   url: string;
+  /** workerd's V8 inspector (the Worker's isolate, its Durable Objects included): for profiles. */
+  inspectorPort: number;
+  /** The process group of wrangler and its workerd (for the benches' CPU accounting). */
+  processGroup: number;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   output(): string;
   /** The Worker's own JSON log lines. */
@@ -100,6 +104,7 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
   const drop = { hub: options.hub === false, rollouts: options.rollouts === false, assets: options.assets === false };
   const config = drop.hub || drop.rollouts || drop.assets ? ["--config", await configWithout(dir, drop)] : [];
   const port = await freePort();
+  const inspectorPort = await freePort();
   const child: ChildProcess = spawn(
     WRANGLER,
     [
@@ -110,7 +115,7 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
       "--port",
       String(port),
       "--inspector-port",
-      String(await freePort()),
+      String(inspectorPort),
       "--env-file",
       envFile,
       "--persist-to",
@@ -184,6 +189,8 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
 
   return {
     url,
+    inspectorPort,
+    processGroup: child.pid as number,
     fetch: (path, init) => fetch(`${url}${path}`, init),
     output: () => out,
     lines: () =>
