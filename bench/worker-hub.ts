@@ -132,14 +132,14 @@ async function putRate(vars: Record<string, string>, options: WorkerDevOptions) 
       metricValue(await (await worker.fetch("/metrics")).text(), "iot_http_requests_total", PUT_SAVED);
     const before = { saved: await answered(), cpu: (await groupCpuMs(worker.processGroup)).workerd ?? 0 };
     const result = await load({ url, method: "PUT", body, headers });
-    if (result.errors || result.non2xx) throw new Error(`PUT: ${result.errors} errors, ${result.non2xx} non-2xx`);
+    if (result.non2xx) throw new Error(`PUT: ${result.non2xx} non-2xx`);
     const delivered = vars.MQTT_URL ? await deliveries(worker) : undefined;
     // Without a sink, a second for the requests wrk left in flight to be answered.
     if (!delivered) await sleep(1000);
     const saved = delivered?.saved ?? (await answered());
     // workerd runs the Worker, its Durable Objects and the local R2 store: CPU per PUT answered, whatever else ran.
     const cpuMs = ((await groupCpuMs(worker.processGroup)).workerd ?? 0) - before.cpu;
-    return { rps: result.rps, cpuPerPut: cpuMs / (saved - before.saved), delivered };
+    return { rps: result.rps, errors: result.errors, cpuPerPut: cpuMs / (saved - before.saved), delivered };
   });
 }
 
@@ -176,11 +176,23 @@ export async function workerHubBench(samples = 100): Promise<string[]> {
     const runs: Record<"none" | "hub", number[]> = { none: [], hub: [] };
     const cpu: Record<"none" | "hub", number[]> = { none: [], hub: [] };
     const delivered: string[] = [];
+    /**
+     * A run in which wrk saw socket errors (its 2 s timeout, when other work starves the machine)
+     * is run again, said so, at most twice more: its rate would not compare. Non-2xx always throws.
+     */
+    const measured = async (vars: Record<string, string>, side: string) => {
+      for (let attempt = 1; ; attempt++) {
+        const run = await putRate(vars, {});
+        if (run.errors === 0) return run;
+        if (attempt === 3) throw new Error(`PUT (${side}): ${run.errors} socket errors in ${attempt} runs in a row`);
+        console.log(`(PUT rate, ${side}: ${run.errors} socket errors at ${run.rps.toFixed(0)} req/s; run again)`);
+      }
+    };
     for (let round = 0; round < 3; round++) {
-      const none = await putRate({}, {});
+      const none = await measured({}, "no sink");
       runs.none.push(none.rps);
       cpu.none.push(none.cpuPerPut);
-      const withHub = await putRate({ MQTT_URL: broker.wsUrl }, {});
+      const withHub = await measured({ MQTT_URL: broker.wsUrl }, "hub");
       runs.hub.push(withHub.rps);
       cpu.hub.push(withHub.cpuPerPut);
       delivered.push(`${withHub.delivered?.delivered} of ${withHub.delivered?.saved}`);
