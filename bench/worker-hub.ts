@@ -133,12 +133,13 @@ async function putRate(vars: Record<string, string>, options: WorkerDevOptions) 
     const before = { saved: await answered(), cpu: (await groupCpuMs(worker.processGroup)).workerd ?? 0 };
     const result = await load({ url, method: "PUT", body, headers });
     if (result.non2xx) throw new Error(`PUT: ${result.non2xx} non-2xx`);
-    const delivered = vars.MQTT_URL ? await deliveries(worker) : undefined;
-    // Without a sink, a second for the requests wrk left in flight to be answered.
-    if (!delivered) await sleep(1000);
-    const saved = delivered?.saved ?? (await answered());
+    // The same for both sides, before the delivery count's scrapes (each an RPC to the hub) can add to it:
+    // 2 s for the requests wrk left in flight to be answered and the hub to catch up, then one scrape.
+    await sleep(2000);
+    const saved = await answered();
     // workerd runs the Worker, its Durable Objects and the local R2 store: CPU per PUT answered, whatever else ran.
     const cpuMs = ((await groupCpuMs(worker.processGroup)).workerd ?? 0) - before.cpu;
+    const delivered = vars.MQTT_URL ? await deliveries(worker) : undefined;
     return { rps: result.rps, errors: result.errors, cpuPerPut: cpuMs / (saved - before.saved), delivered };
   });
 }

@@ -161,6 +161,13 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
       }, 5000);
       await exited;
       clearTimeout(timer);
+      // wrangler gone, a workerd of its group that did not take SIGTERM would run on, orphaned (seen after
+      // a profiled run, spinning at 40% of a core): whatever is left of the group goes too.
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // ESRCH: nothing of the group is left, as it should be.
+      }
     }
     await rm(dir, { recursive: true, force: true });
   };
