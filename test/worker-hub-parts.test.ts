@@ -224,3 +224,65 @@ describe("the hub's alarm while it receives status reports", () => {
     expect(logger.entries.filter((e) => e.level === "error")).toEqual([]);
   });
 });
+
+describe("the hub's queue in storage", () => {
+  /** Durable Object storage stands in here: writes issued in one turn (no await between them) are one commit. */
+  const counting = () => {
+    const data = new Map<string, unknown>();
+    let commits = 0;
+    let open = false;
+    const commit = () => {
+      if (open) return;
+      open = true;
+      commits++;
+      queueMicrotask(() => {
+        open = false;
+      });
+    };
+    return {
+      data,
+      commits: () => commits,
+      get: async (key: string) => data.get(key),
+      put: async (entries: string | Record<string, unknown>, value?: unknown) => {
+        commit();
+        if (typeof entries === "string") data.set(entries, value);
+        else for (const [k, v] of Object.entries(entries)) data.set(k, v);
+      },
+      delete: async (keys: string | string[]) => {
+        commit();
+        for (const key of Array.isArray(keys) ? keys : [keys]) data.delete(key);
+        return true;
+      },
+      list: async () => new Map(),
+      getAlarm: async () => null,
+      setAlarm: async () => undefined,
+    };
+  };
+
+  it("removes what settled with the next arrivals' write: one commit per save, not two", async () => {
+    const store = counting();
+    const metrics = createMetrics(undefined, { sink: "only" });
+    const queue = await openHubQueue({
+      storage: store as unknown as HubQueueOptions["storage"],
+      sink: metrics.wrapSink(defineSink({ name: "mqtt", deliver: async () => undefined })),
+      metrics,
+      logger: createMemoryLogger(),
+      removeAfterMs: 2000,
+    });
+    const saves = 10;
+    for (let i = 0; i < saves; i++) {
+      await queue.enqueue({
+        topic: TOPICS.configs,
+        payload: { filename: `aa-bb-cc-dd-ee-${String(i).padStart(2, "0")}.json` },
+      });
+      // Each delivered before the next save arrives, as a quiet broker would.
+      await waitUntil("its delivery", async () => (await metrics.publishCounts()).length > 0 && queue.size() === 0);
+    }
+    await waitUntil("the last ones removed", () => [...store.data.keys()].every((key) => !key.startsWith("q:")));
+    // Each save's write, and one removal after the last: the settled ones went with the next save's write.
+    expect(store.commits()).toBe(saves + 1);
+    expect(store.data.get("counts")).toEqual([
+      { labels: { sink: "mqtt", topic: TOPICS.configs, outcome: "success" }, value: saves },
+    ]);
+  });
+});

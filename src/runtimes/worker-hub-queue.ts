@@ -22,6 +22,11 @@ const keyOf = (seq: number) => `${PREFIX}${String(seq).padStart(16, "0")}`;
 /** Sink refusals that decide nothing about the notification itself: it is offered again at the next alarm. */
 const TRY_LATER = new Set(["SINK_UNAVAILABLE", "SINK_TIMEOUT", "SINK_CLOSED"]);
 export const RETRY_MS = 5000;
+/**
+ * Settled notifications are removed with the next write of arrivals, or after this long on their
+ * own: a restart meanwhile delivers them again (at-least-once), as it would anything in flight.
+ */
+export const REMOVE_AFTER_MS = 50;
 /** The most keys Durable Object storage puts or deletes in one call. */
 const BATCH_LIMIT = 128;
 
@@ -39,6 +44,8 @@ export interface HubQueueOptions {
   metrics: Pick<Metrics, "publishCounts" | "addPublishCounts">;
   logger: Logger;
   retryMs?: number;
+  /** How long settled notifications wait for a write of arrivals to be removed with; REMOVE_AFTER_MS. */
+  removeAfterMs?: number;
 }
 
 export interface HubQueue {
@@ -53,6 +60,7 @@ export interface HubQueue {
 export async function openHubQueue(options: HubQueueOptions): Promise<HubQueue> {
   const { storage, sink, metrics, logger } = options;
   const retryMs = options.retryMs ?? RETRY_MS;
+  const removeAfterMs = options.removeAfterMs ?? REMOVE_AFTER_MS;
   metrics.addPublishCounts((await storage.get<PublishCount[]>(COUNTS)) ?? []);
   const reloaded = await storage.list<Notification>({ prefix: PREFIX });
   /** Stored and with the sink. */
@@ -61,9 +69,15 @@ export async function openHubQueue(options: HubQueueOptions): Promise<HubQueue> 
   const later = new Map<string, Notification>();
   let seq = 0;
   let alarmAt = await storage.getAlarm();
-  /** Settled, still to be removed from storage: removed in batches, one at a time, so a burst costs few writes. */
+  /**
+   * Settled, still to be removed from storage. Removed with the next write of arrivals (the
+   * same storage transaction), or, when none comes within REMOVE_AFTER_MS, on their own: under
+   * load a burst's settlements cost no transaction of their own.
+   */
   const settled: string[] = [];
-  let removing = false;
+  let removal: ReturnType<typeof setTimeout> | undefined;
+  /** Whether a write of arrivals is scheduled or running (it takes the settled keys along). */
+  let writing = false;
 
   const arm = async () => {
     const at = Date.now() + retryMs;
@@ -76,35 +90,34 @@ export async function openHubQueue(options: HubQueueOptions): Promise<HubQueue> 
     arm().catch((error: unknown) => logger.error("could not set the notification hub's alarm", errorFields(error)));
   };
 
+  /** Issues the removal of `keys` and the counters, to be committed with whatever is issued in the same turn. */
+  const removeNow = async (keys: string[]): Promise<void> => {
+    const counts = await metrics.publishCounts();
+    await Promise.all([storage.delete(keys), storage.put(COUNTS, counts)]);
+  };
+  const removeFailed = (count: number, error: unknown) =>
+    // They stay stored, so they are delivered again after a restart: duplicates, never a loss.
+    logger.error("could not remove settled notifications from the hub's queue", { count, ...errorFields(error) });
   const remove = async () => {
-    while (settled.length > 0) {
+    removal = undefined;
+    while (settled.length > 0 && !writing) {
       const keys = settled.splice(0, BATCH_LIMIT);
       try {
-        const counts = await metrics.publishCounts();
-        // No await between the two: Durable Object storage commits them as one atomic batch.
-        await Promise.all([storage.delete(keys), storage.put(COUNTS, counts)]);
+        await removeNow(keys);
         logger.debug("settled notifications removed from the hub's queue", {
           count: keys.length,
           queued: handed.size + later.size + settled.length,
         });
       } catch (error) {
-        // They stay stored, so they are delivered again after a restart: duplicates, never a loss.
-        logger.error("could not remove settled notifications from the hub's queue", {
-          count: keys.length,
-          ...errorFields(error),
-        });
+        removeFailed(keys.length, error);
       }
     }
-    removing = false;
   };
   const forget = (key: string) => {
     handed.delete(key);
     settled.push(key);
-    if (removing) return;
-    removing = true;
-    // After the current turn, so that the settlements of a burst (PUBACKs come several to a read) go in one
-    // write; a restart before it sends them again. Never rejects: failures are logged.
-    setTimeout(() => void remove(), 0);
+    // A write under way or scheduled takes it along; so does one starting before the timer. Never rejects.
+    if (!writing && !removal) removal = setTimeout(() => void remove(), removeAfterMs);
   };
 
   const hand = (key: string, notification: Notification) => {
@@ -142,15 +155,29 @@ export async function openHubQueue(options: HubQueueOptions): Promise<HubQueue> 
    * started (a group commit): a burst costs a few storage writes, not one each.
    */
   const arriving: Arrival[] = [];
-  let writing = false;
   const write = async () => {
     while (arriving.length > 0) {
-      const batch = arriving.splice(0, BATCH_LIMIT);
+      // One key less than the limit: room for the counters.
+      const batch = arriving.splice(0, BATCH_LIMIT - 1);
+      const keys = settled.splice(0, BATCH_LIMIT);
       try {
-        await storage.put(Object.fromEntries(batch.map(({ key, notification }) => [key, notification])));
+        // The counters are read first: no await between the writes, so storage commits them as one.
+        const counts = keys.length > 0 ? await metrics.publishCounts() : undefined;
+        const entries: Record<string, unknown> = Object.fromEntries(
+          batch.map(({ key, notification }) => [key, notification]),
+        );
+        if (counts) entries[COUNTS] = counts;
+        await Promise.all([storage.put(entries), ...(keys.length > 0 ? [storage.delete(keys)] : [])]);
       } catch (error) {
         for (const arrival of batch) arrival.failed(error);
+        if (keys.length > 0) removeFailed(keys.length, error);
         continue;
+      }
+      if (keys.length > 0) {
+        logger.debug("settled notifications removed from the hub's queue", {
+          count: keys.length,
+          queued: handed.size + later.size + settled.length + arriving.length + batch.length,
+        });
       }
       // Only what is stored reaches the sink, in arrival order; then its sender is answered.
       for (const { key, notification, stored } of batch) {
@@ -159,6 +186,8 @@ export async function openHubQueue(options: HubQueueOptions): Promise<HubQueue> 
       }
     }
     writing = false;
+    // What settled while the last write was under way goes on its own, unless arrivals come first.
+    if (settled.length > 0 && !removal) removal = setTimeout(() => void remove(), removeAfterMs);
   };
 
   return {

@@ -20,6 +20,10 @@ const READY_TIMEOUT_MS = 60_000;
 
 export interface WorkerDev {
   url: string;
+  /** workerd's V8 inspector (the Worker's isolate, its Durable Objects included): for profiles. */
+  inspectorPort: number;
+  /** The process group of wrangler and its workerd (for the benches' CPU accounting). */
+  processGroup: number;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   output(): string;
   /** The Worker's own JSON log lines. */
@@ -100,6 +104,7 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
   const drop = { hub: options.hub === false, rollouts: options.rollouts === false, assets: options.assets === false };
   const config = drop.hub || drop.rollouts || drop.assets ? ["--config", await configWithout(dir, drop)] : [];
   const port = await freePort();
+  const inspectorPort = await freePort();
   const child: ChildProcess = spawn(
     WRANGLER,
     [
@@ -110,7 +115,7 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
       "--port",
       String(port),
       "--inspector-port",
-      String(await freePort()),
+      String(inspectorPort),
       "--env-file",
       envFile,
       "--persist-to",
@@ -156,6 +161,13 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
       }, 5000);
       await exited;
       clearTimeout(timer);
+      // wrangler gone, a workerd of its group that did not take SIGTERM would run on, orphaned (seen after
+      // a profiled run, spinning at 40% of a core): whatever is left of the group goes too.
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // ESRCH: nothing of the group is left, as it should be.
+      }
     }
     await rm(dir, { recursive: true, force: true });
   };
@@ -184,6 +196,8 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
 
   return {
     url,
+    inspectorPort,
+    processGroup: child.pid as number,
     fetch: (path, init) => fetch(`${url}${path}`, init),
     output: () => out,
     lines: () =>
