@@ -127,10 +127,13 @@ export interface StorageDriver {
   dispose?(): Promise<void>;
 }
 
-export const toHex = (bytes: ArrayBuffer | Uint8Array): string =>
-  Array.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+// Every save hashes its bytes: a table and one string, not an array of 32 strings joined.
+export const toHex = (bytes: ArrayBuffer | Uint8Array): string => {
+  let out = "";
+  for (const b of bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)) out += HEX[b];
+  return out;
+};
 
 /** SHA-256 of a whole buffer with Web Crypto (for small objects; streamed writes hash incrementally). */
 export async function sha256Hex(data: Uint8Array): Promise<string> {
