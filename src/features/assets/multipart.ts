@@ -64,12 +64,16 @@ const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
 /** Parses `name="..."` style parameters of a Content-Disposition value. */
 function dispositionParams(value: string): Map<string, string> {
   const params = new Map<string, string>();
-  const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g;
+  // A quoted value, else (when the quote cannot close with escapes read as such) a quoted value
+  // taken literally up to the line's last quote, else a bare token.
+  const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|"(.*)"|([^;]*))/g;
   for (let m = re.exec(value); m; m = re.exec(value)) {
     const key = (m[1] as string).toLowerCase();
     // Browsers and curl send backslashes literally (WHATWG form encoding percent-encodes
     // quotes instead), so only an escaped quote is unescaped; a backslash stays and is refused.
-    const raw = m[2] !== undefined ? m[2].replace(/\\"/g, '"') : (m[3] ?? "").trim();
+    // A browser's `filename="a\"` (a name ending in a backslash) leaves the escaped form
+    // unclosed: it is read literally, `a\`, and refused, never as the bare token `"`.
+    const raw = m[2] !== undefined ? m[2].replace(/\\"/g, '"') : m[3] !== undefined ? m[3] : (m[4] ?? "").trim();
     params.set(key, raw);
   }
   return params;
