@@ -14,12 +14,11 @@
  */
 import type { MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";
-import type { ConnectFn } from "./mqtt.js";
+import { type ConnectFn, endClient } from "./mqtt.js";
 import { mqttTarget } from "./mqtt-options.js";
 import type { MqttOptions } from "./mqtt-settings.js";
 
 const RECONNECT_PERIOD_MS = 1000;
-const CLOSE_GRACE_MS = 1000;
 
 export interface StatusConnection {
   /** Ends the connection (a clean DISCONNECT when the broker answers); no report arrives after it. */
@@ -80,16 +79,7 @@ export function openStatusConnection({ url, options, logger, connect, connected 
       await ready;
       const last = client;
       if (!last) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          last.end(true);
-          resolve();
-        }, CLOSE_GRACE_MS);
-        last.end(false, {}, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await endClient(last);
     },
   } satisfies StatusConnection;
 }

@@ -44,6 +44,19 @@ export interface MqttSinkOptions {
   connect?: ConnectFn;
 }
 
+/** A clean DISCONNECT when the broker answers within CLOSE_GRACE_MS, a hard close when it does not. */
+export const endClient = (client: MqttClient): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      client.end(true);
+      resolve();
+    }, CLOSE_GRACE_MS);
+    client.end(false, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
 /** mqtt.js is the heaviest module we load (~0.1 s); servers without a broker never pay for it. */
 export const loadConnect = async (): Promise<ConnectFn> => (await import("mqtt")).connect;
 
@@ -271,17 +284,7 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
       const last = client;
       connected = false;
       if (!last) return;
-      // A clean DISCONNECT when the broker answers, a hard close when it does not.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          last.end(true);
-          resolve();
-        }, CLOSE_GRACE_MS);
-        last.end(false, {}, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await endClient(last);
     },
   };
 }
