@@ -36,7 +36,7 @@ describe("device reads and reports reach the fleet record", () => {
     const { t, c } = await start();
     const mac = randomMac();
     await c.saveConfig(mac, { deviceName: "fast" });
-    const fast = t.fastReads?.("GET", `/files/configs/${mac}.json`, undefined, undefined, undefined, peer);
+    const fast = t.fastReads?.("GET", `/files/configs/${mac}.json`, undefined, undefined, peer);
     expect(fast?.status).toBe(200);
     expect(await c.device(mac)).toMatchObject({ fetched_etag: fast?.headers.ETag, sync: "current" });
   });

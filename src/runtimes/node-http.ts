@@ -105,7 +105,6 @@ function withFastReads(fast: FastReads | undefined, next: RequestListener): Requ
       req.url ?? "",
       headers["if-none-match"],
       headers["x-request-id"] as string | undefined,
-      headers.authorization,
       client,
     );
     current = undefined;

@@ -41,8 +41,10 @@ export type FastReads = (
   target: string,
   ifNoneMatch: string | null | undefined,
   requestId: string | null | undefined,
-  authorization: string | null | undefined,
-  /** Where the client's address is (asked only while some client is over its miss limit). */
+  /**
+   * The request's other headers and peer, asked only when needed (Authorization with a token
+   * mode on; the address while some client is over its miss limit), and only while the call runs.
+   */
   client: ClientSource,
 ) => FastAnswer | undefined;
 
@@ -65,7 +67,7 @@ export function createFastReads(
   >();
   const debug = logger.enabled?.("debug") !== false;
 
-  return (method, target, ifNoneMatch, given, authorization, client) => {
+  return (method, target, ifNoneMatch, given, client) => {
     if (method !== "GET" || !target.startsWith(PREFIX)) return undefined;
     const start = performance.now();
     const query = target.indexOf("?", PREFIX.length);
@@ -75,7 +77,7 @@ export function createFastReads(
     // Only a plain <mac>.json: a percent-encoded or otherwise unusual name goes to the app.
     const mac = macOfConfigFile(file);
     if (mac === undefined) return undefined;
-    if (tokensOn && !access.mayReadNow(authorization ?? undefined, mac)) return undefined;
+    if (tokensOn && !access.mayReadNow(client.header("authorization") ?? undefined, mac)) return undefined;
     if (misses?.anyLimited() && misses.refusal(clientOf(client) ?? "unknown")) return undefined;
     const held = peek("configs", file);
     if (!held) return undefined;
@@ -123,20 +125,27 @@ export function webFastReads(fast: FastReads | undefined): WebFastReads | undefi
   // Keyed by the answer's headers, shared by every answer of one version and status: a new
   // version has new ones, and the old template goes with the old version.
   const templates = new WeakMap<object, Response>();
+  // One source for every request, pointed at the current one while fast() runs (it is
+  // synchronous): no closures made per request, and no header read that is not needed.
+  let headers: Headers | undefined;
+  let peerOf: (() => string | undefined) | undefined;
+  const client: ClientSource = { header: (name) => headers?.get(name), peer: () => peerOf?.() };
   return (request, peer) => {
     // The target from the URL without parsing it whole: everything from the first "/" after "//".
     const url = request.url;
     const slash = url.indexOf("/", url.indexOf("//") + 2);
     if (slash === -1) return undefined;
-    const { headers } = request;
+    headers = request.headers;
+    peerOf = peer;
     const answer = fast(
       request.method,
       url.slice(slash),
       headers.get("if-none-match"),
       headers.get("x-request-id"),
-      headers.get("authorization"),
-      { header: (name) => headers.get(name), peer },
+      client,
     );
+    headers = undefined;
+    peerOf = undefined;
     if (!answer) return undefined;
     let template = templates.get(answer.headers);
     if (!template) {

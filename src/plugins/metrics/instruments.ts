@@ -3,6 +3,7 @@
  * prom-client's global one, so two apps in one process never share a counter).
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { createHttpSeries, type HttpSeries } from "./http-series.js";
 import { METRICS, type MetricSpec } from "./table.js";
 
 type Instrument<S extends MetricSpec> = S["kind"] extends "counter"
@@ -11,7 +12,11 @@ type Instrument<S extends MetricSpec> = S["kind"] extends "counter"
     ? Gauge<S["labels"][number]>
     : Histogram<S["labels"][number]>;
 
-export type Instruments = { [K in keyof typeof METRICS]: Instrument<(typeof METRICS)[K]> };
+/** The two series every request touches are kept apart (http-series.ts); the rest are prom-client's. */
+type HttpKeys = "httpRequests" | "httpDuration";
+export type Instruments = { [K in Exclude<keyof typeof METRICS, HttpKeys>]: Instrument<(typeof METRICS)[K]> } & {
+  http: HttpSeries;
+};
 
 /** Gauges whose value is read at scrape time rather than kept. */
 export type Collectors = Partial<Record<keyof typeof METRICS, (gauge: Gauge<string>) => void>>;
@@ -22,7 +27,11 @@ export function createInstruments(registry: Registry, collectors: Collectors = {
   for (const [key, spec] of Object.entries(METRICS) as Array<[keyof typeof METRICS, MetricSpec]>) {
     const common = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers };
     const collect = collectors[key];
-    if (spec.kind === "counter") built[key] = new Counter(common);
+    // Both registered where the table has them (next to each other), so /metrics keeps its order.
+    if (key === "httpRequests")
+      built.http = createHttpSeries(registry, spec, { ...METRICS.httpDuration, buckets: METRICS.httpDuration.buckets });
+    else if (key === "httpDuration") continue;
+    else if (spec.kind === "counter") built[key] = new Counter(common);
     else if (spec.kind === "histogram") built[key] = new Histogram({ ...common, buckets: [...(spec.buckets ?? [])] });
     else
       built[key] = new Gauge({

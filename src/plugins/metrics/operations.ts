@@ -17,13 +17,6 @@ export function createOperationObserver(m: Instruments): OperationObserver {
   for (const sync of DEVICE_SYNC) m.devices.set({ sync }, 0);
   for (const state of ROLLOUT_STATES) m.rollouts.set({ state }, 0);
   for (const outcome of DEVICE_OUTCOMES) m.rolloutDeviceOutcomes.inc({ outcome }, 0);
-  // Every request is counted: the labelled children are looked up once per method, route
-  // pattern and status, not by hashing the label set each time (a measurable share of a
-  // cached device read). Bounded: methods are the parser's, routes are patterns.
-  // Keyed route → method → status: three lookups of strings the runtime already hashed, rather
-  // than a key string built and hashed per request.
-  type HttpChildren = { count: { inc(): void }; duration: { observe(v: number): void } };
-  const http = new Map<string, Map<string, Map<number, HttpChildren>>>();
   return {
     authFailure(reason) {
       m.authFailures.inc({ reason });
@@ -66,26 +59,8 @@ export function createOperationObserver(m: Instruments): OperationObserver {
       m.signature.observe({ result }, seconds);
     },
     httpRequest(method, route, status, seconds) {
-      let methods = http.get(route);
-      if (!methods) {
-        methods = new Map();
-        http.set(route, methods);
-      }
-      let statuses = methods.get(method);
-      if (!statuses) {
-        statuses = new Map();
-        methods.set(method, statuses);
-      }
-      let children = statuses.get(status);
-      if (!children) {
-        children = {
-          count: m.httpRequests.labels({ method, route, status: String(status) }),
-          duration: m.httpDuration.labels({ method, route }),
-        };
-        statuses.set(status, children);
-      }
-      children.count.inc();
-      children.duration.observe(seconds);
+      // Every request is counted: bounded children (methods are the parser's, routes are patterns).
+      m.http.child(method, route, status).observe(seconds);
     },
   };
 }
