@@ -18,7 +18,7 @@
 import type { IClientOptions, MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";
 import { type Notification, type NotificationSink, type Receipt, SinkError } from "../../core/sinks/contract.js";
-import { MessageQueue, type Pending, publishOptions } from "./mqtt-messages.js";
+import { MessageQueue, type Pending, payloadOf, publishOptions } from "./mqtt-messages.js";
 import { mqttTarget } from "./mqtt-options.js";
 import type { MqttOptions } from "./mqtt-settings.js";
 
@@ -162,8 +162,7 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
     inFlight.set(pending, performance.now());
     ackTimer ??= setTimeout(checkAcks, options.ackTimeoutMs);
     const { topic, notification } = pending;
-    const payload = JSON.stringify(notification.payload);
-    via.publish(topic, payload, publishOptions(options.protocolVersion, notification), (error) => {
+    via.publish(topic, payloadOf(notification), publishOptions(options.protocolVersion, notification), (error) => {
       // Settled already (re-queued after a disconnect, or the sink closed).
       if (pending.via !== via) return;
       const reasonCode = (error as { code?: unknown } | undefined)?.code;
