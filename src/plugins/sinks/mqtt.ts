@@ -18,7 +18,7 @@
 import type { IClientOptions, MqttClient } from "mqtt";
 import { errorFields, type Logger } from "../../core/logger.js";
 import { type Notification, type NotificationSink, type Receipt, SinkError } from "../../core/sinks/contract.js";
-import { MessageQueue, type Pending, publishOptions } from "./mqtt-messages.js";
+import { MessageQueue, type Pending, payloadOf, publishOptions } from "./mqtt-messages.js";
 import { mqttTarget } from "./mqtt-options.js";
 import type { MqttOptions } from "./mqtt-settings.js";
 
@@ -112,10 +112,16 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
     enforceBound();
   };
 
+  /** Whether a queued message can be sent now. */
+  const room = () => connected && client !== undefined && !closed && inFlight.size < window && queue.length > 0;
   const pump = () => {
-    while (connected && client && !closed && inFlight.size < window && queue.length > 0) {
-      transmit(client, queue.shift() as Pending);
-    }
+    // One clock read for the messages one refill writes together: they leave within microseconds
+    // of each other, and the ack timeout counts in milliseconds. Read only when there is room:
+    // during a burst most calls find the window full. (Checked again for each message: a failed
+    // publish recycles the connection in the middle of a refill.)
+    if (!room()) return;
+    const now = performance.now();
+    while (room()) transmit(client as MqttClient, queue.shift() as Pending, now);
   };
 
   // PUBACKs arrive in bursts (several per socket read). Refilling the window once per
@@ -157,13 +163,12 @@ export function createMqttSink({ url, context, connect }: MqttSinkOptions): Noti
     else ackTimer = setTimeout(checkAcks, -late);
   };
 
-  const transmit = (via: MqttClient, pending: Pending) => {
+  const transmit = (via: MqttClient, pending: Pending, now: number) => {
     pending.via = via;
-    inFlight.set(pending, performance.now());
+    inFlight.set(pending, now);
     ackTimer ??= setTimeout(checkAcks, options.ackTimeoutMs);
     const { topic, notification } = pending;
-    const payload = JSON.stringify(notification.payload);
-    via.publish(topic, payload, publishOptions(options.protocolVersion, notification), (error) => {
+    via.publish(topic, payloadOf(notification), publishOptions(options.protocolVersion, notification), (error) => {
       // Settled already (re-queued after a disconnect, or the sink closed).
       if (pending.via !== via) return;
       const reasonCode = (error as { code?: unknown } | undefined)?.code;
