@@ -1,14 +1,16 @@
 /**
- * The HTTP series kept outside prom-client (src/plugins/metrics/http-series.ts) must read
- * exactly as prom-client's Counter and Histogram would: the same observations go into both,
- * and the registries' text (what /metrics serves) and JSON must be identical.
+ * The series kept outside prom-client (src/plugins/metrics/plain-series.ts, and the HTTP pair
+ * of http-series.ts over them) must read exactly as prom-client's Counter and Histogram would:
+ * the same observations go into both, and the registries' text (what /metrics serves) and JSON
+ * must be identical.
  */
 import { Counter, Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createHttpSeries } from "../src/plugins/metrics/http-series.js";
+import { createPlainCounter, createPlainHistogram } from "../src/plugins/metrics/plain-series.js";
 import { METRICS } from "../src/plugins/metrics/table.js";
 
-const { httpRequests: requests, httpDuration: duration } = METRICS;
+const { httpRequests: requests, httpDuration: duration, ackDuration: ack, publishes } = METRICS;
 
 function both() {
   const theirs = new Registry();
@@ -77,5 +79,50 @@ describe("HTTP series outside prom-client", () => {
     observe("GET", "/health", 200, 0.02);
     expect(await ours.metrics()).toBe(await theirs.metrics());
     expect(await ours.metrics()).toContain('iot_http_request_duration_seconds_count{method="GET",route="/health"} 2');
+  });
+
+  it("the sink's acknowledgement times: a child never used shows no series, a used one reads as prom-client's", async () => {
+    const theirs = new Registry();
+    const their = new Histogram({
+      name: ack.name,
+      help: ack.help,
+      labelNames: [...ack.labels],
+      buckets: [...ack.buckets],
+      registers: [theirs],
+    });
+    const theirCount = new Counter({
+      name: publishes.name,
+      help: publishes.help,
+      labelNames: [...publishes.labels],
+      registers: [theirs],
+    });
+    const ours = new Registry();
+    const mine = createPlainHistogram(ours, { ...ack, labelNames: ack.labels });
+    const myCount = createPlainCounter(ours, { ...publishes, labelNames: publishes.labels });
+    const unused = { sink: "mqtt", topic: "iotsupport/updates/assets" };
+    their.labels(unused);
+    mine.labels(unused);
+    const used = { sink: "mqtt", topic: "iotsupport/updates/configs" };
+    const theirChild = their.labels(used);
+    const myChild = mine.labels(used);
+    for (const seconds of [0.0004, 0.001, 0.003, 0.7, 31]) {
+      theirChild.observe(seconds);
+      myChild.observe(seconds);
+    }
+    const outcome = { sink: "mqtt", topic: used.topic, outcome: "success" };
+    theirCount.labels(outcome).inc(0);
+    myCount.labels(outcome).inc(0);
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    expect(await ours.metrics()).not.toContain("updates/assets");
+    expect(await ours.metrics()).toContain('outcome="success"} 0');
+  });
+
+  it("refuses what prom-client refuses: a missing or unknown label, a negative increment", () => {
+    const ours = new Registry();
+    const mine = createPlainHistogram(ours, { ...ack, labelNames: ack.labels });
+    const count = createPlainCounter(ours, { ...publishes, labelNames: publishes.labels });
+    expect(() => mine.labels({ sink: "mqtt" })).toThrow(TypeError);
+    expect(() => mine.labels({ sink: "mqtt", topic: "t", extra: "x" })).toThrow(TypeError);
+    expect(() => count.labels({ sink: "mqtt", topic: "t", outcome: "success" }).inc(-1)).toThrow(TypeError);
   });
 });

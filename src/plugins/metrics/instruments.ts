@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { createHttpSeries, type HttpSeries } from "./http-series.js";
+import { createPlainHistogram, type PlainHistogram } from "./plain-series.js";
 import { METRICS, type MetricSpec } from "./table.js";
 
 type Instrument<S extends MetricSpec> = S["kind"] extends "counter"
@@ -12,10 +13,14 @@ type Instrument<S extends MetricSpec> = S["kind"] extends "counter"
     ? Gauge<S["labels"][number]>
     : Histogram<S["labels"][number]>;
 
-/** The two series every request touches are kept apart (http-series.ts); the rest are prom-client's. */
-type HttpKeys = "httpRequests" | "httpDuration";
-export type Instruments = { [K in Exclude<keyof typeof METRICS, HttpKeys>]: Instrument<(typeof METRICS)[K]> } & {
+/**
+ * The series a hot path touches are plain series (plain-series.ts): the two every request
+ * touches (http-series.ts) and the time to each notification's acknowledgement. The rest are prom-client's.
+ */
+type PlainKeys = "httpRequests" | "httpDuration" | "ackDuration";
+export type Instruments = { [K in Exclude<keyof typeof METRICS, PlainKeys>]: Instrument<(typeof METRICS)[K]> } & {
   http: HttpSeries;
+  ackDuration: PlainHistogram;
 };
 
 /** Gauges whose value is read at scrape time rather than kept. */
@@ -31,6 +36,8 @@ export function createInstruments(registry: Registry, collectors: Collectors = {
     if (key === "httpRequests")
       built.http = createHttpSeries(registry, spec, { ...METRICS.httpDuration, buckets: METRICS.httpDuration.buckets });
     else if (key === "httpDuration") continue;
+    else if (key === "ackDuration")
+      built[key] = createPlainHistogram(registry, { ...spec, labelNames: spec.labels, buckets: spec.buckets ?? [] });
     else if (spec.kind === "counter") built[key] = new Counter(common);
     else if (spec.kind === "histogram") built[key] = new Histogram({ ...common, buckets: [...(spec.buckets ?? [])] });
     else
