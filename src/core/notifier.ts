@@ -39,10 +39,7 @@ export interface NotifierOptions {
   track?: (settled: Promise<void>) => void;
 }
 
-/**
- * Two literals rather than one spreading `{}` when there is no metadata: a spread copies
- * through the slow object-clone path, and a burst of saves makes thousands of these at once.
- */
+// Two literals, not one spreading `{}` without metadata: a spread takes V8's slow clone path, and a burst makes thousands.
 const notificationOf = (topic: Topic, filename: string, metadata: NotificationMetadata | undefined): Notification =>
   metadata ? { topic, payload: { filename }, metadata } : { topic, payload: { filename } };
 
