@@ -3,9 +3,9 @@
  * session, and the API Worker (wrangler.toml, its NOTIFY_HUB binding naming that Worker by
  * `script_name`) in another: two workerd processes, as deployed the Durable Object runs apart
  * from the Worker that calls it. The sessions find each other through a dev registry of their
- * own. The hub is started first and stopped last.
+ * own. The hub is started first and stopped last; its storage is kept across `restartHub()`.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWorkerDev, type WorkerDev, type WorkerDevOptions } from "./worker-dev.js";
@@ -15,7 +15,10 @@ export const HUB_SCRIPT = "iot-support-hub";
 
 export interface HubPair {
   api: WorkerDev;
-  hub: WorkerDev;
+  /** The hub's session now (a new one after restartHub). */
+  readonly hub: WorkerDev;
+  /** Stops the hub's session and starts another on the same storage; the API Worker's session runs on. */
+  restartHub(): Promise<WorkerDev>;
   cleanup(): Promise<void>;
 }
 
@@ -28,25 +31,39 @@ export async function startHubPair(
   options: WorkerDevOptions = {},
   hubVars?: Record<string, string>,
 ): Promise<HubPair> {
-  const registry = await mkdtemp(join(tmpdir(), "iot-registry-"));
+  const dir = await mkdtemp(join(tmpdir(), "iot-hub-pair-"));
   const { SIGNING_KEY: _, ...rest } = vars;
+  const hubOptions: WorkerDevOptions = {
+    config: "wrangler.hub.toml",
+    registry: join(dir, "registry"),
+    persistTo: join(dir, "hub-state"),
+  };
+  const startHub = () => startWorkerDev(hubVars ?? rest, hubOptions);
   let hub: WorkerDev | undefined;
   try {
-    hub = await startWorkerDev(hubVars ?? rest, { config: "wrangler.hub.toml", registry });
-    const api = await startWorkerDev(vars, { ...options, hubScript: HUB_SCRIPT, registry });
-    const started = hub;
+    await mkdir(join(dir, "registry"));
+    hub = await startHub();
+    const api = await startWorkerDev(vars, { ...options, hubScript: HUB_SCRIPT, registry: hubOptions.registry });
+    let current = hub;
     return {
       api,
-      hub: started,
+      get hub() {
+        return current;
+      },
+      async restartHub() {
+        await current.cleanup();
+        current = await startHub();
+        return current;
+      },
       async cleanup() {
         await api.cleanup();
-        await started.cleanup();
-        await rm(registry, { recursive: true, force: true });
+        await current.cleanup();
+        await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await hub?.cleanup();
-    await rm(registry, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
 }
