@@ -6,13 +6,16 @@
  *   - the first notification after the hub starts (cold: object built, broker connected);
  *   - PUT throughput at 50 connections with the hub vs the same Worker without any sink, with
  *     workerd's CPU time per PUT (less at the mercy of other load on the machine than req/s), and
- *     whether every save was delivered once the hub had caught up.
+ *     whether every save was delivered once the hub had caught up; the hub both in the Worker's
+ *     own session (one workerd process, one thread for the Worker and the object) and as a Worker
+ *     of its own (wrangler.hub.toml) in another session, as a Durable Object runs apart when deployed.
  * Usage: `npx tsx bench/worker-hub.ts [samples]`.
  */
 import { metricValue } from "../test/support/http.js";
 import { testKeys } from "../test/support/keys.js";
 import { type Received, startBroker, subscribe } from "../test/support/mosquitto.js";
 import { startWorkerDev, type WorkerDev, type WorkerDevOptions } from "../test/support/worker-dev.js";
+import { startHubPair } from "../test/support/worker-hub-pair.js";
 import { groupCpuMs } from "./support/group-cpu.js";
 import { load } from "./support/load.js";
 import { isMain, percentile, report, sleep } from "./support/stats.js";
@@ -122,15 +125,39 @@ async function deliveries(worker: WorkerDev): Promise<{ saved: number; delivered
   }
 }
 
-/** PUT throughput at 50 connections, the Worker's CPU time per PUT, and (with a sink) what was delivered. */
-async function putRate(vars: Record<string, string>, options: WorkerDevOptions) {
-  return withWorker(vars, options, async (worker) => {
+/** Where the notifications go: nowhere, the hub in the Worker's own session, or the hub as a Worker of its own. */
+type Shape = "none" | "same" | "apart";
+
+/** The Worker under test and, with the hub apart, the hub's session (for its CPU time). */
+async function withShape<T>(
+  shape: Shape,
+  brokerUrl: string,
+  run: (worker: WorkerDev, hub?: WorkerDev) => Promise<T>,
+): Promise<T> {
+  if (shape === "none") return withWorker({}, {}, (worker) => run(worker));
+  if (shape === "same") return withWorker({ MQTT_URL: brokerUrl }, {}, (worker) => run(worker));
+  const pair = await startHubPair({ SIGNING_KEY: signingKey, MQTT_URL: brokerUrl });
+  try {
+    return await run(pair.api, pair.hub);
+  } finally {
+    await pair.cleanup();
+  }
+}
+
+const workerdMs = async (worker?: WorkerDev) => (worker ? ((await groupCpuMs(worker.processGroup)).workerd ?? 0) : 0);
+
+/**
+ * PUT throughput at 50 connections, workerd's CPU time per PUT (the Worker's session; with the hub
+ * apart, the hub's session too), and (with a sink) what was delivered.
+ */
+async function putRate(shape: Shape, brokerUrl: string) {
+  return withShape(shape, brokerUrl, async (worker, hub) => {
     const url = `${worker.url}/api/configs/aa-bb-cc-dd-ee-ff`;
     const body = JSON.stringify({ content: { deviceName: "bench", enableOTA: true, settings: { interval: 60 } } });
     await load({ url, method: "PUT", body, headers, seconds: 1 });
     const answered = async () =>
       metricValue(await (await worker.fetch("/metrics")).text(), "iot_http_requests_total", PUT_SAVED);
-    const before = { saved: await answered(), cpu: (await groupCpuMs(worker.processGroup)).workerd ?? 0 };
+    const before = { saved: await answered(), cpu: await workerdMs(worker), hubCpu: await workerdMs(hub) };
     const result = await load({ url, method: "PUT", body, headers });
     if (result.non2xx) throw new Error(`PUT: ${result.non2xx} non-2xx`);
     // The same for both sides, before the delivery count's scrapes (each an RPC to the hub) can add to it:
@@ -138,9 +165,11 @@ async function putRate(vars: Record<string, string>, options: WorkerDevOptions) 
     await sleep(2000);
     const saved = await answered();
     // workerd runs the Worker, its Durable Objects and the local R2 store: CPU per PUT answered, whatever else ran.
-    const cpuMs = ((await groupCpuMs(worker.processGroup)).workerd ?? 0) - before.cpu;
-    const delivered = vars.MQTT_URL ? await deliveries(worker) : undefined;
-    return { rps: result.rps, errors: result.errors, cpuPerPut: cpuMs / (saved - before.saved), delivered };
+    const puts = saved - before.saved;
+    const cpuPerPut = ((await workerdMs(worker)) - before.cpu) / puts;
+    const hubCpuPerPut = hub ? ((await workerdMs(hub)) - before.hubCpu) / puts : undefined;
+    const delivered = shape === "none" ? undefined : await deliveries(worker);
+    return { rps: result.rps, errors: result.errors, cpuPerPut, hubCpuPerPut, delivered };
   });
 }
 
@@ -174,35 +203,46 @@ export async function workerHubBench(samples = 100): Promise<string[]> {
     );
 
     // Interleaved, best of three each: wrangler dev and the load share a noisy machine.
-    const runs: Record<"none" | "hub", number[]> = { none: [], hub: [] };
-    const cpu: Record<"none" | "hub", number[]> = { none: [], hub: [] };
-    const delivered: string[] = [];
+    const shapes: Record<Shape, string> = {
+      none: "no sink",
+      same: "hub, same process",
+      apart: "hub in its own process",
+    };
+    const runs: Record<Shape, number[]> = { none: [], same: [], apart: [] };
+    const cpu: Record<Shape, string[]> = { none: [], same: [], apart: [] };
+    const delivered: Record<Shape, string[]> = { none: [], same: [], apart: [] };
     /**
      * A run in which wrk saw socket errors (its 2 s timeout, when other work starves the machine)
      * is run again, said so, at most twice more: its rate would not compare. Non-2xx always throws.
      */
-    const measured = async (vars: Record<string, string>, side: string) => {
+    const measured = async (shape: Shape) => {
       for (let attempt = 1; ; attempt++) {
-        const run = await putRate(vars, {});
+        const run = await putRate(shape, broker.wsUrl);
         if (run.errors === 0) return run;
+        const side = shapes[shape];
         if (attempt === 3) throw new Error(`PUT (${side}): ${run.errors} socket errors in ${attempt} runs in a row`);
         console.log(`(PUT rate, ${side}: ${run.errors} socket errors at ${run.rps.toFixed(0)} req/s; run again)`);
       }
     };
     for (let round = 0; round < 3; round++) {
-      const none = await measured({}, "no sink");
-      runs.none.push(none.rps);
-      cpu.none.push(none.cpuPerPut);
-      const withHub = await measured({ MQTT_URL: broker.wsUrl }, "hub");
-      runs.hub.push(withHub.rps);
-      cpu.hub.push(withHub.cpuPerPut);
-      delivered.push(`${withHub.delivered?.delivered} of ${withHub.delivered?.saved}`);
+      for (const shape of ["none", "same", "apart"] as const) {
+        const run = await measured(shape);
+        runs[shape].push(run.rps);
+        const hubMs = run.hubCpuPerPut === undefined ? "" : ` + hub ${run.hubCpuPerPut.toFixed(2)}`;
+        cpu[shape].push(`${run.cpuPerPut.toFixed(2)}${hubMs}`);
+        if (run.delivered) delivered[shape].push(`${run.delivered.delivered} of ${run.delivered.saved}`);
+      }
     }
-    lines.push(report("Workers hub PUT rps (50 conns)", Math.max(...runs.hub), "req/s", Math.max(...runs.none), 0));
-    const ms = (values: number[]) => values.map((v) => v.toFixed(2)).join(" / ");
+    const none = Math.max(...runs.none);
+    lines.push(report("Workers hub PUT rps, same process (50 conns)", Math.max(...runs.same), "req/s", none, 0));
+    lines.push(
+      report("Workers hub PUT rps, hub in its own process (50 conns)", Math.max(...runs.apart), "req/s", none, 0),
+    );
     console.log(
-      `(workerd CPU ms per PUT answered, each round: hub ${ms(cpu.hub)}, no sink ${ms(cpu.none)}; ` +
-        `notifications delivered of PUTs answered 200, warm-up and wrk's last in-flight requests included: ${delivered.join(", ")})`,
+      `(workerd CPU ms per PUT answered, each round: no sink ${cpu.none.join(" / ")}; ` +
+        `hub in the same process ${cpu.same.join(" / ")}; hub in its own process: API Worker ${cpu.apart.join(" / ")}. ` +
+        "Notifications delivered of PUTs answered 200, warm-up and wrk's last in-flight requests included: " +
+        `same process ${delivered.same.join(", ")}; own process ${delivered.apart.join(", ")})`,
     );
   } finally {
     await broker.cleanup();

@@ -116,14 +116,17 @@ export const serverSections: Section[] = [
   {
     title: "Workers notification hub",
     commands: [
-      `npx tsx bench/worker-hub.ts ${HUB_SAMPLES}          # wrangler dev: hub vs per-request notify latency, cold hub, PUT rps vs no sink`,
+      `npx tsx bench/worker-hub.ts ${HUB_SAMPLES}          # wrangler dev: hub vs per-request notify latency, cold hub, PUT rps vs no sink (hub in the same / its own process)`,
     ],
     about: () => [
       "`wrangler dev --local` with a private Mosquitto (MQTT over WebSocket), the same run measuring the " +
         "Worker with the hub (a Durable Object holding one connection), the Worker without the hub's binding " +
-        "(a connection per saving request) and the Worker with no sink. Locally the Worker, the hub and the R2 " +
-        "simulator share one workerd process on the same 2 cores as the load tool; each PUT through the hub " +
-        "costs one RPC and one Durable Object storage write.",
+        "(a connection per saving request) and the Worker with no sink. The PUT rate with the hub twice: in the " +
+        "Worker's own session, where the Worker, the hub and the R2 simulator share one workerd process, and as a " +
+        "Worker of its own (`wrangler.hub.toml`) in a second session, a second workerd process, as deployed the " +
+        "hub runs apart (its calls then pass through wrangler's dev-registry proxy, which a deployment does not " +
+        "have). All on the same 2 cores as the load tool; each PUT through the hub costs one RPC and one Durable " +
+        "Object storage write.",
     ],
     run: () => workerHubBench(HUB_SAMPLES),
   },

@@ -6,7 +6,9 @@
  * Options: the state in a directory of the caller's (kept at cleanup, so a second
  * `wrangler dev` finds the first one's R2 objects and Durable Object storage), and
  * wrangler.toml without the notification hub's binding (the per-request mode), without the
- * rollout driver's, or without the static assets binding (the API docs' Swagger UI files).
+ * rollout driver's, or without the static assets binding (the API docs' Swagger UI files); or
+ * another config (wrangler.hub.toml: the hub as a Worker of its own) and the hub's binding
+ * pointing at such a Worker in another `wrangler dev` session (worker-hub-pair.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -49,6 +51,16 @@ export interface WorkerDevOptions {
   assets?: boolean;
   /** false: wrangler.toml without the ROLLOUTS binding (the rollout driver) and its migration. Default: true. */
   rollouts?: boolean;
+  /** The config to run, relative to the repository. Default: wrangler.toml. */
+  config?: string;
+  /** The NOTIFY_HUB binding gets `script_name` = this: the hub runs in that Worker, in another session. */
+  hubScript?: string;
+  /**
+   * wrangler's dev registry (WRANGLER_REGISTRY_PATH), where sessions find each other's Workers by
+   * name: a private one per pair, since every session on the machine registers its Workers by the
+   * same names. Default: the user's.
+   */
+  registry?: string;
 }
 
 export async function startWorkerDev(vars: Record<string, string>, options: WorkerDevOptions = {}): Promise<WorkerDev> {
@@ -62,12 +74,18 @@ export async function startWorkerDev(vars: Record<string, string>, options: Work
 }
 
 /**
- * wrangler.toml less the hub's binding and migration, the rollout driver's binding and
- * migration, and/or the [assets] section, in `dir`. A section goes with its header and body.
+ * A config (wrangler.toml unless said) less the hub's binding and migration, the rollout driver's
+ * binding and migration, and/or the [assets] section, with the hub's binding naming `hubScript`,
+ * in `dir`. A section goes with its header and body.
  * Paths in a config are relative to its own folder, so `main`, the aliases and the assets
  * directory are made absolute.
  */
-async function configWithout(dir: string, drop: { hub: boolean; rollouts: boolean; assets: boolean }): Promise<string> {
+async function configWithout(
+  dir: string,
+  source: string,
+  drop: { hub: boolean; rollouts: boolean; assets: boolean },
+  hubScript: string | undefined,
+): Promise<string> {
   const objects = (section: string, names: RegExp) =>
     /^\[\[(durable_objects\.bindings|migrations)\]\]/.test(section) && names.test(section);
   const dropped = (section: string) =>
@@ -75,7 +93,7 @@ async function configWithout(dir: string, drop: { hub: boolean; rollouts: boolea
     (drop.rollouts && objects(section, /"ROLLOUTS"|"RolloutDriver"/)) ||
     (drop.assets && /^\[assets\]/.test(section));
   const sections: string[][] = [[]];
-  for (const line of (await readFile(join(ROOT, "wrangler.toml"), "utf8")).split("\n")) {
+  for (const line of (await readFile(join(ROOT, source), "utf8")).split("\n")) {
     if (line.startsWith("[")) sections.push([]);
     sections.at(-1)?.push(line);
   }
@@ -85,7 +103,9 @@ async function configWithout(dir: string, drop: { hub: boolean; rollouts: boolea
     .join("\n")
     .replace(/^main = "(.+)"$/m, (_, path: string) => `main = "${join(ROOT, path)}"`)
     .replace(/^directory = "(.+)"$/m, (_, path: string) => `directory = "${join(ROOT, path)}"`)
-    .replace(/^("[^"]+") = "\.\/(.+)"$/gm, (_, name: string, path: string) => `${name} = "${join(ROOT, path)}"`);
+    .replace(/^("[^"]+") = "\.\/(.+)"$/gm, (_, name: string, path: string) => `${name} = "${join(ROOT, path)}"`)
+    .replace(/^name = "NOTIFY_HUB"$/m, (line) => (hubScript ? `${line}\nscript_name = "${hubScript}"` : line));
+  if (hubScript && !text.includes(`script_name = "${hubScript}"`)) throw new Error("the config has no hub binding");
   if (drop.hub && /"NOTIFY_HUB"|"NotificationHub"/.test(text))
     throw new Error("the hub's binding is still in the config");
   if (drop.rollouts && /"ROLLOUTS"|"RolloutDriver"/.test(text))
@@ -96,13 +116,23 @@ async function configWithout(dir: string, drop: { hub: boolean; rollouts: boolea
   return path;
 }
 
+/** A failure before wrangler runs leaves no temporary directory behind. */
+const leave = (dir: string) => async (error: unknown) => {
+  await rm(dir, { recursive: true, force: true });
+  throw error;
+};
+
 async function startOnce(vars: Record<string, string>, options: WorkerDevOptions): Promise<WorkerDev> {
   const dir = await mkdtemp(join(tmpdir(), "iot-worker-"));
   const envFile = join(dir, "worker.env");
   // As .dev.vars.example does for local development: anonymous admin unless a test says otherwise.
   await writeFile(envFile, `${dotenv({ ALLOW_ANONYMOUS_ADMIN: "true", ...vars })}\n`);
   const drop = { hub: options.hub === false, rollouts: options.rollouts === false, assets: options.assets === false };
-  const config = drop.hub || drop.rollouts || drop.assets ? ["--config", await configWithout(dir, drop)] : [];
+  const source = options.config ?? "wrangler.toml";
+  const rewritten = drop.hub || drop.rollouts || drop.assets || options.hubScript || source !== "wrangler.toml";
+  const config = rewritten
+    ? ["--config", await configWithout(dir, source, drop, options.hubScript).catch(leave(dir))]
+    : [];
   const port = await freePort();
   const inspectorPort = await freePort();
   const child: ChildProcess = spawn(
@@ -136,6 +166,7 @@ async function startOnce(vars: Record<string, string>, options: WorkerDevOptions
         WRANGLER_HIDE_BANNER: "true",
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
         ...(process.env.CI ? { CI: process.env.CI } : {}),
+        ...(options.registry ? { WRANGLER_REGISTRY_PATH: options.registry } : {}),
       },
     },
   );
