@@ -50,6 +50,7 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
+    enabled: (level) => ORDER[level] >= threshold,
   };
 }
 
