@@ -68,6 +68,29 @@ function labelled(family: Family, given: Labels): { labels: Labels; key: string 
   return { labels, key: JSON.stringify(family.labelNames.map((name) => labels[name])) };
 }
 
+/**
+ * A child's series: found (or made) at its first use, not when the child is made (as with
+ * prom-client, a child never used shows no series), then held, and found again once a reset
+ * has replaced the table.
+ */
+function heldSeries<S>(table: () => Map<string, S>, key: string, make: () => S): () => S {
+  let held: S | undefined;
+  let heldIn: Map<string, S> | undefined;
+  return () => {
+    const current = table();
+    if (held === undefined || heldIn !== current) {
+      let found = current.get(key);
+      if (!found) {
+        found = make();
+        current.set(key, found);
+      }
+      held = found;
+      heldIn = current;
+    }
+    return held;
+  };
+}
+
 const register = (registry: Registry, metric: RegisteredMetric) =>
   // The registry's contract is what it reads (name, get, getForPromString, reset, aggregator), not the class.
   registry.registerMetric(metric as unknown as Metric);
@@ -90,26 +113,15 @@ export function createPlainCounter(registry: Registry, family: Family): PlainCou
   return {
     labels(given) {
       const { labels, key } = labelled(family, given);
-      // Looked up per increment, not held: a reset starts the series again, as prom-client's does.
-      const own = () => {
-        let found = series.get(key);
-        if (!found) {
-          found = { labels, value: 0 };
-          series.set(key, found);
-        }
-        return found;
-      };
-      // Made at the first increment, as prom-client's: a child never used shows no series.
-      let held: { labels: Labels; value: number } | undefined;
-      let heldIn = series;
+      const own = heldSeries(
+        () => series,
+        key,
+        () => ({ labels, value: 0 }),
+      );
       return {
         inc(n = 1) {
           if (!Number.isFinite(n) || n < 0) throw new TypeError(`${family.name}: cannot add ${n}`);
-          if (held === undefined || heldIn !== series) {
-            held = own();
-            heldIn = series;
-          }
-          held.value += n;
+          own().value += n;
         },
       };
     },
@@ -171,25 +183,21 @@ export function createPlainHistogram(
   return {
     labels(given) {
       const { labels, key } = labelled(family, given);
-      const own = () => {
-        let found = series.get(key);
-        if (!found) {
-          found = { labels, buckets: new Array(bounds.length + 1).fill(0), sum: 0, count: 0 };
-          series.set(key, found);
-        }
-        return found;
-      };
-      // Made at the first observation, as prom-client's: a child never used shows no series.
-      let held: HistogramSeries | undefined;
-      let heldIn = series;
+      const own = heldSeries(
+        () => series,
+        key,
+        () => ({
+          labels,
+          buckets: new Array(bounds.length + 1).fill(0),
+          sum: 0,
+          count: 0,
+        }),
+      );
       return {
         observe(value) {
           // prom-client's refusal too: a NaN would poison the sum for good.
           if (!Number.isFinite(value)) throw new TypeError(`${family.name}: ${value} is not a finite number`);
-          if (held === undefined || heldIn !== series) {
-            held = own();
-            heldIn = series;
-          }
+          const held = own();
           held.sum += value;
           held.count += 1;
           let i = 0;
