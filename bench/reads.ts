@@ -5,7 +5,9 @@
  * bytes, in alternating rounds of the same run. Each runtime also serves a device reading its
  * own config with its own token (DEVICE_AUTH=device; every read is recorded in the fleet
  * records, as always). nginx (one worker, sendfile) and bare node:http with a constant body
- * are reference lines on Node, not goals.
+ * are reference lines on Node, not goals. On Deno, a bare Deno.serve handler giving the same
+ * answer with no app (support/floor-deno.ts) is a reference line: what Deno itself takes for
+ * this answer, against which the server's own cost is the rest.
  *
  *   npx tsx bench/reads.ts [node|deno|bun ...]   # all three when none is named
  */
@@ -73,6 +75,9 @@ async function measure(targets: Record<string, Target>): Promise<Record<string, 
   return Object.fromEntries(keys.map((k) => [k, median(results[k] as HttpLoadResult[], (r) => r.rps)]));
 }
 
+/** Deno running a bench script of its own (the hello-world, the floor). */
+const DENO_BARE = [DENO, "run", "--node-modules-dir=manual", "--allow-net", "--allow-read", "--allow-env"];
+
 const tool = `${LOAD_TOOL}, ${CONNECTIONS} conns, median of ${BENCH_ROUNDS}`;
 
 /** A server holding the config file (started with `env`): copied in, as another process wrote it. */
@@ -100,12 +105,46 @@ interface RuntimeReads {
   server: string[];
   hello: string[];
   vs: string;
-  /** Extra targets (name → target, line label), started into `started`. */
+  /** Extra targets (name → target, line label), started into `started`; `server` answers the route. */
   references?(
     configFile: string,
     bytes: Uint8Array,
     started: Array<{ stop(): Promise<void> }>,
+    server: Target,
   ): Promise<Array<[string, Target, string]>>;
+}
+
+/** Header names of an answer, without the two every answer has its own of (Date, X-Request-Id). */
+const headerNames = (res: Response) =>
+  [...res.headers.keys()].filter((name) => name !== "date" && name !== "x-request-id").sort();
+
+/**
+ * Deno's floor: bare Deno.serve giving the same answer as the route with no app. The bench
+ * refuses to run if its 200 or 304 carries other header names than the server's.
+ */
+async function denoReferences(
+  configFile: string,
+  bytes: Uint8Array,
+  started: Array<{ stop(): Promise<void> }>,
+  server: Target,
+): Promise<Array<[string, Target, string]>> {
+  const floor = await startServer({ BODY_FILE: configFile }, [...DENO_BARE, "bench/support/floor-deno.ts"], "/x");
+  started.push(floor);
+  const [ok, notModified] = await configTargets(floor.url, CONFIG_PATH, bytes);
+  for (const [target, status] of [
+    [ok, 200],
+    [notModified, 304],
+  ] as const) {
+    const theirs = headerNames(await expectAnswer(target, status));
+    const ours = headerNames(
+      await expectAnswer({ url: server.url, headers: { ...server.headers, ...target.headers } }, status),
+    );
+    if (theirs.join() !== ours.join()) throw new Error(`floor ${status} headers ${theirs} differ from ${ours}`);
+  }
+  return [
+    ["floor200", ok, "reference bare Deno.serve, the route's answer with no app, 200"],
+    ["floor304", notModified, "reference bare Deno.serve, the route's answer with no app, 304"],
+  ];
 }
 
 async function nodeReferences(configFile: string, bytes: Uint8Array, started: Array<{ stop(): Promise<void> }>) {
@@ -147,7 +186,7 @@ async function runtimeReads(spec: RuntimeReads, configFile: string, bytes: Uint8
     const [device200, device304] = await configTargets(device.server.url, CONFIG_PATH, bytes, {
       Authorization: `Bearer ${device.token}`,
     });
-    const references = (await spec.references?.(configFile, bytes, started)) ?? [];
+    const references = (await spec.references?.(configFile, bytes, started, server200)) ?? [];
 
     const rps = await measure({
       hello: helloTarget,
@@ -166,6 +205,24 @@ async function runtimeReads(spec: RuntimeReads, configFile: string, bytes: Uint8
       line(`config read 200 on ${spec.name} ${withToken}`, "device200"),
       line(`config read 304 on ${spec.name} ${withToken}`, "device304"),
       ...references.map(([key, , label]) => line(label, key)),
+      ...(rps.floor200 === undefined
+        ? []
+        : [
+            report(
+              `config read 200 on ${spec.name} vs its floor (${tool})`,
+              rps.server200 as number,
+              "req/s",
+              rps.floor200,
+              0,
+            ),
+            report(
+              `config read 304 on ${spec.name} vs its floor (${tool})`,
+              rps.server304 as number,
+              "req/s",
+              rps.floor304 as number,
+              0,
+            ),
+          ]),
     ];
   } finally {
     for (const s of started.reverse()) await s.stop();
@@ -184,16 +241,9 @@ async function runtimes(): Promise<Record<string, RuntimeReads>> {
     deno: {
       name: "Deno",
       server: await denoServerCommand(),
-      hello: [
-        DENO,
-        "run",
-        "--node-modules-dir=manual",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "bench/support/hello-deno.ts",
-      ],
+      hello: [...DENO_BARE, "bench/support/hello-deno.ts"],
       vs: "vs Hono hello-world on Deno.serve",
+      references: denoReferences,
     },
     bun: {
       name: "Bun",
