@@ -29,7 +29,7 @@ export const serverSections: Section[] = [
     ],
     about: () => [
       "`PUT /api/configs/{mac}` at 50 connections with MQTT notifications over TCP and over WebSocket, against " +
-        "the same PUT with the no-op sink (two rounds interleaved, best of each), and its p99 with the broker " +
+        "the same PUT with the no-op sink (alternating rounds, the median of each), and its p99 with the broker " +
         "stopped during the run against the broker up. A status report (`PUT /files/status/{mac}.json`) against " +
         "a config save of the same size on the same server, both durable before their answer. Notification " +
         "latency: PUT sent → a subscriber receives, against raw mqtt.js publish → receive on the same broker and " +
